@@ -1,0 +1,9 @@
+/** Subcommands other than `start` (e.g. `herald apps …`), each in its own file. */
+export interface CliCommand {
+  name: string;
+  summary: string;
+  /** Returns the process exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+export const extraCommands: CliCommand[] = [];

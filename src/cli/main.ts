@@ -1,0 +1,88 @@
+/** The `herald` command. */
+import { ConfigError, loadConfig } from '../config/load.js';
+import { SETTINGS } from '../config/schema.js';
+import { startHerald } from '../server/herald.js';
+import { createLogger } from '../server/logger.js';
+import { extraCommands } from './commands.js';
+
+const USAGE = `Usage: herald <command> [options]
+
+Commands:
+  start            Start the server (WebSocket /app/{key} and HTTP API /apps/{id}/... on one port)
+${extraCommands.map((c) => `  ${c.name.padEnd(16)} ${c.summary}`).join('\n')}
+  help             Show this help
+
+Options for start (flags > environment > --config file > defaults):
+  --config <file>  JSON or YAML configuration file
+${SETTINGS.map((s) => `  ${`${s.flag} <${s.type === 'bool' ? 'true|false' : s.type === 'int' ? 'n' : 'value'}>`.padEnd(34)} ${s.env}  ${s.description}`).join('\n')}
+`;
+
+async function start(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  let loaded;
+  try {
+    loaded = loadConfig({ argv, env: process.env });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`herald: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(loaded.config.logLevel);
+  const herald = await startHerald({ config: loaded.config, apps: loaded.apps, logger });
+  const lines = [`Herald listening on ${herald.url} (WebSocket ${herald.url.replace('http', 'ws')}${loaded.config.wsPath}/app/{key}, HTTP API ${herald.url}/apps/{id})`];
+  if (loaded.usingDevelopmentApp) {
+    const app = loaded.apps[0]!;
+    lines.push(
+      `No app configured: started with a DEVELOPMENT app — not for production.`,
+      `  app id:     ${app.id}`,
+      `  app key:    ${app.key}`,
+      `  app secret: ${app.secret}`,
+      `Configure your own with HERALD_APP_ID, HERALD_APP_KEY and HERALD_APP_SECRET (see docs/configuration.md).`,
+    );
+  } else {
+    lines.push(`Apps: ${herald.apps.list().map((a) => `${a.id} (key ${a.key})`).join(', ')}`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), loaded.config.shutdownTimeoutMs + 2000);
+    force.unref();
+    herald.close().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+}
+
+async function main(): Promise<void> {
+  const [command, ...rest] = process.argv.slice(2);
+  if (command === 'start') return start(rest);
+  const extra = extraCommands.find((c) => c.name === command);
+  if (extra) {
+    const code = await extra.run(rest);
+    process.exit(code);
+  }
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  process.stderr.write(`herald: unknown command "${command}"\n\n${USAGE}`);
+  process.exit(2);
+}
+
+await main();

@@ -1,0 +1,190 @@
+/** Builds the effective configuration: flags > environment > config file > defaults. */
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, SETTINGS, type HeraldConfig, type Setting } from './schema.js';
+import { appSchema, toApp, type App } from '../apps/app.js';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Credentials used when no app is configured at all. Printed in the banner; not for production. */
+export const DEVELOPMENT_APP = { id: 'app-id', key: 'app-key', secret: 'app-secret' } as const;
+
+export interface LoadOptions {
+  argv?: string[];
+  env?: Record<string, string | undefined>;
+  /** Extra values layered above defaults and below the file (tests use it). */
+  base?: Record<string, unknown>;
+}
+
+export interface LoadedConfig {
+  config: HeraldConfig;
+  apps: App[];
+  /** True when the development app was added because nothing else was configured. */
+  usingDevelopmentApp: boolean;
+}
+
+function convert(setting: Setting, raw: string, source: string): unknown {
+  switch (setting.type) {
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) {
+        throw new ConfigError(`${source}: expected a whole number, got "${raw}"`);
+      }
+      return Number(raw.trim());
+    }
+    case 'bool': {
+      const v = raw.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(v)) return true;
+      if (['false', '0', 'no', 'off'].includes(v)) return false;
+      throw new ConfigError(`${source}: expected true or false, got "${raw}"`);
+    }
+    default:
+      return raw;
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    if (typeof node[part] !== 'object' || node[part] === null) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]!] = value;
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const existing = out[k];
+    if (v && typeof v === 'object' && !Array.isArray(v) && existing && typeof existing === 'object' && !Array.isArray(existing)) {
+      out[k] = deepMerge(existing as Record<string, unknown>, v as Record<string, unknown>);
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+/** Parses `--flag value` / `--flag=value` pairs; returns the config layer and the --config path. */
+export function parseFlags(argv: string[]): { layer: Record<string, unknown>; configFile?: string } {
+  const layer: Record<string, unknown> = {};
+  let configFile: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new ConfigError(`Unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const setting = SETTINGS.find((s) => s.flag === name);
+    const takeValue = () => {
+      if (eq > 0) return arg.slice(eq + 1);
+      const next = argv[i + 1];
+      if (next === undefined || (next.startsWith('--') && setting?.type !== 'bool')) {
+        throw new ConfigError(`${name}: missing value`);
+      }
+      if (setting?.type === 'bool' && (next === undefined || next.startsWith('--'))) return 'true';
+      i++;
+      return next;
+    };
+    if (name === '--config') {
+      configFile = takeValue();
+      continue;
+    }
+    if (!setting) throw new ConfigError(`Unknown option ${name} (see \`herald start --help\`)`);
+    setPath(layer, setting.path, convert(setting, takeValue(), name));
+  }
+  return { layer, configFile };
+}
+
+export function envLayer(env: Record<string, string | undefined>): Record<string, unknown> {
+  const layer: Record<string, unknown> = {};
+  for (const setting of SETTINGS) {
+    const raw = env[setting.env];
+    if (raw === undefined || raw === '') continue;
+    setPath(layer, setting.path, convert(setting, raw, setting.env));
+  }
+  return layer;
+}
+
+export function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`--config ${file}: cannot read file (${(err as Error).message})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`--config ${file}: not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'} (${(err as Error).message})`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`--config ${file}: must contain an object`);
+  return parsed as Record<string, unknown>;
+}
+
+function describeIssues(error: z.ZodError, prefix = ''): string {
+  return error.issues
+    .map((issue) => {
+      const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+      const setting = SETTINGS.find((s) => s.path === path);
+      const name = setting ? `${path} (${setting.env} / ${setting.flag})` : path || '(root)';
+      return `${name}: ${issue.message}`;
+    })
+    .join('\n');
+}
+
+export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+  const { layer: flags, configFile } = parseFlags(options.argv ?? []);
+  const env = options.env ?? process.env;
+  const fileLayer = configFile ? readConfigFile(configFile) : {};
+  const merged = deepMerge(deepMerge(deepMerge(options.base ?? {}, fileLayer), envLayer(env)), flags);
+  const result = configSchema.safeParse(merged);
+  if (!result.success) throw new ConfigError(`Invalid configuration:\n${describeIssues(result.error)}`);
+  const config = result.data;
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError('Invalid configuration:\ntlsCert / tlsKey (HERALD_TLS_CERT / HERALD_TLS_KEY): set both or neither');
+  }
+
+  const apps: App[] = config.apps.map(toApp);
+  if (config.app && Object.values(config.app).some((v) => v !== undefined)) {
+    const missing = (['id', 'key', 'secret'] as const).filter((k) => !config.app?.[k]);
+    if (missing.length > 0) {
+      throw new ConfigError(
+        `Invalid configuration:\nthe default app needs ${missing.map((k) => `HERALD_APP_${k.toUpperCase()}`).join(', ')} (set HERALD_APP_ID, HERALD_APP_KEY and HERALD_APP_SECRET together)`,
+      );
+    }
+    const parsed = appSchema.safeParse(config.app);
+    if (!parsed.success) throw new ConfigError(`Invalid configuration:\n${describeIssues(parsed.error, 'app')}`);
+    apps.unshift(toApp(parsed.data));
+  }
+
+  let usingDevelopmentApp = false;
+  if (apps.length === 0) {
+    apps.push(toApp(appSchema.parse({ ...DEVELOPMENT_APP, name: 'Development app', clientEvents: config.app?.clientEvents ?? true })));
+    usingDevelopmentApp = true;
+  }
+  if (config.appWebhookUrl) {
+    const urls = config.appWebhookUrl.split(',').map((u) => u.trim()).filter(Boolean);
+    const hooks = appSchema.shape.webhooks.safeParse(urls.map((url) => ({ url })));
+    if (!hooks.success) throw new ConfigError(`Invalid configuration:\nappWebhookUrl (HERALD_APP_WEBHOOK_URL): every entry must be an http(s) URL`);
+    apps[0] = { ...apps[0]!, webhooks: [...apps[0]!.webhooks, ...hooks.data] };
+  }
+
+  const seen = new Map<string, string>();
+  for (const app of apps) {
+    for (const [kind, value] of [['id', app.id], ...app.credentials.map((c) => ['key', c.key] as const)] as const) {
+      const tag = `${kind}:${value}`;
+      if (seen.has(tag)) throw new ConfigError(`Invalid configuration:\napps: duplicate app ${kind} "${value}"`);
+      seen.set(tag, app.id);
+    }
+  }
+  return { config, apps, usingDevelopmentApp };
+}

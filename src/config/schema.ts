@@ -1,0 +1,84 @@
+/**
+ * The one configuration schema. Environment variables, CLI flags and the generated
+ * configuration reference (docs/configuration.md) are all derived from `SETTINGS` below.
+ */
+import { z } from 'zod';
+import { appSchema } from '../apps/app.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const configSchema = z.object({
+  host: z.string().min(1).default('0.0.0.0'),
+  port: z.number().int().min(0).max(65535).default(6001),
+  logLevel: z.enum(LOG_LEVELS).default('info'),
+  /** Seconds of client silence before the server pings (sent to clients as activity_timeout). */
+  activityTimeout: z.number().int().min(1).max(3600).default(120),
+  /** Seconds to wait for any frame after a server ping before closing with 4201. */
+  pongTimeout: z.number().int().min(1).max(600).default(30),
+  /** Largest WebSocket message accepted, in bytes; larger frames close the socket with 1009. */
+  maxFrameBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+  /** Largest HTTP request body accepted, in bytes (413 beyond). */
+  maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  /** Bytes queued for one slow WebSocket client before it is disconnected (4100). */
+  maxBufferedBytes: z.number().int().min(16 * 1024).default(4 * 1024 * 1024),
+  /** Path prefix in front of /app/{key} (pusher-js `wsPath`). */
+  wsPath: z.string().regex(/^(\/[A-Za-z0-9_.~-]+)*$/, 'must be empty or start with / (e.g. /ws)').default(''),
+  /** Shorthand for a single app configured by HERALD_APP_* variables; merged into `apps`. */
+  app: appSchema.partial().optional(),
+  apps: z.array(appSchema).default([]),
+  /** Comma-separated webhook URLs for the default app (all event types). */
+  appWebhookUrl: z.string().optional(),
+  adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  dataDir: z.string().min(1).default('./.herald'),
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  broker: z.enum(['memory', 'redis', 'nats']).default('memory'),
+  redisUrl: z.string().default('redis://127.0.0.1:6379'),
+  natsUrl: z.string().default('nats://127.0.0.1:4222'),
+  metricsPort: z.number().int().min(0).max(65535).optional(),
+  tlsCert: z.string().optional(),
+  tlsKey: z.string().optional(),
+  shutdownTimeoutMs: z.number().int().min(0).default(10000),
+});
+
+export type HeraldConfigInput = z.input<typeof configSchema>;
+export type HeraldConfig = z.output<typeof configSchema>;
+
+export type SettingType = 'string' | 'int' | 'bool';
+
+export interface Setting {
+  /** Dotted path into the config object, e.g. `app.clientEvents`. */
+  path: string;
+  env: string;
+  flag: string;
+  type: SettingType;
+  description: string;
+  default?: string;
+}
+
+/** Settings reachable from the environment and the command line. */
+export const SETTINGS: Setting[] = [
+  { path: 'host', env: 'HERALD_HOST', flag: '--host', type: 'string', default: '0.0.0.0', description: 'Interface to listen on.' },
+  { path: 'port', env: 'HERALD_PORT', flag: '--port', type: 'int', default: '6001', description: 'Port for WebSocket (/app/{key}) and HTTP API (/apps/{id}/...).' },
+  { path: 'logLevel', env: 'HERALD_LOG_LEVEL', flag: '--log-level', type: 'string', default: 'info', description: `Log level: ${LOG_LEVELS.join(', ')}.` },
+  { path: 'activityTimeout', env: 'HERALD_ACTIVITY_TIMEOUT', flag: '--activity-timeout', type: 'int', default: '120', description: 'Seconds of silence before the server pings a client; sent to clients as activity_timeout.' },
+  { path: 'pongTimeout', env: 'HERALD_PONG_TIMEOUT', flag: '--pong-timeout', type: 'int', default: '30', description: 'Seconds to wait for a reply to a server ping before closing with 4201.' },
+  { path: 'maxFrameBytes', env: 'HERALD_MAX_FRAME_BYTES', flag: '--max-frame-bytes', type: 'int', default: '262144', description: 'Largest WebSocket message accepted; larger ones close the socket with 1009.' },
+  { path: 'maxBodyBytes', env: 'HERALD_MAX_BODY_BYTES', flag: '--max-body-bytes', type: 'int', default: '1048576', description: 'Largest HTTP request body accepted (413 beyond).' },
+  { path: 'maxBufferedBytes', env: 'HERALD_MAX_BUFFERED_BYTES', flag: '--max-buffered-bytes', type: 'int', default: '4194304', description: 'Bytes queued for a client that does not read before it is disconnected with 4100.' },
+  { path: 'wsPath', env: 'HERALD_WS_PATH', flag: '--ws-path', type: 'string', default: '', description: 'Path prefix before /app/{key} (pusher-js wsPath).' },
+  { path: 'app.id', env: 'HERALD_APP_ID', flag: '--app-id', type: 'string', description: 'Default app id.' },
+  { path: 'app.key', env: 'HERALD_APP_KEY', flag: '--app-key', type: 'string', description: 'Default app key.' },
+  { path: 'app.secret', env: 'HERALD_APP_SECRET', flag: '--app-secret', type: 'string', description: 'Default app secret (at least 8 characters).' },
+  { path: 'app.clientEvents', env: 'HERALD_APP_CLIENT_EVENTS', flag: '--app-client-events', type: 'bool', default: 'true', description: 'Allow client events for the default app.' },
+  { path: 'appWebhookUrl', env: 'HERALD_APP_WEBHOOK_URL', flag: '--app-webhook-url', type: 'string', description: 'Comma-separated webhook URLs for the default app (all event types).' },
+  { path: 'adminToken', env: 'HERALD_ADMIN_TOKEN', flag: '--admin-token', type: 'string', description: 'Bearer token for /admin, the console and admin GraphQL (at least 16 characters).' },
+  { path: 'dataDir', env: 'HERALD_DATA_DIR', flag: '--data-dir', type: 'string', default: './.herald', description: 'Directory of the embedded store.' },
+  { path: 'databaseUrl', env: 'HERALD_DATABASE_URL', flag: '--database-url', type: 'string', description: 'PostgreSQL URL; when set it replaces the embedded store.' },
+  { path: 'broker', env: 'HERALD_BROKER', flag: '--broker', type: 'string', default: 'memory', description: 'memory, redis or nats: how nodes share messages and state.' },
+  { path: 'redisUrl', env: 'HERALD_REDIS_URL', flag: '--redis-url', type: 'string', default: 'redis://127.0.0.1:6379', description: 'Redis URL for HERALD_BROKER=redis.' },
+  { path: 'natsUrl', env: 'HERALD_NATS_URL', flag: '--nats-url', type: 'string', default: 'nats://127.0.0.1:4222', description: 'NATS URL for HERALD_BROKER=nats.' },
+  { path: 'metricsPort', env: 'HERALD_METRICS_PORT', flag: '--metrics-port', type: 'int', description: 'Serve /metrics on this port instead of the main one.' },
+  { path: 'tlsCert', env: 'HERALD_TLS_CERT', flag: '--tls-cert', type: 'string', description: 'PEM certificate file; with HERALD_TLS_KEY serves wss:// and https://.' },
+  { path: 'tlsKey', env: 'HERALD_TLS_KEY', flag: '--tls-key', type: 'string', description: 'PEM private key file.' },
+  { path: 'shutdownTimeoutMs', env: 'HERALD_SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', type: 'int', default: '10000', description: 'Longest graceful shutdown before exiting anyway.' },
+];

@@ -1,0 +1,154 @@
+/** The Pusher HTTP API (spec B): events, batch events, channel state, presence users, terminate. */
+import type { App } from '../apps/app.js';
+import type { AppRegistry } from '../apps/registry.js';
+import type { ChannelsEngine } from '../channels/engine.js';
+import { channelNameError, isPresenceChannel, channelType } from '../protocol/names.js';
+import { sendJson } from '../server/http-context.js';
+import { HttpError, type HttpContext, type Router } from '../server/router.js';
+import { authenticateApiRequest } from './authenticate.js';
+import { channelAttributes, validateEvent, type EventBody, type ValidEvent } from './publish.js';
+
+export interface HttpApiDeps {
+  engine: ChannelsEngine;
+  apps: AppRegistry;
+  nowSeconds?: () => number;
+  /**
+   * Called before events are published, with the number of messages they will produce;
+   * throws HttpError (e.g. 403 over the daily quota) to refuse. Also sees every API call.
+   */
+  beforePublish?: (app: App, events: ValidEvent[]) => void | Promise<void>;
+  onApiCall?: (app: App, route: string) => void;
+}
+
+export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
+  const { engine } = deps;
+  const now = deps.nowSeconds ?? (() => Date.now() / 1000);
+  const authed = (route: string, handler: (ctx: HttpContext, app: App) => Promise<unknown> | unknown) => {
+    return async (ctx: HttpContext) => {
+      const app = await authenticateApiRequest(ctx, deps.apps, now());
+      deps.onApiCall?.(app, route);
+      const result = await handler(ctx, app);
+      sendJson(ctx.res, 200, result);
+    };
+  };
+
+  router.add(
+    'POST',
+    '/apps/:appId/events',
+    authed('events', async (ctx, app) => {
+      const event = validateEvent(await ctx.json<EventBody>(), app);
+      await deps.beforePublish?.(app, [event]);
+      engine.publish({ appId: app.id, channels: event.channels, event: event.name, data: event.data, excludeSocketId: event.socketId });
+      if (event.info.length === 0) return {};
+      const channels: Record<string, Record<string, number>> = {};
+      for (const channel of event.channels) channels[channel] = channelAttributes(engine, app.id, channel, event.info);
+      return { channels };
+    }),
+  );
+
+  router.add(
+    'POST',
+    '/apps/:appId/batch_events',
+    authed('batch_events', async (ctx, app) => {
+      const body = await ctx.json<{ batch?: unknown }>();
+      if (!body || !Array.isArray(body.batch)) throw new HttpError(400, 'batch must be an array of events');
+      if (body.batch.length === 0) throw new HttpError(400, 'batch must not be empty');
+      if (body.batch.length > app.limits.maxBatchSize) {
+        throw new HttpError(400, `Batch too large: ${body.batch.length} events (limit ${app.limits.maxBatchSize})`);
+      }
+      const events = body.batch.map((item: EventBody, i: number) => {
+        if (item && typeof item === 'object' && item.channels !== undefined) {
+          throw new HttpError(400, `batch[${i}]: each batch event takes a single "channel"`);
+        }
+        if (item && typeof item === 'object' && item.channel === undefined) {
+          throw new HttpError(400, `batch[${i}]: channel is required`);
+        }
+        return validateEvent(item, app, `batch[${i}]: `);
+      });
+      await deps.beforePublish?.(app, events);
+      for (const e of events) {
+        engine.publish({ appId: app.id, channels: e.channels, event: e.name, data: e.data, excludeSocketId: e.socketId });
+      }
+      if (!events.some((e) => e.info.length > 0)) return {};
+      return { batch: events.map((e) => channelAttributes(engine, app.id, e.channels[0]!, e.info)) };
+    }),
+  );
+
+  router.add(
+    'GET',
+    '/apps/:appId/channels',
+    authed('channels', (ctx, app) => {
+      const prefix = ctx.queryValue('filter_by_prefix');
+      const info = parseInfoList(ctx.queryValue('info'), ['user_count', 'subscription_count']);
+      if (info.includes('user_count') && !(prefix ?? '').startsWith('presence-')) {
+        throw new HttpError(400, 'info=user_count is only valid with filter_by_prefix=presence-');
+      }
+      const channels: Record<string, Record<string, number>> = {};
+      for (const name of engine.occupiedChannels(app.id, prefix)) {
+        const attrs: Record<string, number> = {};
+        if (info.includes('user_count')) attrs.user_count = engine.userCount(app.id, name);
+        if (info.includes('subscription_count')) attrs.subscription_count = engine.subscriptionCount(app.id, name);
+        channels[name] = attrs;
+      }
+      return { channels };
+    }),
+  );
+
+  router.add(
+    'GET',
+    '/apps/:appId/channels/:channel',
+    authed('channel', (ctx, app) => {
+      const channel = validChannel(ctx.params.channel!, app);
+      const info = parseInfoList(ctx.queryValue('info'), ['user_count', 'subscription_count', 'cache']);
+      const presence = isPresenceChannel(channel);
+      if (info.includes('user_count') && !presence) throw new HttpError(400, 'info=user_count is only available for presence channels');
+      if (info.includes('cache') && !channelType(channel).cache) throw new HttpError(400, 'info=cache is only available for cache channels');
+      const subscriptions = engine.subscriptionCount(app.id, channel);
+      const result: Record<string, unknown> = { occupied: subscriptions > 0 };
+      if (info.includes('user_count')) result.user_count = engine.userCount(app.id, channel);
+      if (info.includes('subscription_count')) result.subscription_count = subscriptions;
+      if (info.includes('cache')) {
+        const cached = engine.cachedEvent(app.id, channel);
+        result.cache = cached ? { event: cached.event, data: cached.data, ttl: cached.ttl } : null;
+      }
+      return result;
+    }),
+  );
+
+  router.add(
+    'GET',
+    '/apps/:appId/channels/:channel/users',
+    authed('channel_users', (ctx, app) => {
+      const channel = validChannel(ctx.params.channel!, app);
+      if (!isPresenceChannel(channel)) throw new HttpError(400, 'Users can only be listed for presence channels');
+      const withInfo = ['1', 'true'].includes(ctx.queryValue('with_user_info') ?? '');
+      return {
+        users: engine.presenceMembers(app.id, channel).map((m) => (withInfo ? { id: m.id, user_info: m.userInfo } : { id: m.id })),
+      };
+    }),
+  );
+
+  router.add(
+    'POST',
+    '/apps/:appId/users/:userId/terminate_connections',
+    authed('terminate_connections', (ctx, app) => {
+      const userId = ctx.params.userId!;
+      if (userId.length === 0 || userId.length > app.limits.maxUserIdLength) throw new HttpError(400, 'Invalid user id');
+      engine.terminateUser(app.id, userId);
+      return {};
+    }),
+  );
+}
+
+function validChannel(name: string, app: App): string {
+  const error = channelNameError(name, app.limits.maxChannelNameLength);
+  if (error) throw new HttpError(400, error);
+  return name;
+}
+
+function parseInfoList(raw: string | undefined, allowed: string[]): string[] {
+  if (!raw) return [];
+  const attrs = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const a of attrs) if (!allowed.includes(a)) throw new HttpError(400, `Unknown info attribute ${a.slice(0, 50)}`);
+  return attrs;
+}

@@ -1,0 +1,54 @@
+/** HMAC signatures used by channel auth, user sign-in, REST signing and webhooks (spec A.8, B.1, C.1). */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+export function hmacSha256Hex(secret: string, message: string | Uint8Array): string {
+  return createHmac('sha256', secret).update(message).digest('hex');
+}
+
+export function md5Hex(body: string | Uint8Array): string {
+  return createHash('md5').update(body).digest('hex');
+}
+
+/** Constant-time string comparison; unequal lengths still compare a full buffer. */
+export function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'utf8');
+  const right = Buffer.from(b, 'utf8');
+  if (left.length !== right.length) {
+    // Compare against itself so the time taken does not reveal where the strings differ.
+    timingSafeEqual(left, left);
+    return false;
+  }
+  return timingSafeEqual(left, right);
+}
+
+export interface Credentials {
+  key: string;
+  secret: string;
+}
+
+export function channelAuthString(socketId: string, channel: string, channelData?: string): string {
+  return channelData === undefined ? `${socketId}:${channel}` : `${socketId}:${channel}:${channelData}`;
+}
+
+export function userAuthString(socketId: string, userData: string): string {
+  return `${socketId}::user::${userData}`;
+}
+
+/**
+ * Checks an `auth` value of the form `key:hexsignature` against any of the app's credentials
+ * (several pairs exist while a secret is being rotated).
+ */
+export function verifyAuth(auth: unknown, signedString: string, credentials: readonly Credentials[]): boolean {
+  if (typeof auth !== 'string') return false;
+  const colon = auth.indexOf(':');
+  if (colon <= 0) return false;
+  const key = auth.slice(0, colon);
+  const signature = auth.slice(colon + 1);
+  let ok = false;
+  for (const cred of credentials) {
+    // Every pair is checked, so timing does not depend on which one matched.
+    const expected = hmacSha256Hex(cred.secret, signedString);
+    if (safeEqual(key, cred.key) && safeEqual(signature, expected)) ok = true;
+  }
+  return ok;
+}

@@ -1,0 +1,52 @@
+/**
+ * How capabilities plug into a running Herald. Each capability (webhooks, app store, metrics,
+ * Beams, GraphQL, console…) exports a HeraldModule listed in modules.ts.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { AppRegistry } from '../apps/registry.js';
+import type { ChannelsEngine } from '../channels/engine.js';
+import type { HeraldConfig } from '../config/schema.js';
+import type { Broker } from '../scaling/broker.js';
+import type { Logger } from './logger.js';
+import type { Router } from './router.js';
+import type { App } from '../apps/app.js';
+import type { ValidEvent } from '../http-api/publish.js';
+
+/** Mutable hooks modules can fill in for one another (kept small on purpose). */
+export interface HeraldHooks {
+  /** HTTP publish admission (quotas); throw HttpError to refuse. */
+  beforePublish: Array<(app: App, events: ValidEvent[]) => void | Promise<void>>;
+  /** Connection admission (connection quotas); return a close code to refuse. */
+  admitConnection: Array<(app: App, currentConnections: number) => { code: number; reason: string } | undefined>;
+  /** Every authenticated Pusher API call. */
+  apiCall: Array<(app: App, route: string) => void>;
+  /** Readiness checks: each returns undefined when ready, else why not. */
+  readiness: Array<() => string | undefined | Promise<string | undefined>>;
+  /** Run on graceful shutdown after sockets are closed (flush queues etc.). */
+  drain: Array<() => Promise<void>>;
+  /** Called with (method, route name, status, ms) for every HTTP request. */
+  httpRequest: Array<(method: string, route: string, status: number, ms: number) => void>;
+  /** WebSocket upgrades on paths other than /app/{key} (e.g. GraphQL); return true when handled. */
+  upgrade: Array<(req: IncomingMessage, socket: Duplex, head: Buffer, path: string) => boolean>;
+}
+
+export interface ModuleContext {
+  config: HeraldConfig;
+  apps: AppRegistry;
+  engine: ChannelsEngine;
+  broker: Broker;
+  router: Router;
+  logger: Logger;
+  hooks: HeraldHooks;
+  /** Shared services by name (e.g. 'database', 'webhooks'); modules register what others need. */
+  services: Map<string, unknown>;
+  /** The HTTP(S) server (available from start; not yet listening). */
+  server: Server;
+}
+
+export interface HeraldModule {
+  name: string;
+  start(ctx: ModuleContext): void | Promise<void>;
+  stop?(): void | Promise<void>;
+}

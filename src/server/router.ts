@@ -1,0 +1,100 @@
+/** A small HTTP router: exact segments and `:param` captures; capabilities register their routes. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    /** Optional machine-readable error code included in JSON bodies. */
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export interface HttpContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  method: string;
+  /** Raw request path without the query string (as signed by Pusher clients). */
+  path: string;
+  /** Decoded path parameters. */
+  params: Record<string, string>;
+  /** Decoded query parameters in received order. */
+  query: Array<[string, string]>;
+  /** Reads the whole body (bounded by maxBodyBytes; 413 beyond). Cached. */
+  body(): Promise<Buffer>;
+  /** Reads and JSON-parses the body; 400 with a clear message when invalid. */
+  json<T = unknown>(): Promise<T>;
+  queryValue(name: string): string | undefined;
+  /** Id of this request, also in logs and the X-Request-Id response header. */
+  requestId: string;
+}
+
+export type RouteHandler = (ctx: HttpContext) => unknown | Promise<unknown>;
+
+interface Route {
+  method: string;
+  segments: string[];
+  handler: RouteHandler;
+  /** Metric label, e.g. `POST /apps/:appId/events`. */
+  name: string;
+}
+
+export interface RouteMatch {
+  handler: RouteHandler;
+  params: Record<string, string>;
+  name: string;
+}
+
+export class Router {
+  private readonly routes: Route[] = [];
+
+  add(method: string, pattern: string, handler: RouteHandler): this {
+    this.routes.push({ method: method.toUpperCase(), segments: pattern.split('/').slice(1), handler, name: `${method.toUpperCase()} ${pattern}` });
+    return this;
+  }
+
+  /** A route match, 'method' when the path exists under another method, or undefined. */
+  match(method: string, path: string): RouteMatch | 'method' | undefined {
+    const parts = path.split('/').slice(1);
+    let pathMatched = false;
+    for (const route of this.routes) {
+      const params = matchSegments(route.segments, parts);
+      if (!params) continue;
+      if (route.method !== method && !(method === 'HEAD' && route.method === 'GET')) {
+        pathMatched = true;
+        continue;
+      }
+      return { handler: route.handler, params, name: route.name };
+    }
+    return pathMatched ? 'method' : undefined;
+  }
+}
+
+function matchSegments(pattern: string[], parts: string[]): Record<string, string> | undefined {
+  const last = pattern[pattern.length - 1];
+  const rest = last === '*';
+  if (rest ? parts.length < pattern.length - 1 : parts.length !== pattern.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i]!;
+    if (p === '*') {
+      params['*'] = parts.slice(i).join('/');
+      break;
+    }
+    const part = parts[i]!;
+    if (p.startsWith(':')) {
+      if (part.length === 0) return undefined;
+      try {
+        params[p.slice(1)] = decodeURIComponent(part);
+      } catch {
+        return undefined;
+      }
+    } else if (p !== part) {
+      return undefined;
+    }
+  }
+  return params;
+}
