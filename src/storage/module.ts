@@ -1,0 +1,48 @@
+/**
+ * Makes the database available to other modules as the 'database' service: a function that opens
+ * it (embedded PGlite in dataDir, or PostgreSQL when databaseUrl is set) on first use, so a Herald
+ * whose modules need no storage never opens one.
+ */
+import type { HeraldModule } from '../server/module.js';
+import type { Database } from './database.js';
+import { openDatabase } from './open.js';
+
+export type DatabaseProvider = () => Promise<Database>;
+
+export const DATABASE_SERVICE = 'database';
+
+export function storageModule(): HeraldModule {
+  let opening: Promise<Database> | undefined;
+  return {
+    name: 'storage',
+    start(ctx) {
+      const provider: DatabaseProvider = () => {
+        opening ??= openDatabase({ databaseUrl: ctx.config.databaseUrl, dataDir: ctx.config.dataDir }).then((db) => {
+          ctx.logger.info({ kind: db.kind }, 'database opened');
+          return db;
+        });
+        return opening;
+      };
+      ctx.services.set(DATABASE_SERVICE, provider);
+      ctx.hooks.readiness.push(async () => {
+        if (!opening) return undefined;
+        try {
+          await (await opening).query('SELECT 1');
+          return undefined;
+        } catch (err) {
+          return `database unavailable: ${(err as Error).message}`;
+        }
+      });
+    },
+    async stop() {
+      if (opening) await (await opening.catch(() => undefined))?.close();
+    },
+  };
+}
+
+/** For modules: the shared database (opens it on first call). */
+export function getDatabase(services: Map<string, unknown>): Promise<Database> {
+  const provider = services.get(DATABASE_SERVICE) as DatabaseProvider | undefined;
+  if (!provider) throw new Error('storage module not started');
+  return provider();
+}

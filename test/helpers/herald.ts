@@ -1,0 +1,75 @@
+/** Starts an in-process Herald on a random port with a known app, plus stock clients pointed at it. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Pusher from 'pusher';
+import { PusherJs, type PusherJsOptions } from './pusher-js.js';
+import { appSchema, toApp, type AppInput } from '../../src/apps/app.js';
+import { configSchema, type HeraldConfigInput } from '../../src/config/schema.js';
+import { startHerald, type Herald } from '../../src/server/herald.js';
+import type { HeraldModule } from '../../src/server/module.js';
+import { createLogger } from '../../src/server/logger.js';
+
+export interface TestHerald {
+  port: number;
+  app: { id: string; key: string; secret: string };
+  httpUrl: string;
+  wsUrl: string;
+  herald: Herald;
+  pusherClient(options?: Record<string, unknown>): PusherJs;
+  pusherServer(options?: Record<string, unknown>): Pusher;
+  stop(): Promise<void>;
+}
+
+export interface TestHeraldOptions {
+  app?: Partial<AppInput>;
+  apps?: AppInput[];
+  config?: Partial<HeraldConfigInput>;
+  modules?: HeraldModule[];
+}
+
+let counter = 0;
+
+export async function startTestHerald(options: TestHeraldOptions = {}): Promise<TestHerald> {
+  counter++;
+  const app = { id: `test-app-${counter}`, key: `test-key-${counter}`, secret: `test-secret-${counter}-xyz` };
+  // Each test Herald gets its own data directory: PGlite must never be shared between processes.
+  const dataDir = options.config?.dataDir ?? mkdtempSync(join(tmpdir(), 'herald-test-'));
+  const config = configSchema.parse({ host: '127.0.0.1', port: 0, logLevel: 'silent', ...options.config, dataDir });
+  const apps = [toApp(appSchema.parse({ ...app, ...options.app })), ...(options.apps ?? []).map((a) => toApp(appSchema.parse(a)))];
+  const herald = await startHerald({
+    config,
+    apps,
+    logger: createLogger(process.env.HERALD_TEST_LOG ?? 'silent', false),
+    modules: options.modules,
+  });
+  const clients: PusherJs[] = [];
+  const port = herald.port;
+  return {
+    port,
+    app: { id: apps[0]!.id, key: apps[0]!.key, secret: apps[0]!.secret },
+    httpUrl: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    herald,
+    pusherClient(extra = {}) {
+      const client = new PusherJs(apps[0]!.key, {
+        cluster: 'local',
+        wsHost: '127.0.0.1',
+        wsPort: port,
+        forceTLS: false,
+        enabledTransports: ['ws'],
+        ...extra,
+      } as PusherJsOptions);
+      clients.push(client);
+      return client;
+    },
+    pusherServer(extra = {}) {
+      return new Pusher({ appId: apps[0]!.id, key: apps[0]!.key, secret: apps[0]!.secret, host: '127.0.0.1', port: String(port), useTLS: false, ...extra } as Pusher.Options);
+    },
+    async stop() {
+      for (const c of clients) c.disconnect();
+      await herald.close();
+      if (!options.config?.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
