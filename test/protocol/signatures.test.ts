@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { channelAuthString, hmacSha256Hex, md5Hex, safeEqual, userAuthString, verifyAuth } from '../../src/protocol/signatures.js';
+import { stringToSign, verifySignedRequest } from '../../src/protocol/http-signing.js';
+
+const DOC = { key: '278d425bdf160c739803', secret: '7ad3773142a6692b25b8' };
+
+test('channel auth test vectors from the spec (A.8)', () => {
+  assert.equal(hmacSha256Hex(DOC.secret, channelAuthString('1234.1234', 'private-foobar')), '58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4');
+  assert.equal(hmacSha256Hex(DOC.secret, userAuthString('1234.1234', '{"id":"12345"}')), '4708d583dada6a56435fb8bc611c77c359a31eebde13337c16ab43aa6de336ba');
+  assert.equal(
+    hmacSha256Hex(DOC.secret, channelAuthString('1234.1234', 'presence-foobar', '{"user_id":10,"user_info":{"name":"Mr. Channels"}}')),
+    '31935e7d86dba64c2a90aed31fdc61869f9b22ba9d8863bba239c03ca481bc80',
+  );
+  assert.equal(hmacSha256Hex('thesecret', '123.456:private-foo'), '7bc9a668ae16746f6021035c3f8e70a54bab1518e59ab857f3aafcddb534c585');
+});
+
+test('verifyAuth accepts key:signature, rejects wrong key, wrong signature and junk', () => {
+  const creds = [{ key: 'thekey', secret: 'thesecret' }];
+  const good = 'thekey:7bc9a668ae16746f6021035c3f8e70a54bab1518e59ab857f3aafcddb534c585';
+  assert.equal(verifyAuth(good, '123.456:private-foo', creds), true);
+  assert.equal(verifyAuth(good, '123.457:private-foo', creds), false, 'other socket');
+  assert.equal(verifyAuth(good, '123.456:private-bar', creds), false, 'other channel');
+  assert.equal(verifyAuth(good.replace('thekey', 'otherkey'), '123.456:private-foo', creds), false);
+  for (const junk of [undefined, null, 42, '', ':', 'thekey', 'thekey:']) assert.equal(verifyAuth(junk, '123.456:private-foo', creds), false);
+  // Rotation: a second pair is accepted too.
+  assert.equal(verifyAuth(good, '123.456:private-foo', [{ key: 'new', secret: 'newsecret1' }, ...creds]), true);
+});
+
+test('safeEqual', () => {
+  assert.equal(safeEqual('abc', 'abc'), true);
+  assert.equal(safeEqual('abc', 'abd'), false);
+  assert.equal(safeEqual('abc', 'abcd'), false);
+});
+
+test('REST signing worked example (B.1)', () => {
+  const body = '{"name":"foo","channels":["project-3"],"data":"{\\"some\\":\\"data\\"}"}';
+  assert.equal(md5Hex(body), 'ec365a775a4cd0599faeb73354201b6f');
+  const query: Array<[string, string]> = [
+    ['auth_key', DOC.key],
+    ['auth_timestamp', '1353088179'],
+    ['auth_version', '1.0'],
+    ['body_md5', 'ec365a775a4cd0599faeb73354201b6f'],
+  ];
+  assert.equal(
+    stringToSign('POST', '/apps/3/events', query),
+    `POST\n/apps/3/events\nauth_key=${DOC.key}&auth_timestamp=1353088179&auth_version=1.0&body_md5=ec365a775a4cd0599faeb73354201b6f`,
+  );
+  const signature = 'da454824c97ba181a32ccc17a72625ba02771f50b50e1e7430e47a1f3f457e6c';
+  const req = { method: 'POST', path: '/apps/3/events', query: [...query, ['auth_signature', signature] as [string, string]], body: Buffer.from(body) };
+  assert.deepEqual(verifySignedRequest(req, [DOC], 1353088179 + 10), { ok: true, credentials: DOC });
+
+  const stale = verifySignedRequest(req, [DOC], 1353088179 + 600);
+  assert.equal(stale.ok, false);
+  assert.match((stale as { message: string }).message, /Timestamp expired/);
+
+  const tampered = verifySignedRequest({ ...req, body: Buffer.from(body.replace('foo', 'bar')) }, [DOC], 1353088179);
+  assert.match((tampered as { message: string }).message, /body_md5/);
+});
+
+test('GET signing vector (B.1, observed from the SDK)', () => {
+  const query: Array<[string, string]> = [
+    ['auth_key', 'thekey'],
+    ['auth_timestamp', '1795385063'],
+    ['auth_version', '1.0'],
+    ['filter_by_prefix', 'presence-'],
+    ['info', 'user_count'],
+  ];
+  assert.equal(hmacSha256Hex('thesecret', stringToSign('GET', '/apps/123/channels', query)), '4687d94806b5076f60ec0af8f33d700a4962b0a0f3626121f712a318563f8626');
+});
+
+test('webhook signature vector (C.1)', () => {
+  const body = '{"time_ms":1327078148132,"events":[{"name":"channel_occupied","channel":"my-channel"}]}';
+  assert.equal(hmacSha256Hex(DOC.secret, body), 'c19001ae3963ccb13bf618e5b16ba9848e7e74df0993aa0689168e341c6833cf');
+});
