@@ -1,8 +1,9 @@
 /** The `herald` command. */
 import { ConfigError, loadConfig } from '../config/load.js';
 import { SETTINGS } from '../config/schema.js';
-import { startHerald } from '../server/herald.js';
+import { startHerald, type Herald } from '../server/herald.js';
 import { createLogger } from '../server/logger.js';
+import { TlsError } from '../server/tls.js';
 import { extraCommands } from './commands.js';
 
 const USAGE = `Usage: herald <command> [options]
@@ -33,7 +34,18 @@ async function start(argv: string[]): Promise<void> {
     throw err;
   }
   const logger = createLogger(loaded.config.logLevel);
-  const herald = await startHerald({ config: loaded.config, apps: loaded.apps, logger });
+  let herald: Herald;
+  try {
+    herald = await startHerald({ config: loaded.config, apps: loaded.apps, logger });
+  } catch (err) {
+    // Operator mistakes (bad certificate, port in use) get one clear line, not a stack trace.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err instanceof TlsError || code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      process.stderr.write(`herald: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
   const lines = [`Herald listening on ${herald.url} (WebSocket ${herald.url.replace('http', 'ws')}${loaded.config.wsPath}/app/{key}, HTTP API ${herald.url}/apps/{id})`];
   if (loaded.usingDevelopmentApp) {
     const app = loaded.apps[0]!;
@@ -49,23 +61,6 @@ async function start(argv: string[]): Promise<void> {
   }
   process.stdout.write(lines.join('\n') + '\n');
 
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), loaded.config.shutdownTimeoutMs + 2000);
-    force.unref();
-    herald.close().then(
-      () => process.exit(0),
-      (err) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
 }
 

@@ -1,0 +1,76 @@
+/** pusher-js clients whose auth endpoints are answered in-process by herald/sdk (no auth HTTP server). */
+import type { TestHerald } from '../helpers/herald.js';
+import type { PusherJs } from '../helpers/pusher-js.js';
+import { nextEvent, withTimeout } from '../helpers/wait.js';
+import type { ChannelsClient, PresenceChannelData, UserData } from '../../src/sdk/index.js';
+
+type Callback = (error: Error | null, data: unknown) => void;
+
+export function sdkAuthorizedClient(h: TestHerald, sdk: ChannelsClient, spec: { user?: UserData; presence?: PresenceChannelData } = {}): PusherJs {
+  return h.pusherClient({
+    channelAuthorization: {
+      customHandler: (params: { socketId: string; channelName: string }, callback: Callback) => {
+        const channelData = params.channelName.startsWith('presence-') ? (spec.presence ?? { user_id: spec.user?.id ?? 'anonymous' }) : undefined;
+        sdk.authorizeChannel({ socketId: params.socketId, channel: params.channelName, channelData }).then(
+          (auth) => callback(null, auth),
+          (error: Error) => callback(error, null),
+        );
+      },
+    },
+    userAuthentication: {
+      customHandler: (params: { socketId: string }, callback: Callback) => {
+        sdk.authenticateUser({ socketId: params.socketId, userData: spec.user ?? { id: 'anonymous' } }).then(
+          (auth) => callback(null, auth),
+          (error: Error) => callback(error, null),
+        );
+      },
+    },
+  });
+}
+
+export async function connected(client: PusherJs): Promise<void> {
+  if (client.connection.state === 'connected') return;
+  await nextEvent(client.connection, 'connected');
+}
+
+export async function subscribed(client: PusherJs, name: string) {
+  const channel = client.subscribe(name);
+  await nextEvent(channel, 'pusher:subscription_succeeded');
+  return channel;
+}
+
+/** signin() and wait until the automatic `#server-to-user-{id}` subscription succeeded. */
+export async function signedIn(client: PusherJs): Promise<void> {
+  await connected(client);
+  const user = client.user as unknown as { serverToUserChannel?: { bind: PusherJs['bind']; unbind: PusherJs['unbind'] }; bind: PusherJs['bind'] };
+  const ready = new Promise<void>((resolve) => {
+    const handler = (message: { event: string; channel?: string }) => {
+      if (message.event === 'pusher_internal:subscription_succeeded' && message.channel?.startsWith('#server-to-user-')) {
+        client.connection.unbind('message', handler);
+        resolve();
+      }
+    };
+    client.connection.bind('message', handler);
+  });
+  client.signin();
+  void user;
+  await withTimeout(ready, 5000, 'the #server-to-user- subscription');
+}
+
+/** The next 40xx close code pusher-js reports. */
+export function nextCloseCode(client: PusherJs, ms = 5000): Promise<number> {
+  return withTimeout(
+    new Promise<number>((resolve) => {
+      const handler = (err: { data?: { code?: number }; error?: { data?: { code?: number } } }) => {
+        const code = err?.data?.code ?? err?.error?.data?.code;
+        if (typeof code === 'number' && code >= 4000 && code < 4100) {
+          client.connection.unbind('error', handler);
+          resolve(code);
+        }
+      };
+      client.connection.bind('error', handler);
+    }),
+    ms,
+    'a 40xx close',
+  );
+}
