@@ -21,6 +21,10 @@ export const configSchema = z.object({
   maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
   /** Bytes queued for one slow WebSocket client before it is disconnected (4100). */
   maxBufferedBytes: z.number().int().min(16 * 1024).default(4 * 1024 * 1024),
+  /** Concurrent WebSocket connections from one IP address (0 = unlimited); over it: close 4100. */
+  maxConnectionsPerIp: z.number().int().min(0).default(0),
+  /** Time allowed for a client to send complete HTTP/upgrade request headers. */
+  handshakeTimeoutMs: z.number().int().min(1000).max(600000).default(10000),
   /** Path prefix in front of /app/{key} (pusher-js `wsPath`). */
   wsPath: z.string().regex(/^(\/[A-Za-z0-9_.~-]+)*$/, 'must be empty or start with / (e.g. /ws)').default(''),
   /** Shorthand for a single app configured by HERALD_APP_* variables; merged into `apps`. */
@@ -38,6 +42,18 @@ export const configSchema = z.object({
   tlsCert: z.string().optional(),
   tlsKey: z.string().optional(),
   shutdownTimeoutMs: z.number().int().min(0).default(10000),
+  /** Webhooks: how long a failing event is retried (seconds since it happened) before it is dropped. */
+  webhookRetrySeconds: z.number().int().min(1).max(7 * 24 * 3600).default(3600),
+  /** Webhooks: longest wait for a receiver's response before the attempt counts as failed. */
+  webhookTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+  /** Webhooks: longest pause between retries (exponential back-off from 1 s, capped here). */
+  webhookBackoffMaxMs: z.number().int().min(10).max(3_600_000).default(60_000),
+  /** Webhooks: how long events are collected into one batched request. */
+  webhookBatchWindowMs: z.number().int().min(0).max(10_000).default(50),
+  /** Webhooks: most events in one batched request. */
+  webhookBatchMaxEvents: z.number().int().min(1).max(1000).default(100),
+  /** Webhooks: channel_vacated / member_removed delay, cancelled if the channel/user comes back (Pusher: up to 3 s). */
+  webhookVacateDelayMs: z.number().int().min(0).max(60_000).default(3000),
 });
 
 export type HeraldConfigInput = z.input<typeof configSchema>;
@@ -80,5 +96,13 @@ export const SETTINGS: Setting[] = [
   { path: 'metricsPort', env: 'HERALD_METRICS_PORT', flag: '--metrics-port', type: 'int', description: 'Serve /metrics on this port instead of the main one.' },
   { path: 'tlsCert', env: 'HERALD_TLS_CERT', flag: '--tls-cert', type: 'string', description: 'PEM certificate file; with HERALD_TLS_KEY serves wss:// and https://.' },
   { path: 'tlsKey', env: 'HERALD_TLS_KEY', flag: '--tls-key', type: 'string', description: 'PEM private key file.' },
+  { path: 'maxConnectionsPerIp', env: 'HERALD_MAX_CONNECTIONS_PER_IP', flag: '--max-connections-per-ip', type: 'int', default: '0', description: 'Concurrent WebSocket connections from one IP (0 = unlimited; behind a proxy every client shares its IP). Over it: close 4100.' },
+  { path: 'handshakeTimeoutMs', env: 'HERALD_HANDSHAKE_TIMEOUT_MS', flag: '--handshake-timeout-ms', type: 'int', default: '10000', description: 'Time a client has to send complete request headers (HTTP and WebSocket upgrade) before the socket is dropped.' },
   { path: 'shutdownTimeoutMs', env: 'HERALD_SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', type: 'int', default: '10000', description: 'Longest graceful shutdown before exiting anyway.' },
+  { path: 'webhookRetrySeconds', env: 'HERALD_WEBHOOK_RETRY_SECONDS', flag: '--webhook-retry-seconds', type: 'int', default: '3600', description: 'How long an undelivered webhook event is retried (seconds after it happened) before it is dropped.' },
+  { path: 'webhookTimeoutMs', env: 'HERALD_WEBHOOK_TIMEOUT_MS', flag: '--webhook-timeout-ms', type: 'int', default: '10000', description: 'Longest wait for a webhook receiver to answer before the attempt counts as failed.' },
+  { path: 'webhookBackoffMaxMs', env: 'HERALD_WEBHOOK_BACKOFF_MAX_MS', flag: '--webhook-backoff-max-ms', type: 'int', default: '60000', description: 'Longest pause between webhook retries (exponential back-off from 1 s).' },
+  { path: 'webhookBatchWindowMs', env: 'HERALD_WEBHOOK_BATCH_WINDOW_MS', flag: '--webhook-batch-window-ms', type: 'int', default: '50', description: 'How long webhook events are collected into one request (apps with webhookBatching).' },
+  { path: 'webhookBatchMaxEvents', env: 'HERALD_WEBHOOK_BATCH_MAX_EVENTS', flag: '--webhook-batch-max-events', type: 'int', default: '100', description: 'Most events in one batched webhook request.' },
+  { path: 'webhookVacateDelayMs', env: 'HERALD_WEBHOOK_VACATE_DELAY_MS', flag: '--webhook-vacate-delay-ms', type: 'int', default: '3000', description: 'Delay of channel_vacated / member_removed webhooks; cancelled when the channel or user comes back in time.' },
 ];

@@ -18,6 +18,8 @@ export interface WebSocketOptions {
   wsPath: string;
   maxFrameBytes: number;
   maxBufferedBytes: number;
+  /** Concurrent connections per remote address (0 = unlimited). */
+  maxConnectionsPerIp?: number;
   /** Close handshakes that have not completed after this long are torn down. */
   closeTimeoutMs?: number;
 }
@@ -84,6 +86,7 @@ class WebSocketTransport implements ConnectionTransport {
 export class WebSocketGateway {
   private readonly wss: WebSocketServer;
   readonly connections = new Set<WebSocket>();
+  private readonly perIp = new Map<string, number>();
 
   constructor(
     private readonly engine: ChannelsEngine,
@@ -126,6 +129,20 @@ export class WebSocketGateway {
       this.connections.delete(ws);
       return;
     }
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    const perIpLimit = this.options.maxConnectionsPerIp ?? 0;
+    const fromIp = (this.perIp.get(ip) ?? 0) + 1;
+    if (perIpLimit > 0 && fromIp > perIpLimit) {
+      ws.close(CloseCode.OverCapacity, 'Too many connections from this address');
+      this.connections.delete(ws);
+      return;
+    }
+    this.perIp.set(ip, fromIp);
+    const release = () => {
+      const n = (this.perIp.get(ip) ?? 1) - 1;
+      if (n <= 0) this.perIp.delete(ip);
+      else this.perIp.set(ip, n);
+    };
     socket.setNoDelay(true);
     const transport = new WebSocketTransport(ws, socket, this.options.maxBufferedBytes);
     const result = this.engine.connect(
@@ -139,6 +156,7 @@ export class WebSocketGateway {
       transport,
     );
     if (!result.ok) {
+      release();
       ws.close(result.code, result.reason);
       this.connections.delete(ws);
       return;
@@ -154,6 +172,7 @@ export class WebSocketGateway {
     ws.on('pong', () => this.engine.touch(conn));
     ws.on('ping', () => this.engine.touch(conn));
     ws.on('close', (code) => {
+      release();
       this.connections.delete(ws);
       this.engine.disconnect(conn, code);
     });
