@@ -23,9 +23,14 @@ export interface HttpApiDeps {
 export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
   const { engine } = deps;
   const now = deps.nowSeconds ?? (() => Date.now() / 1000);
+  const rateLimiter = new ApiRateLimiter();
   const authed = (route: string, handler: (ctx: HttpContext, app: App) => Promise<unknown> | unknown) => {
     return async (ctx: HttpContext) => {
       const app = await authenticateApiRequest(ctx, deps.apps, now());
+      if (!rateLimiter.take(app, Date.now())) {
+        ctx.res.setHeader('Retry-After', '1');
+        throw new HttpError(429, `Too many requests: this app is limited to ${app.limits.apiRequestsPerSecond} API requests per second`);
+      }
       deps.onApiCall?.(app, route);
       const result = await handler(ctx, app);
       sendJson(ctx.res, 200, result);
@@ -138,6 +143,23 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
       return {};
     }),
   );
+}
+
+/** Per-app token bucket for the HTTP API (limits.apiRequestsPerSecond; 0 = unlimited). */
+class ApiRateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  take(app: App, now: number): boolean {
+    const rate = app.limits.apiRequestsPerSecond;
+    if (!rate) return true;
+    let bucket = this.buckets.get(app.id);
+    if (!bucket) this.buckets.set(app.id, (bucket = { tokens: rate, at: now }));
+    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) * rate) / 1000);
+    bucket.at = now;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
 }
 
 function validChannel(name: string, app: App): string {

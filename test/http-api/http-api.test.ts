@@ -120,3 +120,19 @@ test('health and readiness', async () => {
   assert.deepEqual(await (await fetch(`${h.httpUrl}/health`)).json(), { status: 'ok' });
   assert.deepEqual(await (await fetch(`${h.httpUrl}/ready`)).json(), { status: 'ready' });
 });
+
+test('per-app API rate limit answers 429 with Retry-After', async () => {
+  const limited = await startTestHerald({ app: { limits: { apiRequestsPerSecond: 3 } } as never });
+  try {
+    const sdk = limited.pusherServer();
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => sdk.trigger('c', 'e', {})));
+    const refused = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    assert.ok(refused.length >= 4, `${refused.length} refused`);
+    for (const r of refused) {
+      assert.equal(r.reason.status, 429);
+      assert.match(r.reason.body, /Too many requests/);
+    }
+  } finally {
+    await limited.stop();
+  }
+});
