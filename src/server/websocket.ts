@@ -97,7 +97,9 @@ export class WebSocketGateway {
       maxPayload: options.maxFrameBytes,
       perMessageDeflate: false,
       clientTracking: false,
-    });
+      // A peer that never finishes the close handshake is cut off quickly (ws' default is 30 s).
+      closeTimeout: options.closeTimeoutMs ?? 3000,
+    } as ConstructorParameters<typeof WebSocketServer>[0]);
   }
 
   /** True when the path is a Pusher WebSocket path this gateway serves. */

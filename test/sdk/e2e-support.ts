@@ -42,7 +42,6 @@ export async function subscribed(client: PusherJs, name: string) {
 /** signin() and wait until the automatic `#server-to-user-{id}` subscription succeeded. */
 export async function signedIn(client: PusherJs): Promise<void> {
   await connected(client);
-  const user = client.user as unknown as { serverToUserChannel?: { bind: PusherJs['bind']; unbind: PusherJs['unbind'] }; bind: PusherJs['bind'] };
   const ready = new Promise<void>((resolve) => {
     const handler = (message: { event: string; channel?: string }) => {
       if (message.event === 'pusher_internal:subscription_succeeded' && message.channel?.startsWith('#server-to-user-')) {
@@ -53,7 +52,6 @@ export async function signedIn(client: PusherJs): Promise<void> {
     client.connection.bind('message', handler);
   });
   client.signin();
-  void user;
   await withTimeout(ready, 5000, 'the #server-to-user- subscription');
 }
 
