@@ -34,6 +34,7 @@ export const appLimitsSchema = z.object({
   clientEventsPerSecond: z.number().int().min(0).default(10).describe('Client events per connection per second; excess refused with 4301'),
   maxWatchlistSize: z.number().int().min(0).default(100).describe('Watchlist entries honoured per user (4302 beyond)'),
   maxSubscriptionsPerConnection: z.number().int().min(1).default(1000).describe('Channels one connection may subscribe to'),
+  apiRequestsPerSecond: z.number().int().min(0).default(0).describe('HTTP API requests per second for this app on one node (0 = unlimited); excess gets 429'),
 });
 
 export const appSchema = z.object({
@@ -48,12 +49,13 @@ export const appSchema = z.object({
   userAuthentication: z
     .object({
       required: z.boolean().default(false).describe('Close connections that do not sign in (or subscribe to an authorized channel) within the timeout, with 4009'),
-      timeoutMs: z.number().int().min(100).default(30000),
+      timeoutMs: z.number().int().min(100).default(30000).describe('Milliseconds a new connection has to sign in or subscribe to a private/presence/encrypted channel when required is on'),
     })
-    .default({ required: false, timeoutMs: 30000 }),
-  subscriptionCountEvents: z.boolean().default(false).describe('Send pusher_internal:subscription_count to subscribers'),
+    .default({ required: false, timeoutMs: 30000 })
+    .describe('Authorized connections: require every connection to authenticate'),
+  subscriptionCountEvents: z.boolean().default(false).describe('Send pusher_internal:subscription_count to the subscribers of non-presence channels when the count changes'),
   watchlistEvents: z.boolean().default(true).describe('Send watchlist online/offline events to signed-in users'),
-  cacheTtlSeconds: z.number().int().min(1).default(1800).describe('How long cache channels keep their last event'),
+  cacheTtlSeconds: z.number().int().min(1).max(86400).default(1800).describe('Seconds cache channels keep their last event (Pusher: 30 minutes)'),
   limits: appLimitsSchema.default(appLimitsSchema.parse({})),
   webhooks: z.array(webhookEndpointSchema).default([]),
   /** Pusher-style batch webhooks: several events per request. */
@@ -61,8 +63,9 @@ export const appSchema = z.object({
   quotas: z
     .object({
       dailyMessages: z.number().int().min(0).default(0).describe('Messages per UTC day (0 = unlimited); over it HTTP publishes get 403'),
+      maxConnections: z.number().int().min(0).default(0).describe('Concurrent connections across all nodes (0 = unlimited); over it a connection is closed with 4004'),
     })
-    .default({ dailyMessages: 0 }),
+    .default({ dailyMessages: 0, maxConnections: 0 }),
 });
 
 export type AppInput = z.input<typeof appSchema>;

@@ -59,6 +59,7 @@ export function handleClientEvent(engine: ChannelsEngine, state: AppState, conn:
     eventName: frame.event,
     data,
     source: 'client',
+    userId,
   });
   engine.emit('clientEvent', app, channelName, frame.event, data, conn.socketId, userId);
 }

@@ -10,17 +10,26 @@ import { CloseCode } from '../protocol/errors.js';
 import { channelType } from '../protocol/names.js';
 import { encodeConnectionEstablished, encodeEvent, parseInboundFrame, PING_FRAME, PONG_FRAME } from '../protocol/messages.js';
 import type { Broker, BrokerMessage } from '../scaling/broker.js';
+import type { ClusterState } from '../scaling/cluster-state.js';
+import { attachCluster, onClusterMessage } from './cluster-messages.js';
+import { clusterQueries, localQueries, type ChannelQueries } from './queries.js';
 import { AppState } from './app-state.js';
 import { Connection } from './connection.js';
 import type { EngineObserver, ObserverEvent } from './observer.js';
 import { handleClientEvent } from './client-events.js';
 import { subscribe, unsubscribe } from './subscriptions.js';
 import { signIn, signOut } from './users.js';
+import { armAuthorizationDeadline, closeIfUnauthorized } from './authorized-connections.js';
 import { OutboundMessage, type ConnectionTransport } from './transport.js';
 
 export interface EngineOptions {
   apps: AppRegistry;
   broker: Broker;
+  /**
+   * Shared state across nodes (HERALD_BROKER=redis|nats). Absent on a single node: the engine
+   * then keeps everything in its own maps, synchronously.
+   */
+  cluster?: ClusterState;
   /** Seconds of client silence before the server pings (also sent as activity_timeout). */
   activityTimeout: number;
   /** Seconds to wait for activity after a server ping before closing with 4201. */
@@ -54,6 +63,9 @@ const VERSION_FORMAT = /^[0-9A-Za-z.+_-]{1,32}$/;
 export class ChannelsEngine {
   readonly apps: AppRegistry;
   readonly broker: Broker;
+  readonly cluster: ClusterState | undefined;
+  /** Cluster-wide channel state for the HTTP API (this node's maps when not clustered). */
+  readonly queries: ChannelQueries;
   readonly activityTimeout: number;
   readonly pongTimeout: number;
   readonly now: () => number;
@@ -67,12 +79,15 @@ export class ChannelsEngine {
   constructor(options: EngineOptions) {
     this.apps = options.apps;
     this.broker = options.broker;
+    this.cluster = options.cluster;
+    this.queries = this.cluster ? clusterQueries(this.cluster) : localQueries(this);
     this.activityTimeout = options.activityTimeout;
     this.pongTimeout = options.pongTimeout;
     this.now = options.now ?? Date.now;
     this.admit = options.admit;
     this.broker.onMessage((message) => this.onBrokerMessage(message));
     this.apps.onChange((id, app) => this.onAppChanged(id, app));
+    if (this.cluster) attachCluster(this);
   }
 
   /** Starts the activity sweep (pings idle clients, closes unresponsive ones). */
@@ -153,7 +168,7 @@ export class ChannelsEngine {
     const now = this.now();
     const socketId = `${this.socketPrefix}.${++this.socketCounter}`;
     const conn = new Connection(socketId, app, transport, request.remoteAddress, now);
-    if (app.userAuthentication.required) conn.authDeadline = now + app.userAuthentication.timeoutMs;
+    if (app.userAuthentication.required) armAuthorizationDeadline(this, conn, now);
     state.connections.set(socketId, conn);
     conn.sendText(encodeConnectionEstablished(socketId, this.activityTimeout));
     this.emit('connectionOpened', app, { socketId, appId: app.id, remoteAddress: request.remoteAddress });
@@ -255,9 +270,12 @@ export class ChannelsEngine {
   // ---- publishing -----------------------------------------------------------------------
 
   /** Publishes an API event to every channel (through the broker, so every node delivers it). */
-  publish(request: PublishRequest): void {
+  /** Networked brokers: resolves once the broker accepted every message (see Broker.publish). */
+  publish(request: PublishRequest): void | Promise<void> {
+    let accepted: Array<void | Promise<void>> | undefined;
     for (const channel of request.channels) {
-      this.broker.publish({
+      if (this.cluster && channelType(channel).cache) this.cacheInCluster(request, channel);
+      const sent = this.broker.publish({
         type: 'event',
         appId: request.appId,
         channel,
@@ -268,7 +286,15 @@ export class ChannelsEngine {
         data: request.data,
         source: 'api',
       });
+      if (sent) (accepted ??= []).push(sent);
     }
+    if (accepted) return Promise.all(accepted).then(() => undefined);
+  }
+
+  /** Clustered: the last event of a cache channel lives in the cluster state (written before the publish). */
+  private cacheInCluster(request: PublishRequest, channel: string): void {
+    const ttl = this.apps.byId(request.appId)?.cacheTtlSeconds;
+    if (ttl) this.cluster!.setCache(request.appId, channel, request.event, request.data, ttl).catch((err: unknown) => this.emitInternalError(err));
   }
 
   private onBrokerMessage(message: BrokerMessage): void {
@@ -276,6 +302,10 @@ export class ChannelsEngine {
     if (message.type === 'terminate-user') {
       const conns = state?.users.get(message.userId);
       if (conns) for (const conn of [...conns]) conn.close(CloseCode.Unauthorized, 'You got disconnected by the app.');
+      return;
+    }
+    if (message.type !== 'event') {
+      onClusterMessage(this, message);
       return;
     }
     const app = state?.app ?? this.apps.byId(message.appId);
@@ -303,6 +333,7 @@ export class ChannelsEngine {
   }
 
   // ---- queries (HTTP API) ---------------------------------------------------------------
+  // These read this node only (synchronous, cheap). For cluster-wide values use `queries`.
 
   subscriptionCount(appId: string, channel: string): number {
     return this.states.get(appId)?.channels.get(channel)?.subscribers.size ?? 0;
@@ -366,11 +397,7 @@ export class ChannelsEngine {
     for (const state of this.states.values()) {
       for (const conn of state.connections.values()) {
         if (conn.closed) continue;
-        if (conn.authDeadline > 0 && !conn.user && now >= conn.authDeadline) {
-          conn.sendError('Connection not authorized within timeout', CloseCode.Unauthorized);
-          conn.close(CloseCode.Unauthorized, 'Connection not authorized within timeout');
-          continue;
-        }
+        if (closeIfUnauthorized(conn, now)) continue;
         if (conn.pingSentAt > 0) {
           if (now - conn.pingSentAt >= pongMs) {
             conn.sendError('Pong reply not received', CloseCode.PongNotReceived);

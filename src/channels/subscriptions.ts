@@ -6,6 +6,8 @@ import type { AppState } from './app-state.js';
 import type { Channel, PresenceMember } from './channel.js';
 import type { Connection } from './connection.js';
 import type { ChannelsEngine } from './engine.js';
+import { markAuthorized } from './authorized-connections.js';
+import { clusterSubscribe, clusterUnsubscribe } from './cluster-subscriptions.js';
 
 interface SubscribeData {
   channel?: unknown;
@@ -19,7 +21,8 @@ function refuse(conn: Connection, channel: string, message: string, type = 'Auth
   conn.sendText(encodeSubscriptionError(channel, type, message, status));
 }
 
-export function subscribe(engine: ChannelsEngine, state: AppState, conn: Connection, raw: unknown): void {
+/** Synchronous on a single node; when clustered, resolves once the subscription is answered. */
+export function subscribe(engine: ChannelsEngine, state: AppState, conn: Connection, raw: unknown): void | Promise<void> {
   const data = (raw && typeof raw === 'object' ? raw : {}) as SubscribeData;
   const name = data.channel;
   const limits = conn.app.limits;
@@ -68,6 +71,7 @@ export function subscribe(engine: ChannelsEngine, state: AppState, conn: Connect
       break;
   }
 
+  if (engine.cluster) return clusterSubscribe(engine, state, conn, name, type, member);
   const channel = state.getOrCreateChannel(name);
   if (member && !channel.members.has(member.userId) && channel.members.size >= limits.maxPresenceMembers) {
     refuse(conn, name, `Presence channel ${name} is full (limit ${limits.maxPresenceMembers} members)`, 'LimitReached', 403);
@@ -78,6 +82,8 @@ export function subscribe(engine: ChannelsEngine, state: AppState, conn: Connect
   const wasEmpty = channel.subscribers.size === 0;
   channel.subscribers.add(conn);
   conn.subscriptions.set(name, channel);
+  // Authorized connections: a signed private/presence/encrypted subscription authorizes the socket.
+  if (type.kind !== 'public' && type.kind !== 'user') markAuthorized(conn);
   if (wasEmpty) engine.emit('channelOccupied', conn.app, name);
   engine.emit('subscribed', conn.app, name, conn.socketId);
 
@@ -128,7 +134,12 @@ function presenceMember(conn: Connection, name: string, data: SubscribeData): Om
       refuse(conn, name, `Presence subscription to ${name} without channel_data requires a signed-in user`, 'AuthError', 403);
       return 'refused';
     }
-    return { userId: conn.user.id, rawUserId: conn.user.id, userInfo: conn.user.userInfo };
+    const userInfo = conn.user.userInfo;
+    if (userInfo !== undefined && Buffer.byteLength(JSON.stringify(userInfo)) > limits.maxPresenceUserInfoBytes) {
+      refuse(conn, name, `user_info too large (limit ${limits.maxPresenceUserInfoBytes} bytes)`, 'LimitReached', 400);
+      return 'refused';
+    }
+    return { userId: conn.user.id, rawUserId: conn.user.id, userInfo };
   }
   const signed = channelAuthString(conn.socketId, name, channelData as string);
   if (!verifyAuth(data.auth, signed, conn.app.credentials)) {
@@ -153,7 +164,7 @@ function presenceMember(conn: Connection, name: string, data: SubscribeData): Om
     return 'refused';
   }
   const userInfo = parsed.user_info;
-  if (userInfo !== undefined && JSON.stringify(userInfo).length > limits.maxPresenceUserInfoBytes) {
+  if (userInfo !== undefined && Buffer.byteLength(JSON.stringify(userInfo)) > limits.maxPresenceUserInfoBytes) {
     refuse(conn, name, `user_info too large (limit ${limits.maxPresenceUserInfoBytes} bytes)`, 'LimitReached', 400);
     return 'refused';
   }
@@ -168,6 +179,7 @@ function invalidSignature(signed: string, auth: unknown): string {
 export function unsubscribe(engine: ChannelsEngine, state: AppState, conn: Connection, name: string): void {
   const channel = conn.subscriptions.get(name);
   if (!channel) return;
+  if (engine.cluster) return clusterUnsubscribe(engine, state, conn, channel);
   conn.subscriptions.delete(name);
   channel.subscribers.delete(conn);
   engine.emit('unsubscribed', conn.app, name, conn.socketId);

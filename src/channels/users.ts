@@ -5,8 +5,11 @@ import { userAuthString, verifyAuth } from '../protocol/signatures.js';
 import type { AppState } from './app-state.js';
 import type { Connection } from './connection.js';
 import type { ChannelsEngine } from './engine.js';
+import { markAuthorized } from './authorized-connections.js';
+import { clusterSignIn, clusterSignOut } from './cluster-users.js';
 
-export function signIn(engine: ChannelsEngine, state: AppState, conn: Connection, raw: unknown): void {
+/** Synchronous on a single node; when clustered, resolves once the watchlist snapshot is sent. */
+export function signIn(engine: ChannelsEngine, state: AppState, conn: Connection, raw: unknown): void | Promise<void> {
   const data = (raw && typeof raw === 'object' ? raw : {}) as { auth?: unknown; user_data?: unknown };
   const fail = (message: string) => conn.sendError(message, CloseCode.Unauthorized);
   if (typeof data.user_data !== 'string') return fail('pusher:signin needs data.user_data (a JSON string)');
@@ -30,11 +33,12 @@ export function signIn(engine: ChannelsEngine, state: AppState, conn: Connection
   const limit = conn.app.limits.maxWatchlistSize;
   const watchlist = fullWatchlist.slice(0, limit);
 
-  if (conn.user) signOut(engine, state, conn);
+  // Signing in again as the same user (e.g. a new watchlist) must not blip offline/online to watchers.
+  const cameOnline = !state.users.has(user.id);
+  if (conn.user) signOut(engine, state, conn, { stayingOnline: true });
   conn.user = { id: user.id, userData: data.user_data, userInfo: user.user_info, watchlist };
-  conn.authDeadline = 0;
+  markAuthorized(conn);
   let conns = state.users.get(user.id);
-  const cameOnline = !conns;
   if (!conns) {
     conns = new Set();
     state.users.set(user.id, conns);
@@ -51,6 +55,8 @@ export function signIn(engine: ChannelsEngine, state: AppState, conn: Connection
     conn.sendError(`Watchlist limit exceeded: only the first ${limit} user ids are watched`, ErrorCode.WatchlistLimit);
   }
   engine.emit('signedIn', conn.app, conn.socketId, user.id);
+  // Clustered: online status and the watchlist snapshot are cluster-wide.
+  if (engine.cluster) return clusterSignIn(engine, state, conn, user.id, watchlist);
 
   if (conn.app.watchlistEvents && watchlist.length > 0) {
     // Current status of everyone on the watchlist, then changes as they happen.
@@ -65,23 +71,27 @@ export function signIn(engine: ChannelsEngine, state: AppState, conn: Connection
 }
 
 /** Removes the connection's user identity (on disconnect or re-sign-in). */
-export function signOut(_engine: ChannelsEngine, state: AppState, conn: Connection): void {
+export function signOut(engine: ChannelsEngine, state: AppState, conn: Connection, options: { stayingOnline?: boolean } = {}): void {
   const user = conn.user;
   if (!user) return;
   conn.user = undefined;
+  if (engine.cluster) clusterSignOut(engine, state, conn, options.stayingOnline === true);
   const conns = state.users.get(user.id);
   if (!conns) return;
   conns.delete(conn);
-  if (conns.size > 0) return;
-  state.users.delete(user.id);
+  // Connections of one user may carry different watchlists: keep the ids another one still watches.
+  const stillWatched = new Set<string>();
+  for (const other of conns) for (const id of other.user?.watchlist ?? []) stillWatched.add(id);
   for (const watched of user.watchlist) {
+    if (stillWatched.has(watched)) continue;
     const set = state.watchers.get(watched);
     if (!set) continue;
-    // Another connection of the same user may still watch it.
     set.delete(user.id);
     if (set.size === 0) state.watchers.delete(watched);
   }
-  notifyWatchers(state, user.id, 'offline');
+  if (conns.size > 0) return;
+  state.users.delete(user.id);
+  if (!options.stayingOnline && !engine.cluster) notifyWatchers(state, user.id, 'offline');
 }
 
 function notifyWatchers(state: AppState, userId: string, status: 'online' | 'offline'): void {

@@ -1,4 +1,7 @@
 /** Subcommands other than `start` (e.g. `herald apps …`), each in its own file. */
+import { appsCommand } from './apps.js';
+import { beamsCommand } from '../beams/cli.js';
+
 export interface CliCommand {
   name: string;
   summary: string;
@@ -6,4 +9,4 @@ export interface CliCommand {
   run(argv: string[]): Promise<number>;
 }
 
-export const extraCommands: CliCommand[] = [];
+export const extraCommands: CliCommand[] = [appsCommand, beamsCommand];

@@ -61,6 +61,35 @@ async function start(argv: string[]): Promise<void> {
   }
   process.stdout.write(lines.join('\n') + '\n');
 
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), loaded.config.shutdownTimeoutMs + 2000);
+    force.unref();
+    herald.close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  // SIGHUP reloads the TLS certificate (e.g. after renewal); connections stay open.
+  process.on('SIGHUP', () => {
+    try {
+      const reloaded = herald.reloadTls();
+      logger.info(reloaded ? 'TLS certificate reloaded' : 'SIGHUP ignored: TLS is not configured');
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'TLS reload failed; keeping the previous certificate');
+    }
+  });
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
 }
 

@@ -38,10 +38,18 @@ export const configSchema = z.object({
   broker: z.enum(['memory', 'redis', 'nats']).default('memory'),
   redisUrl: z.string().default('redis://127.0.0.1:6379'),
   natsUrl: z.string().default('nats://127.0.0.1:4222'),
+  /** Namespace of this cluster's Redis keys / NATS subjects and KV bucket (several clusters can share a server). */
+  clusterPrefix: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'must be 1–40 characters of A-Z a-z 0-9 _ -').default('herald'),
+  /** A node that has not heartbeated for this long is removed from the cluster state (its members leave). */
+  nodeTimeoutMs: z.number().int().min(500).max(300_000).default(15_000),
   metricsPort: z.number().int().min(0).max(65535).optional(),
   tlsCert: z.string().optional(),
   tlsKey: z.string().optional(),
   shutdownTimeoutMs: z.number().int().min(0).default(10000),
+  /** Beams: id of a default instance created (or kept in sync) at start; needs beamsSecretKey. */
+  beamsInstanceId: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be 1-100 letters, digits, - or _').optional(),
+  /** Beams: secret key of the default instance (Bearer credential of the Publish API, JWT key). */
+  beamsSecretKey: z.string().min(8, 'must be at least 8 characters').max(256).regex(/^\S+$/, 'must not contain spaces').optional(),
   /** Webhooks: how long a failing event is retried (seconds since it happened) before it is dropped. */
   webhookRetrySeconds: z.number().int().min(1).max(7 * 24 * 3600).default(3600),
   /** Webhooks: longest wait for a receiver's response before the attempt counts as failed. */
@@ -93,12 +101,16 @@ export const SETTINGS: Setting[] = [
   { path: 'broker', env: 'HERALD_BROKER', flag: '--broker', type: 'string', default: 'memory', description: 'memory, redis or nats: how nodes share messages and state.' },
   { path: 'redisUrl', env: 'HERALD_REDIS_URL', flag: '--redis-url', type: 'string', default: 'redis://127.0.0.1:6379', description: 'Redis URL for HERALD_BROKER=redis.' },
   { path: 'natsUrl', env: 'HERALD_NATS_URL', flag: '--nats-url', type: 'string', default: 'nats://127.0.0.1:4222', description: 'NATS URL for HERALD_BROKER=nats.' },
+  { path: 'clusterPrefix', env: 'HERALD_CLUSTER_PREFIX', flag: '--cluster-prefix', type: 'string', default: 'herald', description: 'Namespace of the Redis keys / NATS subjects and KV bucket of this cluster (all its nodes use the same).' },
+  { path: 'nodeTimeoutMs', env: 'HERALD_NODE_TIMEOUT_MS', flag: '--node-timeout-ms', type: 'int', default: '15000', description: 'A node silent this long is removed from the cluster: its presence members leave (within about 1.3× this).' },
   { path: 'metricsPort', env: 'HERALD_METRICS_PORT', flag: '--metrics-port', type: 'int', description: 'Serve /metrics on this port instead of the main one.' },
   { path: 'tlsCert', env: 'HERALD_TLS_CERT', flag: '--tls-cert', type: 'string', description: 'PEM certificate file; with HERALD_TLS_KEY serves wss:// and https://.' },
   { path: 'tlsKey', env: 'HERALD_TLS_KEY', flag: '--tls-key', type: 'string', description: 'PEM private key file.' },
   { path: 'maxConnectionsPerIp', env: 'HERALD_MAX_CONNECTIONS_PER_IP', flag: '--max-connections-per-ip', type: 'int', default: '0', description: 'Concurrent WebSocket connections from one IP (0 = unlimited; behind a proxy every client shares its IP). Over it: close 4100.' },
   { path: 'handshakeTimeoutMs', env: 'HERALD_HANDSHAKE_TIMEOUT_MS', flag: '--handshake-timeout-ms', type: 'int', default: '10000', description: 'Time a client has to send complete request headers (HTTP and WebSocket upgrade) before the socket is dropped.' },
   { path: 'shutdownTimeoutMs', env: 'HERALD_SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', type: 'int', default: '10000', description: 'Longest graceful shutdown before exiting anyway.' },
+  { path: 'beamsInstanceId', env: 'HERALD_BEAMS_INSTANCE_ID', flag: '--beams-instance-id', type: 'string', description: 'Beams: id of a default instance created at start (with HERALD_BEAMS_SECRET_KEY); more via `herald beams create`.' },
+  { path: 'beamsSecretKey', env: 'HERALD_BEAMS_SECRET_KEY', flag: '--beams-secret-key', type: 'string', description: 'Beams: secret key of the default instance (at least 8 characters).' },
   { path: 'webhookRetrySeconds', env: 'HERALD_WEBHOOK_RETRY_SECONDS', flag: '--webhook-retry-seconds', type: 'int', default: '3600', description: 'How long an undelivered webhook event is retried (seconds after it happened) before it is dropped.' },
   { path: 'webhookTimeoutMs', env: 'HERALD_WEBHOOK_TIMEOUT_MS', flag: '--webhook-timeout-ms', type: 'int', default: '10000', description: 'Longest wait for a webhook receiver to answer before the attempt counts as failed.' },
   { path: 'webhookBackoffMaxMs', env: 'HERALD_WEBHOOK_BACKOFF_MAX_MS', flag: '--webhook-backoff-max-ms', type: 'int', default: '60000', description: 'Longest pause between webhook retries (exponential back-off from 1 s).' },

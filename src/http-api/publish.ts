@@ -79,10 +79,10 @@ function parseInfo(raw: unknown, bad: (m: string) => HttpError): string[] {
   return attributes;
 }
 
-/** The `info` attributes of one channel, computed independently of delivery. */
-export function channelAttributes(engine: ChannelsEngine, appId: string, channel: string, info: string[]): Record<string, number> {
+/** The `info` attributes of one channel (cluster-wide), computed independently of delivery. */
+export async function channelAttributes(engine: ChannelsEngine, appId: string, channel: string, info: string[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  if (info.includes('user_count') && isPresenceChannel(channel)) out.user_count = engine.userCount(appId, channel);
-  if (info.includes('subscription_count')) out.subscription_count = engine.subscriptionCount(appId, channel);
+  if (info.includes('user_count') && isPresenceChannel(channel)) out.user_count = await engine.queries.userCount(appId, channel);
+  if (info.includes('subscription_count')) out.subscription_count = await engine.queries.subscriptionCount(appId, channel);
   return out;
 }

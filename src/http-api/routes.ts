@@ -43,10 +43,10 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
     authed('events', async (ctx, app) => {
       const event = validateEvent(await ctx.json<EventBody>(), app);
       await deps.beforePublish?.(app, [event]);
-      engine.publish({ appId: app.id, channels: event.channels, event: event.name, data: event.data, excludeSocketId: event.socketId });
+      await engine.publish({ appId: app.id, channels: event.channels, event: event.name, data: event.data, excludeSocketId: event.socketId });
       if (event.info.length === 0) return {};
       const channels: Record<string, Record<string, number>> = {};
-      for (const channel of event.channels) channels[channel] = channelAttributes(engine, app.id, channel, event.info);
+      for (const channel of event.channels) channels[channel] = await channelAttributes(engine, app.id, channel, event.info);
       return { channels };
     }),
   );
@@ -71,29 +71,29 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
         return validateEvent(item, app, `batch[${i}]: `);
       });
       await deps.beforePublish?.(app, events);
-      for (const e of events) {
-        engine.publish({ appId: app.id, channels: e.channels, event: e.name, data: e.data, excludeSocketId: e.socketId });
-      }
+      await Promise.all(
+        events.map((e) => engine.publish({ appId: app.id, channels: e.channels, event: e.name, data: e.data, excludeSocketId: e.socketId })),
+      );
       if (!events.some((e) => e.info.length > 0)) return {};
-      return { batch: events.map((e) => channelAttributes(engine, app.id, e.channels[0]!, e.info)) };
+      return { batch: await Promise.all(events.map((e) => channelAttributes(engine, app.id, e.channels[0]!, e.info))) };
     }),
   );
 
   router.add(
     'GET',
     '/apps/:appId/channels',
-    authed('channels', (ctx, app) => {
+    authed('channels', async (ctx, app) => {
       const prefix = ctx.queryValue('filter_by_prefix');
       const info = parseInfoList(ctx.queryValue('info'), ['user_count', 'subscription_count']);
       if (info.includes('user_count') && !(prefix ?? '').startsWith('presence-')) {
         throw new HttpError(400, 'info=user_count is only valid with filter_by_prefix=presence-');
       }
       const channels: Record<string, Record<string, number>> = {};
-      for (const name of engine.occupiedChannels(app.id, prefix)) {
+      for (const summary of await engine.queries.channels(app.id, prefix)) {
         const attrs: Record<string, number> = {};
-        if (info.includes('user_count')) attrs.user_count = engine.userCount(app.id, name);
-        if (info.includes('subscription_count')) attrs.subscription_count = engine.subscriptionCount(app.id, name);
-        channels[name] = attrs;
+        if (info.includes('user_count')) attrs.user_count = summary.userCount ?? 0;
+        if (info.includes('subscription_count')) attrs.subscription_count = summary.subscriptionCount;
+        channels[summary.name] = attrs;
       }
       return { channels };
     }),
@@ -102,18 +102,18 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
   router.add(
     'GET',
     '/apps/:appId/channels/:channel',
-    authed('channel', (ctx, app) => {
+    authed('channel', async (ctx, app) => {
       const channel = validChannel(ctx.params.channel!, app);
       const info = parseInfoList(ctx.queryValue('info'), ['user_count', 'subscription_count', 'cache']);
       const presence = isPresenceChannel(channel);
       if (info.includes('user_count') && !presence) throw new HttpError(400, 'info=user_count is only available for presence channels');
       if (info.includes('cache') && !channelType(channel).cache) throw new HttpError(400, 'info=cache is only available for cache channels');
-      const subscriptions = engine.subscriptionCount(app.id, channel);
+      const subscriptions = await engine.queries.subscriptionCount(app.id, channel);
       const result: Record<string, unknown> = { occupied: subscriptions > 0 };
-      if (info.includes('user_count')) result.user_count = engine.userCount(app.id, channel);
+      if (info.includes('user_count')) result.user_count = await engine.queries.userCount(app.id, channel);
       if (info.includes('subscription_count')) result.subscription_count = subscriptions;
       if (info.includes('cache')) {
-        const cached = engine.cachedEvent(app.id, channel);
+        const cached = await engine.queries.cachedEvent(app.id, channel);
         result.cache = cached ? { event: cached.event, data: cached.data, ttl: cached.ttl } : null;
       }
       return result;
@@ -123,12 +123,12 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
   router.add(
     'GET',
     '/apps/:appId/channels/:channel/users',
-    authed('channel_users', (ctx, app) => {
+    authed('channel_users', async (ctx, app) => {
       const channel = validChannel(ctx.params.channel!, app);
       if (!isPresenceChannel(channel)) throw new HttpError(400, 'Users can only be listed for presence channels');
       const withInfo = ['1', 'true'].includes(ctx.queryValue('with_user_info') ?? '');
       return {
-        users: engine.presenceMembers(app.id, channel).map((m) => (withInfo ? { id: m.id, user_info: m.userInfo } : { id: m.id })),
+        users: (await engine.queries.members(app.id, channel)).map((m) => (withInfo ? { id: m.id, user_info: m.userInfo } : { id: m.id })),
       };
     }),
   );

@@ -54,8 +54,9 @@ export function verifySignedRequest(
     return fail('Missing authentication parameters: auth_key, auth_timestamp and auth_signature are required');
   }
   if (authVersion !== undefined && authVersion !== '1.0') return fail('Version not supported');
-  const credential = credentials.find((c) => safeEqual(c.key, authKey));
-  if (!credential) return fail(`Unknown auth_key ${authKey}`);
+  // While a secret is rotated one key has several secrets: any of them may have signed.
+  const candidates = credentials.filter((c) => safeEqual(c.key, authKey));
+  if (candidates.length === 0) return fail(`Unknown auth_key ${authKey}`);
   if (!/^\d{1,12}$/.test(authTimestamp)) return fail('auth_timestamp must be a Unix time in seconds');
   const timestamp = Number(authTimestamp);
   if (Math.abs(nowSeconds - timestamp) >= windowSeconds) {
@@ -68,8 +69,9 @@ export function verifySignedRequest(
     if (!safeEqual(bodyMd5.toLowerCase(), md5Hex(req.body))) return fail('body_md5 does not match the request body');
   }
   const signed = stringToSign(req.method, req.path, req.query);
-  const expected = hmacSha256Hex(credential.secret, signed);
-  if (!safeEqual(authSignature.toLowerCase(), expected)) {
+  const given = authSignature.toLowerCase();
+  const credential = candidates.find((c) => safeEqual(given, hmacSha256Hex(c.secret, signed)));
+  if (!credential) {
     return fail(
       `Invalid signature: you should have sent HmacSHA256Hex(${JSON.stringify(signed)}, your_secret_key), but you sent "${authSignature}"`,
     );

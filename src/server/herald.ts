@@ -1,5 +1,6 @@
 /** Composes a running Herald: config → apps → broker → engine → HTTP/WebSocket server → modules. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { App } from '../apps/app.js';
 import { MemoryAppRegistry, type AppRegistry } from '../apps/registry.js';
@@ -8,13 +9,15 @@ import type { HeraldConfig } from '../config/schema.js';
 import { registerHttpApi } from '../http-api/routes.js';
 import { CloseCode } from '../protocol/errors.js';
 import type { Broker } from '../scaling/broker.js';
-import { MemoryBroker } from '../scaling/memory-broker.js';
+import { createScaling } from '../scaling/create.js';
 import { createContext, sendJson } from './http-context.js';
 import { createLogger, type Logger } from './logger.js';
 import type { HeraldHooks, HeraldModule, ModuleContext } from './module.js';
 import { defaultModules } from './modules.js';
 import { HttpError, Router } from './router.js';
+import { loadTlsMaterial, reloadTls, type TlsFiles } from './tls.js';
 import { WebSocketGateway } from './websocket.js';
+import type { WebSocket } from 'ws';
 
 export interface StartOptions {
   config: HeraldConfig;
@@ -43,6 +46,11 @@ export interface Herald {
   close(): Promise<void>;
   /** True once close() has begun (readiness fails while draining). */
   draining: boolean;
+  /**
+   * Re-reads the TLS certificate and key (SIGHUP) for new connections; open ones are kept.
+   * Returns false when TLS is not configured; throws TlsError (old pair kept) when the files are bad.
+   */
+  reloadTls(): boolean;
 }
 
 export async function startHerald(options: StartOptions): Promise<Herald> {
@@ -51,10 +59,13 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
   const registry = options.registry ?? new MemoryAppRegistry(options.apps);
   const hooks: HeraldHooks = { beforePublish: [], admitConnection: [], apiCall: [], readiness: [], drain: [], httpRequest: [], upgrade: [] };
   const services = new Map<string, unknown>();
-  const broker = options.broker ?? new MemoryBroker();
+  // HERALD_BROKER: memory (one node), redis or nats (messages and shared state; docs/scaling.md).
+  const scaling = options.broker ? { broker: options.broker, cluster: undefined } : createScaling(config, logger);
+  const broker = scaling.broker;
   const engine = new ChannelsEngine({
     apps: registry,
     broker,
+    cluster: scaling.cluster,
     activityTimeout: config.activityTimeout,
     pongTimeout: config.pongTimeout,
     admit: (app, current) => {
@@ -96,10 +107,18 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     wsPath: config.wsPath,
     maxFrameBytes: config.maxFrameBytes,
     maxBufferedBytes: config.maxBufferedBytes,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
   });
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     void handleHttp(req, res, router, config.maxBodyBytes, logger, hooks);
-  });
+  };
+  const tlsFiles: TlsFiles | undefined = config.tlsCert && config.tlsKey ? { certPath: config.tlsCert, keyPath: config.tlsKey } : undefined;
+  const httpsServer = tlsFiles ? createHttpsServer({ ...loadTlsMaterial(tlsFiles), keepAliveTimeout: 65_000 }, onRequest) : undefined;
+  // https.Server has every http.Server method modules use (on('upgrade'), close…), so one type serves both.
+  const server: Server = httpsServer ?? createServer({ keepAliveTimeout: 65_000 }, onRequest);
+  // A client that opens a socket and dribbles its headers must not hold it forever (slowloris).
+  server.headersTimeout = config.handshakeTimeoutMs;
+  server.requestTimeout = Math.max(config.handshakeTimeoutMs, 30_000);
   server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0]!;
     if (state.draining) {
@@ -121,12 +140,14 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
   const started: HeraldModule[] = [];
   try {
     await broker.start();
+    await scaling.cluster?.start();
     for (const module of modules) {
       await module.start(ctx);
       started.push(module);
     }
   } catch (err) {
     for (const m of started.reverse()) await m.stop?.();
+    await scaling.cluster?.stop().catch(() => undefined);
     await broker.stop().catch(() => undefined);
     throw err;
   }
@@ -145,7 +166,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
   let closing: Promise<void> | undefined;
   const herald: Herald = {
     port,
-    url: `http://${host}:${port}`,
+    url: `${tlsFiles ? 'https' : 'http'}://${host}:${port}`,
     config,
     engine,
     apps: registry,
@@ -157,18 +178,30 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     get draining() {
       return state.draining;
     },
+    reloadTls() {
+      if (!httpsServer || !tlsFiles) return false;
+      reloadTls(httpsServer, tlsFiles);
+      return true;
+    },
     close() {
       closing ??= (async () => {
         state.draining = true;
         engine.stop();
         server.close();
+        const deadlineAt = Date.now() + Math.max(100, config.shutdownTimeoutMs);
+        // 1. Tell clients to reconnect elsewhere (4200) and let them finish the close handshake
+        //    (terminating at once would lose the close frame: clients would see 1006 and back off).
+        const socketsClosed = allClosed(gateway.connections);
         gateway.closeAll(CloseCode.ReconnectImmediately, 'Server shutting down, reconnect');
-        const deadline = new Promise<void>((r) => setTimeout(r, Math.max(100, config.shutdownTimeoutMs)).unref());
+        await Promise.race([socketsClosed, delay((deadlineAt - Date.now()) / 2)]);
+        gateway.terminateAll();
+        await Promise.race([socketsClosed, delay(deadlineAt - Date.now())]);
+        // 2. Flush what the closes produced (webhooks, outbox) with what is left of the budget.
         await Promise.race([
           (async () => {
             for (const drain of hooks.drain) await drain().catch((err) => logger.error({ err }, 'drain failed'));
           })(),
-          deadline,
+          delay(deadlineAt - Date.now()),
         ]);
         for (const m of [...started].reverse()) {
           try {
@@ -177,6 +210,8 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
             logger.error({ err, module: m.name }, 'module stop failed');
           }
         }
+        // Leaving the cluster state first broadcasts this node's members leaving at once.
+        await scaling.cluster?.stop().catch((err: unknown) => logger.error({ err }, 'leaving the cluster state failed'));
         await broker.stop().catch(() => undefined);
         gateway.terminateAll();
         server.closeAllConnections();
@@ -185,6 +220,16 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     },
   };
   return herald;
+}
+
+/** Resolves once every socket has emitted 'close' (the engine has then disconnected it). */
+function allClosed(sockets: Iterable<WebSocket>): Promise<void> {
+  const pending = [...sockets].filter((ws) => ws.readyState !== ws.CLOSED).map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
+  return Promise.all(pending).then(() => undefined);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
 }
 
 const CORS_HEADERS = {
@@ -204,9 +249,11 @@ async function handleHttp(
 ): Promise<void> {
   const started = performance.now();
   let routeName = 'unmatched';
+  let requestId: string | undefined;
   for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
   try {
     const ctx = createContext(req, res, maxBodyBytes);
+    requestId = ctx.requestId;
     res.setHeader('X-Request-Id', ctx.requestId);
     if (ctx.method === 'OPTIONS') {
       res.writeHead(204).end();
@@ -223,11 +270,18 @@ async function handleHttp(
     if (err instanceof HttpError) {
       sendJson(res, err.status, err.code ? { error: err.message, code: err.code } : { error: err.message });
     } else {
-      logger.error({ err, url: req.url?.split('?')[0] }, 'HTTP handler failed');
+      logger.error({ err, reqId: requestId, url: req.url?.split('?')[0] }, 'HTTP handler failed');
       sendJson(res, 500, { error: 'Internal server error' });
     }
   } finally {
     const ms = performance.now() - started;
+    // Access log: path only (query strings carry auth signatures), and only when debug is on.
+    if (logger.isLevelEnabled('debug')) {
+      logger.debug(
+        { reqId: requestId, method: req.method, path: req.url?.split('?')[0]?.slice(0, 200), route: routeName, status: res.statusCode, ms: Math.round(ms * 10) / 10, remote: req.socket.remoteAddress },
+        'http request',
+      );
+    }
     for (const hook of hooks.httpRequest) {
       try {
         hook(req.method ?? 'GET', routeName, res.statusCode, ms);

@@ -1,9 +1,21 @@
 /** Capability modules started with every Herald, in order. Add yours here (one line each). */
 import type { HeraldModule } from './module.js';
+import { consoleModule } from '../console/module.js';
 import { storageModule } from '../storage/module.js';
+import { appsModule } from '../apps/module.js';
+import { metricsModule } from '../metrics/module.js';
+import { webhooksModule } from '../webhooks/module.js';
+import { beamsModule } from '../beams/module.js';
+import { graphqlModule } from '../graphql/module.js';
 
 export function defaultModules(): HeraldModule[] {
   return [
     storageModule(),
+    appsModule(),
+    webhooksModule(),
+    beamsModule(),
+    graphqlModule(),
+    consoleModule(),
+    metricsModule(), // keep last: its beforePublish hook times publishes after admission checks
   ];
 }

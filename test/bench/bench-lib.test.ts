@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Histogram, MAX_TRACKABLE_MICROS } from '../../bench/lib/histogram.js';
 import { channelAuth, signedQuery } from '../../bench/lib/signing.js';
+import { SequenceWindow } from '../../bench/lib/sequence.js';
 import { decodeBenchFrame, encodePayload, frameEventName, makePadding } from '../../bench/lib/payload.js';
 
 test('histogram: exact percentiles for small values', () => {
@@ -113,4 +114,32 @@ test('payload: encode, frame, fast decode and fallback decode', () => {
   assert.equal(decodeBenchFrame('{"event":"other","data":"{}"}'), undefined);
   assert.equal(decodeBenchFrame('not json'), undefined);
   assert.equal(frameEventName('{"data":"x"}'), undefined);
+});
+
+test('sequence window: in order, reordered, duplicates and gaps', () => {
+  const w = new SequenceWindow();
+  assert.equal(w.record(1), 'new');
+  assert.equal(w.record(2), 'new');
+  assert.equal(w.record(4), 'new'); // 3 is late, not lost yet
+  assert.equal(w.record(3), 'reordered');
+  assert.equal(w.record(3), 'duplicate');
+  assert.equal(w.record(4), 'duplicate');
+  assert.equal(w.record(1), 'duplicate');
+  assert.equal(w.record(40), 'new'); // jump past the window: 5…39 missing
+  assert.equal(w.record(39), 'reordered');
+  assert.equal(w.record(8), 'reordered'); // 31 below 39, still inside the window
+  assert.equal(w.record(8), 'duplicate');
+  assert.equal(w.received, 7);
+  assert.equal(w.reordered, 3);
+  assert.equal(w.duplicates, 4);
+  assert.equal(w.highest, 40);
+  // Exactly a window-sized jump keeps the previous highest as the oldest remembered number.
+  const v = new SequenceWindow();
+  v.record(1);
+  v.record(33);
+  assert.equal(v.record(1), 'duplicate');
+  assert.equal(v.record(2), 'reordered');
+  v.reset();
+  assert.equal(v.received, 0);
+  assert.equal(v.record(1), 'new');
 });

@@ -23,7 +23,7 @@ async function channelInfo(name: string, pusher: Pusher = server): Promise<{ sta
   const res = await pusher.get({ path: `/channels/${name}`, params: { info: 'cache' } }).catch((err: { status: number; body: string }) => err);
   const status = (res as { status: number }).status;
   if (status !== 200) return { status, body: (res as { body: string }).body };
-  return { status, body: await (res as Response).json() };
+  return { status, body: await (res as unknown as Response).json() };
 }
 
 for (const name of ['cache-weather', 'private-cache-weather', 'presence-cache-weather', 'private-encrypted-cache-weather']) {

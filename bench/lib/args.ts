@@ -1,0 +1,131 @@
+/** Command line of `npm run bench`. */
+import type { RunOptions } from './results.js';
+
+export const USAGE = `Usage: npm run bench -- [options]
+
+  --scenario a,b,…     scenarios to run (default: a,b,c,d,e,f; "all" = the same; "huge" only when named)
+  --duration S         measured seconds per scenario (default: each scenario's own, 10–15 s)
+  --warmup S           warm-up seconds before measuring (default 2)
+  --json FILE          also write the results as JSON
+  --workers N          load generator processes (default 2)
+  --payload-bytes N    event data size (default 100)
+  --profile            CPU-profile the server during each measured phase (through its inspector),
+                       save the .cpuprofile and print the functions with the most self time
+  --server-node-args "…"  extra node flags for the server process(es)
+  --target HOST:PORT   benchmark a running server (comma-separated for several nodes) instead of
+                       starting Herald; CPU and memory need --server-pid PID[,PID…]
+  --app-id/--app-key/--app-secret  credentials of that server's app (default bench / bench-key / bench-secret-0123)
+  --database-url URL   PostgreSQL for the started server(s) instead of the embedded store; the
+                       embedded store's WebAssembly memory makes RSS readings noisy (±30 MB)
+  --connections N      connections for --scenario huge (default 100000)
+  --nodes N            server nodes for --scenario huge (default: as many as the open-files limit requires)
+  --help
+`;
+
+const STANDARD = ['a', 'b', 'c', 'd', 'e', 'f'];
+const KNOWN = [...STANDARD, 'huge'];
+
+export function parseArgs(argv: string[], root: string): RunOptions {
+  const options: RunOptions = {
+    root,
+    scenarios: STANDARD,
+    warmupS: 2,
+    workers: 2,
+    payloadBytes: 100,
+    targets: [],
+    serverPids: [],
+    appId: 'bench',
+    appKey: 'bench-key',
+    appSecret: 'bench-secret-0123',
+    profile: false,
+    serverNodeArgs: [],
+    hugeConnections: 100_000,
+    hugeNodes: 0,
+  };
+  const value = (i: number, name: string) => {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
+    return v;
+  };
+  const number = (i: number, name: string, min: number, max: number) => {
+    const n = Number(value(i, name));
+    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number between ${min} and ${max}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    switch (arg) {
+      case '--scenario':
+      case '--scenarios': {
+        const list = value(i++, arg).split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+        const expanded = list.flatMap((s) => (s === 'all' ? STANDARD : [s]));
+        const unknown = expanded.filter((s) => !KNOWN.includes(s));
+        if (unknown.length > 0) throw new Error(`Unknown scenario(s) ${unknown.join(', ')}; known: ${KNOWN.join(', ')}`);
+        options.scenarios = [...new Set(expanded)];
+        break;
+      }
+      case '--duration':
+        options.durationS = number(i++, arg, 1, 3600);
+        break;
+      case '--warmup':
+        options.warmupS = number(i++, arg, 0, 600);
+        break;
+      case '--json':
+        options.jsonPath = value(i++, arg);
+        break;
+      case '--workers':
+        options.workers = Math.floor(number(i++, arg, 1, 64));
+        break;
+      case '--payload-bytes':
+        options.payloadBytes = Math.floor(number(i++, arg, 45, 10_000));
+        break;
+      case '--profile':
+        options.profile = true;
+        break;
+      case '--server-node-args':
+        options.serverNodeArgs = value(i++, arg).split(/\s+/).filter(Boolean);
+        break;
+      case '--target':
+        options.targets = value(i++, arg).split(',').filter(Boolean);
+        break;
+      case '--server-pid':
+        options.serverPids = value(i++, arg).split(',').map((p) => {
+          const pid = Number(p);
+          if (!Number.isInteger(pid) || pid <= 0) throw new Error(`--server-pid: "${p}" is not a process id`);
+          return pid;
+        });
+        break;
+      case '--app-id':
+        options.appId = value(i++, arg);
+        break;
+      case '--app-key':
+        options.appKey = value(i++, arg);
+        break;
+      case '--app-secret':
+        options.appSecret = value(i++, arg);
+        break;
+      case '--database-url':
+        options.databaseUrl = value(i++, arg);
+        if (!/^postgres(ql)?:\/\//.test(options.databaseUrl)) throw new Error('--database-url must be a postgres:// URL');
+        break;
+      case '--connections':
+        options.hugeConnections = Math.floor(number(i++, arg, 1, 1_000_000));
+        break;
+      case '--nodes':
+        options.hugeNodes = Math.floor(number(i++, arg, 1, 64));
+        break;
+      case '--help':
+      case '-h':
+        throw new HelpRequested();
+      default:
+        throw new Error(`Unknown option ${arg}`);
+    }
+  }
+  return options;
+}
+
+export class HelpRequested extends Error {
+  constructor() {
+    super('help');
+  }
+}

@@ -1,0 +1,71 @@
+/** Renders scenario results as an aligned Markdown table plus per-scenario details. */
+import type { ScenarioResult, TargetCheck } from './results.js';
+
+type Column = { header: string; value: (r: ScenarioResult) => string };
+
+const fixed = (value: number | undefined, digits: number) => (value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits));
+const whole = (value: number | undefined) =>
+  value === undefined || !Number.isFinite(value) ? '–' : Math.round(value).toLocaleString('en-US');
+
+const COLUMNS: Column[] = [
+  { header: 'scenario', value: (r) => r.id },
+  { header: 'conns', value: (r) => whole(r.connections) },
+  { header: 'deliveries/s', value: (r) => whole(r.deliveriesPerSec) },
+  { header: 'publishes/s', value: (r) => whole(r.publishesPerSec) },
+  { header: 'p50 ms', value: (r) => fixed(r.latency?.p50, 2) },
+  { header: 'p90 ms', value: (r) => fixed(r.latency?.p90, 2) },
+  { header: 'p99 ms', value: (r) => fixed(r.latency?.p99, 2) },
+  { header: 'max ms', value: (r) => fixed(r.latency?.max, 2) },
+  { header: 'CPU µs/delivery', value: (r) => fixed(r.cpuPerDeliveryUs, 2) },
+  { header: 'CPU µs/publish', value: (r) => fixed(r.cpuPerPublishUs, 1) },
+  { header: 'server CPU %', value: (r) => fixed(r.serverCpuPercent, 0) },
+  { header: 'RSS MB', value: (r) => fixed(r.rssMb, 0) },
+  { header: 'RSS MB/1k conns', value: (r) => fixed(r.rssPer1kConnectionsMb, 2) },
+  { header: 'lost', value: (r) => (r.lost === undefined ? '–' : String(r.lost)) },
+  { header: 'targets', value: (r) => targetsCell(r.targets) },
+];
+
+function targetsCell(targets: TargetCheck[]): string {
+  if (targets.length === 0) return '–';
+  const missed = targets.filter((t) => t.met === false).length;
+  const unknown = targets.filter((t) => t.met === undefined).length;
+  if (missed > 0) return `${missed} missed`;
+  if (unknown > 0) return `${targets.length - unknown} met, ${unknown} n/a`;
+  return 'all met';
+}
+
+export function renderTable(results: ScenarioResult[]): string {
+  const rows = [COLUMNS.map((c) => c.header), ...results.map((r) => COLUMNS.map((c) => c.value(r)))];
+  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join(' | ')} |`;
+  const separator = `|${widths.map((w, i) => (i === 0 ? `${'-'.repeat(w + 2)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [line(rows[0]), separator, ...rows.slice(1).map(line)].join('\n');
+}
+
+export function renderDetails(results: ScenarioResult[]): string {
+  const out: string[] = [];
+  for (const r of results) {
+    out.push(`${r.id}) ${r.title}${r.durationS ? ` — measured ${r.durationS.toFixed(1)} s` : ''}`);
+    if (r.latencyKind) {
+      const kind = { delivery: 'publish → client delivery', 'http-response': 'HTTP publish response time', broadcast: 'broadcast publish → each client' }[r.latencyKind];
+      out.push(`   latency = ${kind}${r.latency ? ` (${r.latency.count.toLocaleString('en-US')} samples, p99.9 ${r.latency.p999.toFixed(2)} ms)` : ''}`);
+    }
+    for (const t of r.targets) out.push(`   target ${t.met === true ? '✓' : t.met === false ? '✗' : '?'} ${t.label}`);
+    for (const [key, value] of Object.entries(r.extra)) out.push(`   ${key}: ${typeof value === 'number' ? value.toLocaleString('en-US') : value}`);
+    const counters: string[] = [];
+    if (r.generatorCpuPercent !== undefined) {
+      const split = r.generatorCpuSplit ? ` (runner ${r.generatorCpuSplit.map((p) => p.toFixed(0)).join(' + ')})` : '';
+      counters.push(`generator CPU ${r.generatorCpuPercent.toFixed(0)} %${split}`);
+    }
+    if (r.interruptCpuPercent !== undefined) counters.push(`kernel softirq ${r.interruptCpuPercent.toFixed(0)} %`);
+    if (r.otherCpuPercent !== undefined) counters.push(`other processes ${r.otherCpuPercent.toFixed(0)} %`);
+    if (r.publishErrors) counters.push(`publish errors ${r.publishErrors}`);
+    if (r.reordered) counters.push(`reordered (concurrent publishes crossed) ${r.reordered}`);
+    if (r.duplicates) counters.push(`DUPLICATES ${r.duplicates}`);
+    if (r.protocolErrors) counters.push(`protocol errors ${r.protocolErrors}`);
+    if (r.unexpectedCloses) counters.push(`unexpected closes ${r.unexpectedCloses}`);
+    if (counters.length > 0) out.push(`   ${counters.join(', ')}`);
+    for (const note of r.notes) out.push(`   note: ${note}`);
+  }
+  return out.join('\n');
+}

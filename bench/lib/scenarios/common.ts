@@ -1,0 +1,94 @@
+/** Helpers shared by the scenario definitions. */
+import type { CpuReading, PhaseResult } from '../measure.js';
+import type { ProcSample } from '../proc-stats.js';
+import type { BenchContext, ScenarioResult, TargetCheck } from '../results.js';
+
+export const MB = 1024 * 1024;
+
+export interface ScenarioDefinition {
+  id: string;
+  title: string;
+  /** Measured seconds unless --duration overrides. */
+  defaultDurationS: number;
+  /** Included when no --scenario is given. */
+  standard: boolean;
+  /** Start the server with the inspector so memory readings can follow a forced GC. */
+  inspect?: boolean;
+  run(ctx: BenchContext, durationS: number): Promise<ScenarioResult>;
+}
+
+export function channelNames(prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+}
+
+/** Fills the delivery figures of a measured publish phase into `result`. */
+export function applyDeliveryPhase(result: ScenarioResult, phase: PhaseResult): void {
+  const { publish, collected } = phase;
+  const seconds = publish.elapsedMs / 1000;
+  const deliveries = collected.deliveries + collected.memberEvents;
+  result.durationS = seconds;
+  result.deliveriesPerSec = deliveries / seconds;
+  result.publishesPerSec = publish.published / seconds;
+  result.latency = collected.latency.summary();
+  result.latencyKind = 'delivery';
+  result.lost = collected.lost;
+  result.publishErrors = publish.failed;
+  result.reordered = collected.reordered;
+  result.duplicates = collected.duplicates;
+  result.protocolErrors = collected.protocolErrors;
+  result.unexpectedCloses = collected.unexpectedCloses;
+  applyCpu(result, phase);
+  if (phase.serverCpuMicros !== undefined) {
+    // Server CPU is split over deliveries; the publishes' own share is part of that figure.
+    if (deliveries > 0) result.cpuPerDeliveryUs = phase.serverCpuMicros / deliveries;
+  }
+  // Per-connection memory is left to the memory scenarios (d, huge), which force a GC first;
+  // here it would mostly show when V8 collected start-up garbage.
+  if (phase.serverAfter) result.rssMb = phase.serverAfter.rssBytes / MB;
+  if (publish.failed > 0) result.notes.push(`${publish.failed} publishes failed, first: ${publish.firstError}`);
+  if (publish.lateSends > 0) result.notes.push(`publisher fell behind its schedule ${publish.lateSends} times`);
+  if (collected.firstProtocolError) result.notes.push(`protocol error seen by a client: ${collected.firstProtocolError}`);
+  if (collected.stale > 0) result.extra['late warm-up deliveries (ignored)'] = collected.stale;
+}
+
+export function applyMemory(result: ScenarioResult, now: ProcSample | undefined, idle: ProcSample | undefined, connections: number): void {
+  if (!now) return;
+  result.rssMb = now.rssBytes / MB;
+  if (idle && connections > 0) result.rssPer1kConnectionsMb = ((now.rssBytes - idle.rssBytes) / MB / connections) * 1000;
+}
+
+export function atMost(label: string, value: number | undefined, limit: number): TargetCheck {
+  return { label, met: value === undefined ? undefined : value <= limit };
+}
+
+export function atLeast(label: string, value: number | undefined, limit: number): TargetCheck {
+  return { label, met: value === undefined ? undefined : value >= limit };
+}
+
+export function noLoss(result: ScenarioResult): TargetCheck {
+  return {
+    label: 'lost = 0, no duplicates',
+    met: result.lost === undefined ? undefined : result.lost === 0 && !result.duplicates,
+  };
+}
+
+export function reportConnectFailures(result: ScenarioResult, wanted: number, connected: number, firstError?: string): void {
+  if (connected < wanted) result.notes.push(`only ${connected} of ${wanted} clients connected and subscribed; first error: ${firstError}`);
+}
+
+/** Share of a core above which other processes are said to have disturbed the run. */
+const BUSY_MACHINE_PERCENT = 25;
+
+export function applyCpu(result: ScenarioResult, cpu: CpuReading): void {
+  const percents = cpu.generatorCpuPercents;
+  result.generatorCpuPercent = percents.reduce((sum, p) => sum + p, 0);
+  result.generatorCpuSplit = percents;
+  result.otherCpuPercent = cpu.otherCpuPercent;
+  result.interruptCpuPercent = cpu.interruptCpuPercent;
+  if (cpu.serverCpuMicros !== undefined) result.serverCpuPercent = (cpu.serverCpuMicros / 1000 / cpu.wallMs) * 100;
+  if (cpu.otherCpuPercent !== undefined && cpu.otherCpuPercent > BUSY_MACHINE_PERCENT) {
+    result.notes.push(
+      `other processes used ${cpu.otherCpuPercent.toFixed(0)} % of a core meanwhile: latency and throughput are disturbed (CPU per delivery/publish much less so)`,
+    );
+  }
+}

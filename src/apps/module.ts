@@ -1,0 +1,96 @@
+/**
+ * The apps capability: the app store (embedded PGlite or PostgreSQL) feeding the live app registry,
+ * the admin API, per-app stats/usage and quotas. Apps from configuration keep working and are
+ * read-only here. See docs/apps.md.
+ */
+import { randomUUID } from 'node:crypto';
+import { registerAdminApi } from './admin-api.js';
+import type { AppManager } from './manager.js';
+import { AppStoreRuntime } from './runtime.js';
+import { UsageTracker } from './usage.js';
+import { subscribeWebhookUsage, WEBHOOKS_SERVICE } from './webhook-usage.js';
+import type { HeraldModule, ModuleContext } from '../server/module.js';
+
+/** ctx.services key: other capabilities (console, GraphQL) manage apps and read stats through it. */
+export const APPS_SERVICE = 'apps';
+
+export interface AppsService {
+  /** Opens the store on first use; rejects with AppStoreError('unavailable') when it cannot. */
+  manager(): Promise<AppManager>;
+  usage: UsageTracker;
+}
+
+export interface AppsModuleOptions {
+  /** How often usage counters are written to the store (default 5 s). */
+  flushIntervalMs?: number;
+  /** Full reload of stored apps, the safety net behind LISTEN/NOTIFY (default 30 s). */
+  reloadIntervalMs?: number;
+}
+
+export function appsModule(options: AppsModuleOptions = {}): HeraldModule {
+  const flushIntervalMs = options.flushIntervalMs ?? 5000;
+  const reloadIntervalMs = options.reloadIntervalMs ?? 30_000;
+  let runtime: AppStoreRuntime | undefined;
+  let usage: UsageTracker | undefined;
+  let unsubscribeWebhooks: (() => void) | undefined;
+
+  const stop = async () => {
+    unsubscribeWebhooks?.();
+    await runtime?.close();
+    await usage?.stop();
+    runtime?.releaseLock();
+    runtime = undefined;
+    usage = undefined;
+  };
+
+  const start = async (ctx: ModuleContext) => {
+    const { config, logger } = ctx;
+    const tracker = new UsageTracker({
+      engine: ctx.engine,
+      nodeId: randomUUID(),
+      cluster: config.databaseUrl !== undefined,
+      flushIntervalMs,
+      logger,
+      openStore: async () => void (await runtime?.open()),
+    });
+    usage = tracker;
+    runtime = new AppStoreRuntime(ctx, tracker, reloadIntervalMs);
+    await runtime.init();
+    tracker.start();
+    const store = runtime;
+
+    ctx.engine.observe({
+      connectionOpened: (app) => tracker.connectionOpened(app),
+      published: (app, _channel, _event, _data, recipients) => tracker.delivered(app, recipients),
+      clientEvent: (app) => tracker.clientEvent(app),
+    });
+    ctx.hooks.apiCall.push((app) => tracker.apiCall(app));
+    ctx.hooks.beforePublish.push((app, events) => tracker.checkPublish(app, events));
+    ctx.hooks.admitConnection.push((app, current) => tracker.admit(app, current));
+    ctx.hooks.drain.push(() => tracker.flush());
+
+    // Modules listed after this one (webhooks) have started by the time the server listens.
+    ctx.server.once('listening', () => {
+      unsubscribeWebhooks = subscribeWebhookUsage(ctx.services.get(WEBHOOKS_SERVICE), (appId, n) => tracker.webhooksSent(appId, n));
+      if (!unsubscribeWebhooks) logger.debug('no webhooks service: webhooksSent stays 0');
+    });
+
+    const manager = () => store.manager();
+    registerAdminApi(ctx.router, { adminToken: config.adminToken, apps: ctx.apps, manager, usage: tracker });
+    ctx.services.set(APPS_SERVICE, { manager, usage: tracker } satisfies AppsService);
+  };
+
+  return {
+    name: 'apps',
+    async start(ctx) {
+      try {
+        await start(ctx);
+      } catch (err) {
+        // Not counted as started, so Herald will not call stop(): release the lock and timers here.
+        await stop().catch(() => undefined);
+        throw err;
+      }
+    },
+    stop,
+  };
+}

@@ -1,0 +1,191 @@
+/**
+ * Opens the app store for a running Herald and wires it to the live registry. PostgreSQL, or an
+ * embedded store that already exists, is opened at start (stored apps must be served from the
+ * first connection). A fresh embedded data directory is only created — and locked — when
+ * something needs it: an admin change, or a periodic usage flush with something to save. So a
+ * Herald serving configured apps only never writes a database (a read-only directory does not
+ * stop it). Meanwhile a cheap check notices a store created by `herald apps` and opens it.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { App } from './app.js';
+import { acquireDataDirLock, DataDirLockedError, seedEmbeddedDataDir, type DataDirLock } from './data-dir.js';
+import { AppManager } from './manager.js';
+import { listenForChanges, type ChangeListener } from './pg-listener.js';
+import { MemoryAppRegistry } from './registry.js';
+import { APP_CHANGES_CHANNEL, AppStore, AppStoreError } from './store.js';
+import { StoreRegistrySync } from './store-registry.js';
+import type { UsageTracker } from './usage.js';
+import { UsageStore } from './usage-store.js';
+import type { ModuleContext } from '../server/module.js';
+import { getDatabase } from '../storage/module.js';
+
+const MAX_APP_ID_IN_NOTIFY = 64;
+/** How often a Herald without an embedded store yet looks whether `herald apps` created one. */
+const STORE_APPEARED_CHECK_MS = 2000;
+
+interface OpenStore {
+  manager: AppManager;
+  sync: StoreRegistrySync | undefined;
+}
+
+export class AppStoreRuntime {
+  private lock: DataDirLock | undefined;
+  private listener: ChangeListener | undefined;
+  private reloadTimer: NodeJS.Timeout | undefined;
+  private appearTimer: NodeJS.Timeout | undefined;
+  private url: string | undefined;
+  private opening: Promise<OpenStore> | undefined;
+  private configApps: App[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly ctx: ModuleContext,
+    private readonly tracker: UsageTracker,
+    private readonly reloadIntervalMs: number,
+  ) {}
+
+  private get embedded(): boolean {
+    return !this.ctx.config.databaseUrl;
+  }
+
+  private storeExists(): boolean {
+    return existsSync(join(this.ctx.config.dataDir, 'PG_VERSION'));
+  }
+
+  /** Opens the store now when it exists (PostgreSQL, or an embedded store on disk). */
+  async init(): Promise<void> {
+    this.configApps = this.ctx.apps.list();
+    this.ctx.server.once('listening', () => this.recordUrl());
+    if (!this.embedded || this.storeExists()) {
+      await this.open();
+      return;
+    }
+    this.appearTimer = setInterval(() => {
+      if (this.opening || !this.storeExists()) return;
+      // Created by `herald apps` while we ran: serve its apps. A CLI still holding the lock → next tick.
+      this.open().catch(() => undefined);
+    }, STORE_APPEARED_CHECK_MS);
+    this.appearTimer.unref();
+  }
+
+  private recordUrl(): void {
+    const { config } = this.ctx;
+    const address = this.ctx.server.address();
+    if (!address || typeof address !== 'object') return;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    this.url = `${config.tlsCert ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+    this.lock?.setUrl(this.url);
+  }
+
+  /** Embedded: the data directory is ours while the store is open (PGlite is single-process). */
+  private takeLock(): void {
+    if (!this.embedded || this.lock) return;
+    const { config } = this.ctx;
+    try {
+      this.lock = acquireDataDirLock(config.dataDir, 'server');
+    } catch (err) {
+      const reason = err instanceof DataDirLockedError ? err.message : `cannot use the data directory ${resolve(config.dataDir)}: ${(err as Error).message}`;
+      throw new AppStoreError('unavailable', `The app store is unavailable: ${reason}`);
+    }
+    if (this.url) this.lock.setUrl(this.url);
+  }
+
+  /** The manager, opening (or creating) the store on first use. */
+  async manager(): Promise<AppManager> {
+    return (await this.open()).manager;
+  }
+
+  open(): Promise<OpenStore> {
+    if (this.closed) return Promise.reject(new AppStoreError('unavailable', 'The app store is closed (shutting down)'));
+    this.opening ??= this.doOpen().catch((err) => {
+      // Let a later call retry (a lock held by `herald apps` is released within seconds).
+      this.opening = undefined;
+      throw err;
+    });
+    return this.opening;
+  }
+
+  private async doOpen(): Promise<OpenStore> {
+    const { config, logger } = this.ctx;
+    this.takeLock();
+    let db;
+    try {
+      if (this.embedded) await seedEmbeddedDataDir(config.dataDir);
+      db = await getDatabase(this.ctx.services);
+    } catch (err) {
+      this.releaseLock();
+      const where = this.embedded ? `the embedded store in ${resolve(config.dataDir)}` : 'PostgreSQL (HERALD_DATABASE_URL)';
+      throw new AppStoreError('unavailable', `App store: cannot open ${where}: ${(err as Error).message}`);
+    }
+    const store = new AppStore(db);
+    const usageStore = new UsageStore(db);
+    const sync = await this.startSync(store);
+    const tracker = this.tracker;
+    const manager = new AppManager({
+      store,
+      configApps: this.configApps,
+      onChanged: async (id, stored) => {
+        if (!stored) {
+          tracker.forget(id);
+          await usageStore.deleteApp(id);
+        }
+        await sync?.changed(id, stored);
+      },
+    });
+    await tracker.attach(usageStore);
+    if (this.appearTimer) clearInterval(this.appearTimer);
+    this.appearTimer = undefined;
+    logger.info({ backend: db.kind, storedApps: sync?.size ?? 0 }, 'app store open');
+    return { manager, sync };
+  }
+
+  private async startSync(store: AppStore): Promise<StoreRegistrySync | undefined> {
+    const { config, logger } = this.ctx;
+    if (!(this.ctx.apps instanceof MemoryAppRegistry)) {
+      logger.warn('the app registry is not a MemoryAppRegistry: stored apps are managed but not served by this node');
+      return undefined;
+    }
+    const sync = new StoreRegistrySync({
+      store,
+      registry: this.ctx.apps,
+      reservedIds: new Set(this.configApps.map((a) => a.id)),
+      reservedKeys: new Set(this.configApps.flatMap((a) => a.credentials.map((c) => c.key))),
+      logger,
+    });
+    await sync.reloadAll();
+    const reloadAll = () => sync.reloadAll().catch((err) => logger.warn({ err: (err as Error).message }, 'app store reload failed'));
+    this.reloadTimer = setInterval(reloadAll, this.reloadIntervalMs);
+    this.reloadTimer.unref();
+    if (config.databaseUrl) {
+      this.listener = await listenForChanges({
+        databaseUrl: config.databaseUrl,
+        channel: APP_CHANGES_CHANNEL,
+        logger,
+        onNotification: (id) => {
+          if (id.length === 0 || id.length > MAX_APP_ID_IN_NOTIFY) return;
+          sync.reloadOne(id).catch((err) => logger.warn({ err: (err as Error).message, appId: id }, 'app reload failed'));
+        },
+        onReconnected: reloadAll,
+      });
+    }
+    return sync;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.appearTimer) clearInterval(this.appearTimer);
+    this.appearTimer = undefined;
+    await this.opening?.catch(() => undefined);
+    if (this.reloadTimer) clearInterval(this.reloadTimer);
+    this.reloadTimer = undefined;
+    await this.listener?.close();
+    this.listener = undefined;
+  }
+
+  /** Last: the database itself is closed by the storage module right after. */
+  releaseLock(): void {
+    this.lock?.release();
+    this.lock = undefined;
+  }
+}

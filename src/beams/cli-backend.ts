@@ -1,0 +1,164 @@
+/**
+ * Where `herald beams` sends its work: a running Herald's admin API (/admin/beams/instances), or
+ * the store directly (PostgreSQL, or an embedded store no Herald is using — PGlite allows one
+ * process at a time, so the data directory is locked while the CLI uses it).
+ */
+import { acquireDataDirLock, seedEmbeddedDataDir, type DataDirLock } from '../apps/data-dir.js';
+import { CliError } from '../cli/apps-backend.js';
+import type { Database } from '../storage/database.js';
+import { openDatabase } from '../storage/open.js';
+import { describeInstance, InstanceConflictError, InstanceStore, type InstanceInput } from './instances.js';
+import './migrations.js';
+import { SettingsError } from './settings.js';
+import { DeviceStore } from './store.js';
+
+export type InstanceView = Record<string, unknown> & { id: string; secretKey: string };
+
+export interface BeamsBackend {
+  readonly description: string;
+  list(): Promise<InstanceView[]>;
+  show(id: string): Promise<InstanceView>;
+  create(input: InstanceInput): Promise<InstanceView>;
+  update(id: string, patch: InstanceInput): Promise<InstanceView>;
+  rotateSecret(id: string): Promise<{ id: string; secretKey: string }>;
+  remove(id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const HTTP_TIMEOUT_MS = 60_000;
+
+export class HttpBeamsBackend implements BeamsBackend {
+  readonly description: string;
+  private readonly base: string;
+
+  constructor(
+    url: string,
+    private readonly token: string,
+  ) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new CliError(`--url: not a URL: ${url}`, 2);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new CliError('--url must be an http:// or https:// URL', 2);
+    this.base = parsed.origin + parsed.pathname.replace(/\/+$/, '');
+    this.description = `admin API at ${this.base}`;
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}/admin/beams/instances${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new CliError(`Cannot reach Herald at ${this.base} (${cause}). Is it running?`);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) throw new CliError(`${(json as { error?: string } | undefined)?.error ?? `HTTP ${res.status}`} (HTTP ${res.status} from ${this.base})`);
+    return json as T;
+  }
+
+  async list() {
+    return (await this.call<{ instances: InstanceView[] }>('GET', '')).instances;
+  }
+  show(id: string) {
+    return this.call<InstanceView>('GET', `/${encodeURIComponent(id)}`);
+  }
+  create(input: InstanceInput) {
+    return this.call<InstanceView>('POST', '', input);
+  }
+  update(id: string, patch: InstanceInput) {
+    return this.call<InstanceView>('PATCH', `/${encodeURIComponent(id)}`, patch);
+  }
+  rotateSecret(id: string) {
+    return this.call<{ id: string; secretKey: string }>('POST', `/${encodeURIComponent(id)}/rotate-secret`);
+  }
+  async remove(id: string) {
+    await this.call('DELETE', `/${encodeURIComponent(id)}`);
+  }
+  async close() {}
+}
+
+export class DirectBeamsBackend implements BeamsBackend {
+  private readonly instances: InstanceStore;
+  private readonly devices: DeviceStore;
+
+  private constructor(
+    readonly description: string,
+    private readonly db: Database,
+    private readonly lock: DataDirLock | undefined,
+  ) {
+    this.instances = new InstanceStore(async () => db);
+    this.devices = new DeviceStore(async () => db);
+  }
+
+  static async open(options: { databaseUrl?: string; dataDir: string }): Promise<DirectBeamsBackend> {
+    let lock: DataDirLock | undefined;
+    if (!options.databaseUrl) {
+      lock = acquireDataDirLock(options.dataDir, 'cli');
+      await seedEmbeddedDataDir(options.dataDir);
+    }
+    try {
+      const db = await openDatabase({ databaseUrl: options.databaseUrl, dataDir: options.dataDir });
+      return new DirectBeamsBackend(options.databaseUrl ? 'PostgreSQL' : `embedded store in ${options.dataDir}`, db, lock);
+    } catch (err) {
+      lock?.release();
+      throw new CliError(`Cannot open ${options.databaseUrl ? 'PostgreSQL (HERALD_DATABASE_URL)' : `the embedded store in ${options.dataDir}`}: ${(err as Error).message}`);
+    }
+  }
+
+  private async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof SettingsError || err instanceof InstanceConflictError) throw new CliError(err.message);
+      throw err;
+    }
+  }
+
+  private async view(id: string): Promise<InstanceView> {
+    const instance = await this.instances.get(id);
+    if (!instance) throw new CliError(`Beams instance ${id} not found`);
+    return { ...describeInstance(instance), devices: await this.devices.countByPlatform(id) } as unknown as InstanceView;
+  }
+
+  async list() {
+    return (await this.instances.list()).map((i) => describeInstance(i) as unknown as InstanceView);
+  }
+  show(id: string) {
+    return this.view(id);
+  }
+  create(input: InstanceInput) {
+    return this.run(async () => describeInstance(await this.instances.create(input)) as unknown as InstanceView);
+  }
+  update(id: string, patch: InstanceInput) {
+    return this.run(async () => {
+      if (!(await this.instances.update(id, patch))) throw new CliError(`Beams instance ${id} not found`);
+      return this.view(id);
+    });
+  }
+  async rotateSecret(id: string) {
+    const updated = await this.instances.update(id, { rotateSecret: true });
+    if (!updated) throw new CliError(`Beams instance ${id} not found`);
+    return { id, secretKey: updated.secretKey };
+  }
+  async remove(id: string) {
+    if (!(await this.instances.delete(id))) throw new CliError(`Beams instance ${id} not found`);
+  }
+  async close() {
+    await this.db.close().catch(() => undefined);
+    this.lock?.release();
+  }
+}

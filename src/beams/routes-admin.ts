@@ -1,0 +1,91 @@
+/**
+ * Admin API for Beams instances, guarded by `Authorization: Bearer <HERALD_ADMIN_TOKEN>`
+ * (constant-time). Without an admin token configured the API is disabled (403).
+ *
+ *   GET    /admin/beams/instances                      list
+ *   POST   /admin/beams/instances                      create {id?, name?, secretKey?, apns?, fcm?, web?, limits?}
+ *   GET    /admin/beams/instances/{id}                 show (private keys hidden) + device counts
+ *   PATCH  /admin/beams/instances/{id}                 update (apns/fcm: null removes)
+ *   POST   /admin/beams/instances/{id}/rotate-secret   new secret key
+ *   DELETE /admin/beams/instances/{id}                 delete with all devices and publishes
+ */
+import { sendJson } from '../server/http-context.js';
+import { HttpError, type HttpContext, type Router } from '../server/router.js';
+import { safeEqual } from '../protocol/signatures.js';
+import { describeInstance, InstanceConflictError, type InstanceInput } from './instances.js';
+import type { BeamsService } from './service.js';
+import { SettingsError } from './settings.js';
+
+const BASE = '/admin/beams/instances';
+const INPUT_KEYS = new Set(['id', 'name', 'secretKey', 'apns', 'fcm', 'web', 'limits']);
+
+export function checkAdmin(ctx: HttpContext, adminToken: string | undefined): void {
+  if (!adminToken) throw new HttpError(403, 'Admin API disabled: set HERALD_ADMIN_TOKEN');
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(ctx.req.headers.authorization ?? '');
+  if (!match || !safeEqual(match[1]!, adminToken)) throw new HttpError(401, 'Invalid or missing admin token (Authorization: Bearer <admin token>)');
+}
+
+async function readInput(ctx: HttpContext): Promise<InstanceInput> {
+  const body = await ctx.json<unknown>();
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'Body must be a JSON object');
+  const unknown = Object.keys(body).filter((k) => !INPUT_KEYS.has(k));
+  if (unknown.length > 0) throw new HttpError(400, `Unknown field(s): ${unknown.join(', ')} (allowed: ${[...INPUT_KEYS].join(', ')})`);
+  return body as InstanceInput;
+}
+
+function translate(err: unknown): never {
+  if (err instanceof SettingsError) throw new HttpError(400, err.message);
+  if (err instanceof InstanceConflictError) throw new HttpError(409, err.message);
+  throw err;
+}
+
+export function registerAdminRoutes(router: Router, service: BeamsService, adminToken: string | undefined): void {
+  const route = (method: string, path: string, handler: (ctx: HttpContext) => Promise<void>) =>
+    router.add(method, path, async (ctx) => {
+      checkAdmin(ctx, adminToken);
+      await handler(ctx);
+    });
+
+  const show = async (ctx: HttpContext, status = 200) => {
+    const instance = await service.instances.get(ctx.params.instanceId!);
+    if (!instance) throw new HttpError(404, `Beams instance ${ctx.params.instanceId} not found`);
+    sendJson(ctx.res, status, { ...describeInstance(instance), devices: await service.devices.countByPlatform(instance.id) });
+  };
+
+  route('GET', BASE, async (ctx) => {
+    const instances = await service.instances.list();
+    sendJson(ctx.res, 200, { instances: instances.map(describeInstance) });
+  });
+
+  route('POST', BASE, async (ctx) => {
+    const input = await readInput(ctx);
+    const instance = await service.instances.create(input).catch(translate);
+    service.worker.start();
+    sendJson(ctx.res, 201, describeInstance(instance));
+  });
+
+  route('GET', `${BASE}/:instanceId`, (ctx) => show(ctx));
+
+  route('PATCH', `${BASE}/:instanceId`, async (ctx) => {
+    const { id, ...patch } = await readInput(ctx);
+    if (id !== undefined && id !== ctx.params.instanceId) throw new HttpError(400, 'The instance id cannot be changed');
+    const updated = await service.instances.update(ctx.params.instanceId!, patch).catch(translate);
+    if (!updated) throw new HttpError(404, `Beams instance ${ctx.params.instanceId} not found`);
+    service.instanceChanged(updated.id);
+    await show(ctx);
+  });
+
+  route('POST', `${BASE}/:instanceId/rotate-secret`, async (ctx) => {
+    const updated = await service.instances.update(ctx.params.instanceId!, { rotateSecret: true }).catch(translate);
+    if (!updated) throw new HttpError(404, `Beams instance ${ctx.params.instanceId} not found`);
+    service.instanceChanged(updated.id);
+    sendJson(ctx.res, 200, { id: updated.id, secretKey: updated.secretKey });
+  });
+
+  route('DELETE', `${BASE}/:instanceId`, async (ctx) => {
+    const deleted = await service.instances.delete(ctx.params.instanceId!);
+    if (!deleted) throw new HttpError(404, `Beams instance ${ctx.params.instanceId} not found`);
+    service.instanceChanged(ctx.params.instanceId!);
+    sendJson(ctx.res, 200, { deleted: ctx.params.instanceId });
+  });
+}

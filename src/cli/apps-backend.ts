@@ -1,0 +1,195 @@
+/**
+ * Where `herald apps` sends its work: straight to the store (PostgreSQL, or the embedded store
+ * when no Herald holds it), or to a running Herald's admin API (required for an embedded store
+ * in use, since PGlite allows one process at a time).
+ */
+import type { App } from '../apps/app.js';
+import { acquireDataDirLock, seedEmbeddedDataDir, type DataDirLock } from '../apps/data-dir.js';
+import { AppManager, type AppSummary, type AppView, type RotateOptions } from '../apps/manager.js';
+import { AppStore, AppStoreError } from '../apps/store.js';
+import { UsageStore, utcDay, type DailyUsage } from '../apps/usage-store.js';
+import type { Database } from '../storage/database.js';
+import { openDatabase } from '../storage/open.js';
+
+/** An error shown to the user as is; `exitCode` 1 = refused/failed, 2 = bad usage. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export interface AppsBackend {
+  /** Where the commands go, for messages ("admin API at …", "embedded store in …"). */
+  readonly description: string;
+  list(): Promise<AppSummary[]>;
+  show(id: string): Promise<AppView>;
+  create(body: Record<string, unknown>): Promise<AppView>;
+  update(id: string, patch: Record<string, unknown>): Promise<AppView>;
+  rotate(id: string, options: RotateOptions): Promise<AppView>;
+  remove(id: string): Promise<void>;
+  stats(id: string): Promise<unknown>;
+  usage(id: string, range: { from?: string; to?: string; days?: string }): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+// Generous: the first admin call on a fresh embedded store creates it (seconds on a slow machine).
+const HTTP_TIMEOUT_MS = 60_000;
+
+/** Talks to a running Herald's /admin API. */
+export class HttpAppsBackend implements AppsBackend {
+  readonly description: string;
+  private readonly base: string;
+
+  constructor(
+    url: string,
+    private readonly token: string,
+  ) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new CliError(`--url: not a URL: ${url}`, 2);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new CliError('--url must be an http:// or https:// URL', 2);
+    this.base = parsed.origin + parsed.pathname.replace(/\/+$/, '');
+    this.description = `admin API at ${this.base}`;
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new CliError(`Cannot reach Herald at ${this.base} (${cause}). Is it running?`);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const message = (json as { error?: string } | undefined)?.error ?? `HTTP ${res.status}`;
+      throw new CliError(`${message} (HTTP ${res.status} from ${this.base})`);
+    }
+    return json as T;
+  }
+
+  async list() {
+    return (await this.call<{ apps: AppSummary[] }>('GET', '/admin/apps')).apps;
+  }
+  show(id: string) {
+    return this.call<AppView>('GET', `/admin/apps/${encodeURIComponent(id)}`);
+  }
+  create(body: Record<string, unknown>) {
+    return this.call<AppView>('POST', '/admin/apps', body);
+  }
+  update(id: string, patch: Record<string, unknown>) {
+    return this.call<AppView>('PATCH', `/admin/apps/${encodeURIComponent(id)}`, patch);
+  }
+  rotate(id: string, options: RotateOptions) {
+    return this.call<AppView>('POST', `/admin/apps/${encodeURIComponent(id)}/rotate-secret`, options);
+  }
+  async remove(id: string) {
+    await this.call('DELETE', `/admin/apps/${encodeURIComponent(id)}`);
+  }
+  stats(id: string) {
+    return this.call('GET', `/admin/apps/${encodeURIComponent(id)}/stats`);
+  }
+  usage(id: string, range: { from?: string; to?: string; days?: string }) {
+    const query = new URLSearchParams(Object.entries(range).filter((e): e is [string, string] => e[1] !== undefined));
+    const qs = query.toString();
+    return this.call('GET', `/admin/apps/${encodeURIComponent(id)}/usage${qs ? `?${qs}` : ''}`);
+  }
+  async close() {}
+}
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Works on the store directly (PostgreSQL, or an embedded store no Herald is using). */
+export class DirectAppsBackend implements AppsBackend {
+  private constructor(
+    readonly description: string,
+    private readonly db: Database,
+    private readonly manager: AppManager,
+    private readonly lock: DataDirLock | undefined,
+  ) {}
+
+  static async open(options: { databaseUrl?: string; dataDir: string; configApps: readonly App[] }): Promise<DirectAppsBackend> {
+    let lock: DataDirLock | undefined;
+    if (!options.databaseUrl) {
+      lock = acquireDataDirLock(options.dataDir, 'cli');
+      await seedEmbeddedDataDir(options.dataDir);
+    }
+    let db: Database;
+    try {
+      db = await openDatabase({ databaseUrl: options.databaseUrl, dataDir: options.dataDir });
+    } catch (err) {
+      lock?.release();
+      const where = options.databaseUrl ? 'PostgreSQL (HERALD_DATABASE_URL)' : `the embedded store in ${options.dataDir}`;
+      throw new CliError(`Cannot open ${where}: ${(err as Error).message}`);
+    }
+    const manager = new AppManager({ store: new AppStore(db), configApps: options.configApps });
+    const description = options.databaseUrl ? 'PostgreSQL' : `embedded store in ${options.dataDir}`;
+    return new DirectAppsBackend(description, db, manager, lock);
+  }
+
+  private async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof AppStoreError) throw new CliError(err.message);
+      throw err;
+    }
+  }
+
+  list() {
+    return this.run(() => this.manager.list());
+  }
+  show(id: string) {
+    return this.run(() => this.manager.get(id));
+  }
+  create(body: Record<string, unknown>) {
+    return this.run(() => this.manager.create(body));
+  }
+  update(id: string, patch: Record<string, unknown>) {
+    return this.run(() => this.manager.update(id, patch));
+  }
+  rotate(id: string, options: RotateOptions) {
+    return this.run(() => this.manager.rotateSecret(id, options));
+  }
+  async remove(id: string) {
+    await this.run(async () => {
+      await this.manager.delete(id);
+      await new UsageStore(this.db).deleteApp(id);
+    });
+  }
+  async stats(): Promise<unknown> {
+    throw new CliError('Live stats come from a running Herald: add --url <http://host:port> and --admin-token (or HERALD_URL / HERALD_ADMIN_TOKEN)');
+  }
+  async usage(id: string, range: { from?: string; to?: string; days?: string }): Promise<unknown> {
+    const to = range.to ?? utcDay();
+    const days = range.days === undefined ? 30 : Number(range.days);
+    if (!Number.isInteger(days) || days < 1 || days > 400) throw new CliError('--days must be a whole number from 1 to 400', 2);
+    const from = range.from ?? utcDay(Date.parse(`${to}T00:00:00Z`) - (days - 1) * 86_400_000);
+    if (!DAY.test(from) || !DAY.test(to)) throw new CliError('--from / --to must be dates as YYYY-MM-DD', 2);
+    await this.show(id);
+    const history: DailyUsage[] = await new UsageStore(this.db).history(id, from, to);
+    return { appId: id, from, to, days: history, note: 'stored totals (a running Herald adds what it has not flushed yet)' };
+  }
+  async close() {
+    await this.db.close().catch(() => undefined);
+    this.lock?.release();
+  }
+}

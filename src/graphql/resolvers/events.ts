@@ -1,0 +1,158 @@
+/**
+ * triggerEvent, triggerBatchEvents and authorizeChannel. Publishing goes through exactly what
+ * POST /apps/{id}/events uses: `validateEvent` (names, sizes, channel rules), the `beforePublish`
+ * hooks (daily quota, metrics), then `engine.publish`. Authorization signs with the protocol's
+ * HMAC helpers, the same strings the engine verifies.
+ */
+import type { App } from '../../apps/app.js';
+import { validateEvent, type EventBody, type ValidEvent } from '../../http-api/publish.js';
+import { channelType, isPresenceChannel, requiresAuth } from '../../protocol/names.js';
+import { channelAuthString, hmacSha256Hex } from '../../protocol/signatures.js';
+import { channelSharedSecret } from '../../sdk/encryption.js';
+import { appFor, type GraphQLContext } from '../context/auth.js';
+import { badInput, toGraphQLError } from '../errors.js';
+import type { ResolverMap } from '../schema.js';
+import { channelTypeName, validChannelName, type ChannelRef } from './channels.js';
+
+interface TriggerInput {
+  name: string;
+  data: unknown;
+  channels: string[];
+  socketId?: string | null;
+}
+
+interface BatchInput {
+  name: string;
+  data: unknown;
+  channel: string;
+  socketId?: string | null;
+}
+
+interface AuthorizeInput {
+  socketId: string;
+  channel: string;
+  presenceMember?: { userId: string; userInfo?: unknown } | null;
+  encryptionMasterKeyBase64?: string | null;
+}
+
+/** validateEvent throws HttpError (400/413): reported as BAD_USER_INPUT with the same message. */
+function validate(body: EventBody, app: App, where?: string): ValidEvent {
+  try {
+    return validateEvent(body, app, where);
+  } catch (err) {
+    throw toGraphQLError(err);
+  }
+}
+
+/** The same admission as the HTTP API: every beforePublish hook (quotas refuse with HttpError). */
+async function admit(ctx: GraphQLContext, app: App, events: ValidEvent[]): Promise<void> {
+  try {
+    for (const hook of ctx.deps.hooks.beforePublish) await hook(app, events);
+  } catch (err) {
+    throw toGraphQLError(err);
+  }
+}
+
+function publish(ctx: GraphQLContext, app: App, event: ValidEvent): void {
+  ctx.deps.engine.publish({ appId: app.id, channels: event.channels, event: event.name, data: event.data, excludeSocketId: event.socketId });
+}
+
+/** user_id / user_info checks the engine applies at subscription, reported before signing. */
+function presenceChannelData(app: App, member: NonNullable<AuthorizeInput['presenceMember']>): string {
+  const userId = String(member.userId);
+  if (userId.length === 0) throw badInput('presenceMember.userId must not be empty', 'presenceMember.userId');
+  if (userId.length > app.limits.maxUserIdLength) {
+    throw badInput(`presenceMember.userId is too long (limit ${app.limits.maxUserIdLength} characters)`, 'presenceMember.userId');
+  }
+  const info = member.userInfo;
+  if (info !== undefined && info !== null && Buffer.byteLength(JSON.stringify(info)) > app.limits.maxPresenceUserInfoBytes) {
+    throw badInput(`presenceMember.userInfo is too large (limit ${app.limits.maxPresenceUserInfoBytes} bytes)`, 'presenceMember.userInfo');
+  }
+  return JSON.stringify(info === undefined || info === null ? { user_id: userId } : { user_id: userId, user_info: info });
+}
+
+async function sharedSecret(channel: string, masterKeyBase64: string | null | undefined): Promise<string> {
+  if (!masterKeyBase64) {
+    throw badInput('Encrypted channels need encryptionMasterKeyBase64: pusher-js cannot decrypt without shared_secret', 'encryptionMasterKeyBase64');
+  }
+  const key = Buffer.from(masterKeyBase64, 'base64');
+  if (key.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(masterKeyBase64)) {
+    throw badInput('encryptionMasterKeyBase64 must be 32 bytes, base64-encoded', 'encryptionMasterKeyBase64');
+  }
+  return Buffer.from(await channelSharedSecret(channel, key)).toString('base64');
+}
+
+export const eventResolvers: ResolverMap = {
+  Mutation: {
+    triggerEvent: async (_root, args: { appId?: string; input: TriggerInput }, ctx) => {
+      const app = appFor(ctx, args.appId);
+      const { input } = args;
+      const event = validate({ name: input.name, data: input.data, channels: input.channels, socket_id: input.socketId ?? undefined }, app);
+      await admit(ctx, app, [event]);
+      publish(ctx, app, event);
+      return {
+        name: event.name,
+        data: event.data,
+        channels: event.channels.map((name): ChannelRef => ({ app, name })),
+        socketId: event.socketId ?? null,
+        triggeredAt: new Date(),
+      };
+    },
+
+    triggerBatchEvents: async (_root, args: { appId?: string; events: BatchInput[] }, ctx) => {
+      const app = appFor(ctx, args.appId);
+      const batch = args.events;
+      if (batch.length === 0) throw badInput('batch must not be empty', 'events');
+      if (batch.length > app.limits.maxBatchSize) throw badInput(`Batch too large: ${batch.length} events (limit ${app.limits.maxBatchSize})`, 'events');
+      const events = batch.map((item, i) =>
+        validate({ name: item.name, data: item.data, channel: item.channel, socket_id: item.socketId ?? undefined }, app, `batch[${i}]: `),
+      );
+      await admit(ctx, app, events);
+      for (const event of events) publish(ctx, app, event);
+      return events.map((event, index) => ({
+        index,
+        name: event.name,
+        data: event.data,
+        channel: { app, name: event.channels[0]! } satisfies ChannelRef,
+        socketId: event.socketId ?? null,
+      }));
+    },
+
+    authorizeChannel: async (_root, args: { appId?: string; input: AuthorizeInput }, ctx) => {
+      const app = appFor(ctx, args.appId);
+      const { socketId, presenceMember, encryptionMasterKeyBase64 } = args.input;
+      const channel = validChannelName(app, args.input.channel, 'channel');
+      if (!requiresAuth(channel)) throw badInput('Only private-, presence- and private-encrypted- channels need authorization', 'channel');
+      const presence = isPresenceChannel(channel);
+      const encrypted = channelType(channel).kind === 'encrypted';
+      if (presence && !presenceMember) throw badInput('Presence channels need presenceMember (the user id and info to admit)', 'presenceMember');
+      if (!presence && presenceMember) throw badInput('presenceMember is only used for presence- channels', 'presenceMember');
+      if (!encrypted && encryptionMasterKeyBase64) throw badInput('encryptionMasterKeyBase64 is only used for private-encrypted- channels', 'encryptionMasterKeyBase64');
+
+      const channelData = presence ? presenceChannelData(app, presenceMember!) : undefined;
+      const auth = `${app.key}:${hmacSha256Hex(app.secret, channelAuthString(socketId, channel, channelData))}`;
+      const secret = encrypted ? await sharedSecret(channel, encryptionMasterKeyBase64) : undefined;
+      // Key order as the official SDK writes it: channel_data, auth, shared_secret.
+      const body: Record<string, string> = channelData === undefined ? { auth } : { channel_data: channelData, auth };
+      if (secret) body.shared_secret = secret;
+      return {
+        channel,
+        socketId,
+        channelType: channelTypeName(channel),
+        token: { auth, channelData: channelData ?? null, sharedSecret: secret ?? null },
+        private: presence ? null : { channel, socketId, auth, sharedSecret: secret ?? null },
+        presence: presence
+          ? { channel, socketId, auth, channelData, member: { id: String(presenceMember!.userId), info: presenceMember!.userInfo ?? null } }
+          : null,
+        body,
+      };
+    },
+  },
+
+  TriggerEvent: {
+    data: (event: { data: string }) => event.data,
+  },
+  BatchEvent: {
+    data: (event: { data: string }) => event.data,
+  },
+};

@@ -1,0 +1,174 @@
+/**
+ * Prometheus metrics at GET /metrics — on the main port, or on its own listener when
+ * HERALD_METRICS_PORT is set. Counting happens in engine observers and server hooks with plain
+ * number increments; prom-client only sees the totals when scraped. See docs/operations.md.
+ */
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sendText } from '../server/http-context.js';
+import type { HeraldModule, ModuleContext } from '../server/module.js';
+import { AppStatsTable, PendingPublishes } from './app-stats.js';
+import { createMetrics, type HeraldMetrics } from './collectors.js';
+import { NetworkBytes } from './network.js';
+import { onWebhookDelivery, readWebhookGauges, readWebhookQueueDepth, WEBHOOKS_SERVICE } from './sources.js';
+
+export const METRICS_SERVICE = 'metrics';
+
+/** The 'metrics' service: lets tests and other modules scrape without HTTP. */
+export interface MetricsService {
+  /** Port of the separate metrics listener; undefined when /metrics is on the main port. */
+  port: number | undefined;
+  metrics: HeraldMetrics;
+}
+
+export interface MetricsOptions {
+  /** Apps with their own `app` label; the rest share "(other)" (bounds label cardinality). */
+  maxAppLabels?: number;
+}
+
+export function metricsModule(options: MetricsOptions = {}): HeraldModule {
+  let unobserve: (() => void) | undefined;
+  let listener: Server | undefined;
+  return {
+    name: 'metrics',
+    async start(ctx: ModuleContext) {
+      const apps = new AppStatsTable(options.maxAppLabels ?? 50);
+      const network = new NetworkBytes(ctx.server);
+      const metrics = createMetrics({
+        apps,
+        network: () => network.totals(),
+        brokerName: ctx.broker.name,
+        brokerHealthy: () => ctx.broker.healthy(),
+        // Looked up per scrape: the webhooks module may start after this one.
+        webhookGauges: () => readWebhookGauges(ctx.services.get(WEBHOOKS_SERVICE)),
+        webhookQueueDepth: () => readWebhookQueueDepth(ctx.services.get(WEBHOOKS_SERVICE)),
+      });
+      const stopEngine = observeEngine(ctx, apps, metrics);
+      const webhooks = webhookRecorder(ctx, apps, metrics);
+      webhooks.attach();
+      unobserve = () => {
+        stopEngine();
+        webhooks.detach();
+      };
+
+      ctx.hooks.httpRequest.push((_method, route, status, ms) => {
+        metrics.httpRequests.inc({ route, status: String(status) });
+        metrics.httpDuration.observe({ route }, ms / 1000);
+      });
+
+      const serve = async (res: ServerResponse) => {
+        webhooks.attach(); // in case the webhooks service started after this module
+        sendText(res, 200, await metrics.render(), metrics.contentType);
+      };
+      if (ctx.config.metricsPort === undefined) {
+        ctx.router.add('GET', '/metrics', (httpCtx) => serve(httpCtx.res));
+      } else {
+        listener = await listen(ctx, serve);
+      }
+      const service: MetricsService = { port: listener ? (listener.address() as AddressInfo).port : undefined, metrics };
+      ctx.services.set(METRICS_SERVICE, service);
+    },
+    async stop() {
+      unobserve?.();
+      if (listener) {
+        const closing = new Promise<void>((resolve) => listener!.close(() => resolve()));
+        listener.closeAllConnections();
+        await closing;
+      }
+    },
+  };
+}
+
+function observeEngine(ctx: ModuleContext, apps: AppStatsTable, metrics: HeraldMetrics): () => void {
+  const pending = new PendingPublishes();
+  const brokerLabel = { broker: ctx.broker.name };
+  ctx.hooks.beforePublish.push((app, events) => {
+    const now = performance.now();
+    for (const event of events) {
+      for (const channel of event.channels) pending.add(PendingPublishes.key(app.id, channel, event.name), now);
+    }
+  });
+  return ctx.engine.observe({
+    connectionOpened(app) {
+      const stats = apps.get(app.id);
+      stats.connections++;
+      stats.connectionsOpened++;
+    },
+    connectionClosed(app) {
+      const stats = apps.get(app.id);
+      stats.connections--;
+      stats.connectionsClosed++;
+    },
+    connectionRefused(_appKey, code) {
+      metrics.refused.inc({ code: String(code) });
+    },
+    channelOccupied(app) {
+      apps.get(app.id).channels++;
+    },
+    channelVacated(app) {
+      apps.get(app.id).channels--;
+    },
+    clientEvent(app, _channel, _event, data) {
+      const stats = apps.get(app.id);
+      stats.clientMessagesIn++;
+      stats.clientBytesIn += Buffer.byteLength(data);
+    },
+    // Once per publish and channel, with the number of local recipients: never per message.
+    published(app, channel, event, data, recipients, source) {
+      const stats = apps.get(app.id);
+      let bytes = -1;
+      if (recipients > 0) {
+        bytes = Buffer.byteLength(data);
+        stats.messagesOut += recipients;
+        stats.bytesOut += bytes * recipients;
+      }
+      if (source !== 'api' || pending.size === 0) return;
+      const admittedAt = pending.take(PendingPublishes.key(app.id, channel, event));
+      if (admittedAt === undefined) return; // published through another node
+      stats.apiMessagesIn++;
+      stats.apiBytesIn += bytes >= 0 ? bytes : Buffer.byteLength(data);
+      metrics.publishLatency.observe(brokerLabel, (performance.now() - admittedAt) / 1000);
+    },
+  });
+}
+
+/** Counts webhook deliveries reported by the 'webhooks' service, once that service exists. */
+function webhookRecorder(ctx: ModuleContext, apps: AppStatsTable, metrics: HeraldMetrics): { attach(): void; detach(): void } {
+  let detach: (() => void) | undefined;
+  return {
+    attach() {
+      detach ??= onWebhookDelivery(ctx.services.get(WEBHOOKS_SERVICE), (d) => {
+        const labels = { app: apps.get(d.appId).label, outcome: d.outcome };
+        metrics.webhookRequests.inc(labels);
+        metrics.webhookEvents.inc(labels, d.events);
+        if (d.latencyMs !== undefined) metrics.webhookDuration.observe(d.latencyMs / 1000);
+      });
+    },
+    detach() {
+      detach?.();
+    },
+  };
+}
+
+async function listen(ctx: ModuleContext, serve: (res: ServerResponse) => Promise<void>): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if ((req.method === 'GET' || req.method === 'HEAD') && path === '/metrics') {
+      serve(res).catch((err) => {
+        ctx.logger.error({ err }, 'metrics scrape failed');
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+      return;
+    }
+    sendText(res, 404, 'Not found: this listener serves GET /metrics only\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(ctx.config.metricsPort, ctx.config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  ctx.logger.info({ port: (server.address() as AddressInfo).port }, 'metrics listening');
+  return server;
+}

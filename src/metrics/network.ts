@@ -1,0 +1,34 @@
+/**
+ * Exact bytes on the wire (HTTP, WebSocket and TLS overhead included) for one listener, read from
+ * the sockets' own counters. Costs nothing per message: sockets are tracked on connect and their
+ * totals folded in when they close; a scrape sums the open ones.
+ */
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+
+export class NetworkBytes {
+  private readonly open = new Set<Socket>();
+  private closedRead = 0;
+  private closedWritten = 0;
+
+  constructor(server: Server) {
+    server.on('connection', (socket: Socket) => {
+      this.open.add(socket);
+      socket.once('close', () => {
+        this.open.delete(socket);
+        this.closedRead += socket.bytesRead;
+        this.closedWritten += socket.bytesWritten;
+      });
+    });
+  }
+
+  totals(): { read: number; written: number } {
+    let read = this.closedRead;
+    let written = this.closedWritten;
+    for (const socket of this.open) {
+      read += socket.bytesRead;
+      written += socket.bytesWritten;
+    }
+    return { read, written };
+  }
+}

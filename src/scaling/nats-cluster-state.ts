@@ -1,0 +1,385 @@
+/**
+ * Cluster state in a NATS JetStream KV bucket (`<prefix>-state`), so NATS mode needs no Redis.
+ *
+ * One JSON document per channel (subscriber counts per node token, presence members with their
+ * per-node connection counts), per signed-in user (connections per node token), per cache
+ * channel, and per node registration. Every change is a compare-and-set on the document's KV
+ * revision (nats-kv-docs.ts), so first/last decisions are exact; the KV revision orders the
+ * broadcasts. A node heartbeats its registration documents; the reaper marks an expired one
+ * `dead` with a compare-and-set (exactly one node wins), then removes that node's contributions
+ * document by document, each removal again a compare-and-set (so each member_removed once).
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { KV } from 'nats';
+import type { Logger } from '../server/logger.js';
+import type {
+  ChannelSummary,
+  ClusterChanges,
+  ClusterState,
+  JoinRequest,
+  JoinResult,
+  LeaveResult,
+  MemberInput,
+  OfflineResult,
+  OnlineResult,
+} from './cluster-state.js';
+import type { NatsLink } from './nats-link.js';
+import { encodeJson, isConflict, KvDocuments, parse } from './nats-kv-docs.js';
+import { scanKeys } from './nats-scan.js';
+
+export interface NatsClusterStateOptions {
+  link: NatsLink;
+  prefix: string;
+  logger: Logger;
+  nodeTimeoutMs: number;
+}
+
+type Counts = Record<string, number>;
+interface ChannelDoc {
+  s: Counts;
+  m: Record<string, { r: string | number; i: unknown; c: Counts }>;
+}
+interface UserDoc {
+  n: Counts;
+}
+interface NodeDoc {
+  dead?: boolean;
+}
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
+const unb64 = (s: string) => Buffer.from(s, 'base64url').toString('utf8');
+const sum = (counts: Counts) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+function bump(counts: Counts, key: string, by: number): number {
+  const next = (counts[key] ?? 0) + by;
+  if (next > 0) counts[key] = next;
+  else delete counts[key];
+  return next;
+}
+
+export class NatsClusterState implements ClusterState {
+  readonly name = 'nats';
+  readonly nodeId = `${hostname().slice(0, 40)}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private bucket: KV | undefined;
+  private readonly channelDocs = new KvDocuments<ChannelDoc>(() => this.kv, () => ({ s: {}, m: {} }));
+  private readonly userDocs = new KvDocuments<UserDoc>(() => this.kv, () => ({ n: {} }));
+  private readonly registrations = new Map<string, Promise<string>>();
+  private readonly tokens = new Map<string, string>();
+  private readonly epochs = new Map<string, number>();
+  private reapedHandler: (appId: string, changes: ClusterChanges) => void = () => undefined;
+  private evictedHandler: (appId: string) => void = () => undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private reapNotBefore = 0;
+  /** The KV server's clock (entry timestamps) relative to ours: expiry is judged on one clock. */
+  private serverClockOffset = 0;
+  private stopped = false;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: NatsClusterStateOptions) {
+    this.logger = options.logger;
+    options.link.onHealthChange((up) => {
+      if (up) this.reapNotBefore = Date.now() + options.nodeTimeoutMs;
+    });
+  }
+
+  private get kv(): KV {
+    if (!this.bucket) throw new Error('NATS cluster state not started');
+    return this.bucket;
+  }
+
+  async start(): Promise<void> {
+    await this.options.link.start();
+    this.bucket = await this.options.link.nc.jetstream().views.kv(`${this.options.prefix}-state`, { history: 1 });
+    this.reapNotBefore = Date.now() + this.options.nodeTimeoutMs;
+    const every = Math.max(50, Math.floor(this.options.nodeTimeoutMs / 3));
+    this.timers = [setInterval(() => void this.heartbeat(), every), setInterval(() => void this.reap(), every + Math.floor(Math.random() * (every / 4)))];
+    for (const t of this.timers) t.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    if (!this.options.link.healthy()) return;
+    for (const [appId, token] of this.tokens) {
+      try {
+        await this.removeNode(appId, token, true);
+      } catch (err) {
+        this.logger.warn({ err, appId }, 'could not remove this node from the cluster state');
+      }
+    }
+    this.tokens.clear();
+    this.registrations.clear();
+  }
+
+  healthy(): boolean {
+    return this.options.link.healthy() && !!this.bucket;
+  }
+
+  onReaped(handler: (appId: string, changes: ClusterChanges) => void): void {
+    this.reapedHandler = handler;
+  }
+
+  onEvicted(handler: (appId: string) => void): void {
+    this.evictedHandler = handler;
+  }
+
+  async join(request: JoinRequest): Promise<JoinResult> {
+    if (this.stopped) return { ok: false, reason: 'stopped' };
+    const token = await this.register(request.appId);
+    const member = request.member;
+    const { result, revision } = await this.channelDocs.mutate(this.channelKey(request.appId, request.channel), (doc) => {
+      if (member && !doc.m[member.userId] && Object.keys(doc.m).length >= request.maxMembers) return 'full' as const;
+      const occupied = sum(doc.s) === 0;
+      bump(doc.s, token, 1);
+      let added = false;
+      if (member) {
+        let entry = doc.m[member.userId];
+        if (!entry) {
+          entry = doc.m[member.userId] = { r: member.rawUserId, i: member.userInfo ?? null, c: {} };
+          added = true;
+        }
+        bump(entry.c, token, 1);
+      }
+      return { occupied, added, count: sum(doc.s), roster: member ? rosterOf(doc) : undefined };
+    });
+    if (result === 'full') return { ok: false, reason: 'full' };
+    if (this.tokens.get(request.appId) !== token) return { ok: false, reason: 'evicted' };
+    return {
+      ok: true,
+      token,
+      occupied: result.occupied,
+      subscriptionCount: result.count,
+      revision,
+      memberAdded: result.added,
+      roster: result.roster,
+      cached: request.withCache ? await this.getCache(request.appId, request.channel) : undefined,
+    };
+  }
+
+  /** Also runs for an old (evicted) token: it removes whatever that registration still holds. */
+  async leave(appId: string, channel: string, token: string, userId?: string): Promise<LeaveResult> {
+    if (this.stopped) return { ok: false, vacated: false, subscriptionCount: 0, revision: 0 };
+    const { result, revision } = await this.channelDocs.mutate(this.channelKey(appId, channel), (doc) => {
+      if (!doc.s[token]) return undefined;
+      bump(doc.s, token, -1);
+      let removed: { userId: string; rawUserId: string | number } | undefined;
+      const entry = userId !== undefined ? doc.m[userId] : undefined;
+      if (userId !== undefined && entry?.c[token]) {
+        bump(entry.c, token, -1);
+        if (sum(entry.c) === 0) {
+          delete doc.m[userId];
+          removed = { userId, rawUserId: entry.r };
+        }
+      }
+      const count = sum(doc.s);
+      return { count, vacated: count === 0, removed };
+    });
+    if (!result) return { ok: false, vacated: false, subscriptionCount: 0, revision: 0 };
+    return { ok: true, vacated: result.vacated, subscriptionCount: result.count, revision, memberRemoved: result.removed };
+  }
+
+  async userOnline(appId: string, userId: string, watchlist: string[]): Promise<OnlineResult> {
+    if (this.stopped) return { ok: false, token: '', cameOnline: false, revision: 0, online: [], snapshotRevision: 0 };
+    const token = await this.register(appId);
+    const { result: first, revision } = await this.userDocs.mutate(this.userKey(appId, userId), (doc) => bump(doc.n, token, 1) === 1 && sum(doc.n) === 1);
+    const statuses = await Promise.all(watchlist.map((id) => this.userDocs.read(this.userKey(appId, id))));
+    const online = watchlist.filter((_, i) => sum(statuses[i]?.doc.n ?? {}) > 0);
+    // Each status was read at its own revision: only the oldest is safe to suppress up to.
+    const snapshotRevision = statuses.length && statuses.every(Boolean) ? Math.min(...statuses.map((s) => s!.entry.revision)) : 0;
+    return { ok: true, token, cameOnline: first, revision, online, snapshotRevision };
+  }
+
+  async userOffline(appId: string, userId: string, token: string): Promise<OfflineResult> {
+    if (this.stopped) return { ok: false, wentOffline: false, revision: 0 };
+    const { result, revision } = await this.userDocs.mutate(this.userKey(appId, userId), (doc) => {
+      if (!doc.n[token]) return undefined;
+      bump(doc.n, token, -1);
+      return sum(doc.n) === 0;
+    });
+    return result === undefined ? { ok: false, wentOffline: false, revision: 0 } : { ok: true, wentOffline: result, revision };
+  }
+
+  async subscriptionCount(appId: string, channel: string): Promise<number> {
+    return sum((await this.channelDocs.read(this.channelKey(appId, channel)))?.doc.s ?? {});
+  }
+
+  async userCount(appId: string, channel: string): Promise<number> {
+    return Object.keys((await this.channelDocs.read(this.channelKey(appId, channel)))?.doc.m ?? {}).length;
+  }
+
+  async channels(appId: string, prefix?: string): Promise<ChannelSummary[]> {
+    const keys = await scanKeys(this.kv, `${this.appKey(appId)}.c.*`);
+    const names = keys.map((k) => unb64(k.slice(k.lastIndexOf('.') + 1))).filter((n) => !n.startsWith('#') && (!prefix || n.startsWith(prefix)));
+    const docs = await Promise.all(names.map((n) => this.channelDocs.read(this.channelKey(appId, n))));
+    const out: ChannelSummary[] = [];
+    names.forEach((name, i) => {
+      const doc = docs[i]?.doc;
+      const count = doc ? sum(doc.s) : 0;
+      if (count === 0) return;
+      const summary: ChannelSummary = { name, subscriptionCount: count };
+      if (name.startsWith('presence-')) summary.userCount = Object.keys(doc!.m).length;
+      out.push(summary);
+    });
+    return out;
+  }
+
+  async members(appId: string, channel: string): Promise<MemberInput[]> {
+    const found = await this.channelDocs.read(this.channelKey(appId, channel));
+    return found ? rosterOf(found.doc) : [];
+  }
+
+  async setCache(appId: string, channel: string, event: string, data: string, ttlSeconds: number): Promise<void> {
+    await this.kv.put(this.cacheKey(appId, channel), encodeJson({ e: event, d: data, x: Date.now() + ttlSeconds * 1000 }));
+  }
+
+  async getCache(appId: string, channel: string): Promise<{ event: string; data: string; ttl: number } | undefined> {
+    const entry = await this.kv.get(this.cacheKey(appId, channel));
+    if (!entry || entry.operation !== 'PUT') return undefined;
+    const doc = parse<{ e?: unknown; d?: unknown; x?: unknown }>(entry.value);
+    if (!doc || typeof doc.e !== 'string' || typeof doc.d !== 'string' || typeof doc.x !== 'number') return undefined;
+    const left = doc.x - Date.now();
+    return left > 0 ? { event: doc.e, data: doc.d, ttl: Math.ceil(left / 1000) } : undefined;
+  }
+
+  // ---- keys, registration, heartbeats, reaping --------------------------------------------
+
+  private appKey(appId: string): string {
+    return `a.${b64(appId)}`;
+  }
+  private channelKey(appId: string, channel: string): string {
+    return `${this.appKey(appId)}.c.${b64(channel)}`;
+  }
+  private userKey(appId: string, userId: string): string {
+    return `${this.appKey(appId)}.u.${b64(userId)}`;
+  }
+  private cacheKey(appId: string, channel: string): string {
+    return `${this.appKey(appId)}.k.${b64(channel)}`;
+  }
+  private nodeKey(appId: string, token: string): string {
+    return `${this.appKey(appId)}.n.${b64(token)}`;
+  }
+
+  private register(appId: string): Promise<string> {
+    let registration = this.registrations.get(appId);
+    if (!registration) {
+      const epoch = (this.epochs.get(appId) ?? 0) + 1;
+      this.epochs.set(appId, epoch);
+      const token = `${this.nodeId}.${epoch}`;
+      // The registration exists before any contribution made under its token (the reaper relies on it).
+      registration = this.kv.put(this.nodeKey(appId, token), encodeJson({})).then(() => {
+        this.tokens.set(appId, token);
+        return token;
+      });
+      registration.catch(() => {
+        if (this.registrations.get(appId) === registration) this.registrations.delete(appId);
+      });
+      this.registrations.set(appId, registration);
+    }
+    return registration;
+  }
+
+  private evicted(appId: string, token: string): void {
+    if (this.tokens.get(appId) !== token) return;
+    this.tokens.delete(appId);
+    this.registrations.delete(appId);
+    this.logger.error({ appId, node: token }, 'this node was removed from the cluster state (it was cut off longer than the node timeout); its connections of the app are closed so clients reconnect');
+    try {
+      this.evictedHandler(appId);
+    } catch (err) {
+      this.logger.error({ err }, 'eviction handler failed');
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.stopped || !this.healthy()) return;
+    await Promise.all(
+      [...this.tokens].map(async ([appId, token]) => {
+        try {
+          const key = this.nodeKey(appId, token);
+          const entry = await this.kv.get(key);
+          if (!entry || entry.operation !== 'PUT' || parse<NodeDoc>(entry.value)?.dead) return this.evicted(appId, token);
+          // Compare-and-set: a reaper's `dead` mark must never be overwritten by a late heartbeat.
+          await this.kv.update(key, encodeJson({}), entry.revision);
+          const fresh = await this.kv.get(key);
+          if (fresh) this.serverClockOffset = fresh.created.getTime() - Date.now();
+        } catch (err) {
+          if (!isConflict(err)) this.logger.debug({ err, appId }, 'heartbeat failed');
+        }
+      }),
+    );
+  }
+
+  private async reap(): Promise<void> {
+    if (this.stopped || !this.healthy() || Date.now() < this.reapNotBefore) return;
+    try {
+      const now = Date.now() + this.serverClockOffset;
+      const own = new Set(this.tokens.values());
+      for (const key of await scanKeys(this.kv, 'a.*.n.*')) {
+        const [, app, , node] = key.split('.');
+        const appId = unb64(app!);
+        const token = unb64(node!);
+        if (own.has(token)) continue;
+        const entry = await this.kv.get(key);
+        if (!entry || entry.operation !== 'PUT') continue;
+        if (!parse<NodeDoc>(entry.value)?.dead) {
+          if (now - entry.created.getTime() <= this.options.nodeTimeoutMs) continue;
+          try {
+            await this.kv.update(key, encodeJson({ dead: true }), entry.revision); // the claim
+          } catch (err) {
+            if (isConflict(err)) continue; // it heartbeated, or another node claimed it
+            throw err;
+          }
+        }
+        await this.removeNode(appId, token, false);
+      }
+    } catch (err) {
+      this.logger.debug({ err }, 'reaper round failed');
+    }
+  }
+
+  /** Removes every contribution of `token` (document by document, each a compare-and-set). */
+  private async removeNode(appId: string, token: string, self: boolean): Promise<void> {
+    const changes: ClusterChanges = { channels: [], members: [], usersOffline: [] };
+    const app = this.appKey(appId);
+    for (const key of await scanKeys(this.kv, `${app}.c.*`)) {
+      const channel = unb64(key.slice(key.lastIndexOf('.') + 1));
+      const { result, revision } = await this.channelDocs.mutate(key, (doc) => {
+        if (!doc.s[token] && !Object.values(doc.m).some((e) => e.c[token])) return undefined;
+        delete doc.s[token];
+        const removed: Array<{ userId: string; rawUserId: string | number }> = [];
+        for (const [userId, entry] of Object.entries(doc.m)) {
+          if (!entry.c[token]) continue;
+          delete entry.c[token];
+          if (sum(entry.c) === 0) {
+            delete doc.m[userId];
+            removed.push({ userId, rawUserId: entry.r });
+          }
+        }
+        return { count: sum(doc.s), removed };
+      });
+      if (!result) continue;
+      for (const m of result.removed) changes.members.push({ channel, ...m, revision });
+      changes.channels.push({ channel, subscriptionCount: result.count, revision });
+    }
+    for (const key of await scanKeys(this.kv, `${app}.u.*`)) {
+      const userId = unb64(key.slice(key.lastIndexOf('.') + 1));
+      const { result, revision } = await this.userDocs.mutate(key, (doc) => {
+        if (!doc.n[token]) return undefined;
+        delete doc.n[token];
+        return sum(doc.n) === 0;
+      });
+      if (result) changes.usersOffline.push({ userId, revision });
+    }
+    await this.kv.delete(this.nodeKey(appId, token));
+    if (!self) {
+      this.logger.warn({ appId, node: token, channels: changes.channels.length, members: changes.members.length, users: changes.usersOffline.length }, 'reaped a node that stopped heartbeating');
+    }
+    this.reapedHandler(appId, changes);
+  }
+}
+
+function rosterOf(doc: ChannelDoc): MemberInput[] {
+  return Object.entries(doc.m).map(([userId, e]) => ({ userId, rawUserId: e.r, userInfo: e.i ?? undefined }));
+}

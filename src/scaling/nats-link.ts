@@ -1,0 +1,85 @@
+/**
+ * The NATS connection one node uses for both messages and JetStream KV state. The client
+ * reconnects forever and re-subscribes by itself; health (for /ready) follows its status
+ * events, and losing / regaining the server is logged once each.
+ */
+import { connect, Events, type NatsConnection } from 'nats';
+import type { Logger } from '../server/logger.js';
+import { redactUrl } from './redis-link.js';
+
+export interface NatsLinkOptions {
+  url: string;
+  logger: Logger;
+  connectTimeoutMs?: number;
+}
+
+export class NatsLink {
+  private connection: NatsConnection | undefined;
+  private up = false;
+  private readonly listeners = new Set<(up: boolean) => void>();
+  private starting: Promise<void> | undefined;
+
+  constructor(private readonly options: NatsLinkOptions) {}
+
+  get nc(): NatsConnection {
+    if (!this.connection) throw new Error('NATS is not connected yet');
+    return this.connection;
+  }
+
+  /** Connects once (the broker and the cluster state both call it). */
+  start(): Promise<void> {
+    this.starting ??= this.connect();
+    return this.starting;
+  }
+
+  private async connect(): Promise<void> {
+    const servers = this.options.url.split(',').map((s) => s.trim()).filter(Boolean);
+    try {
+      this.connection = await connect({
+        servers,
+        name: 'herald',
+        timeout: this.options.connectTimeoutMs ?? 10_000,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 500,
+        pingInterval: 5000,
+        maxPingOut: 2,
+      });
+    } catch (err) {
+      this.starting = undefined;
+      throw new Error(`cannot reach NATS at ${servers.map(redactUrl).join(', ')}: ${(err as Error).message}`);
+    }
+    this.up = true;
+    this.options.logger.info({ nats: servers.map(redactUrl), server: this.connection.info?.version }, 'connected to NATS');
+    void this.watchStatus(this.connection);
+  }
+
+  async stop(): Promise<void> {
+    const nc = this.connection;
+    this.connection = undefined;
+    this.up = false;
+    if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
+  }
+
+  healthy(): boolean {
+    return this.up && this.connection !== undefined && !this.connection.isClosed();
+  }
+
+  onHealthChange(listener: (up: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type === Events.Disconnect && this.up) {
+        this.up = false;
+        this.options.logger.error('lost the NATS connection: cluster messages and state are unavailable, /ready fails until it is back (reconnecting)');
+        for (const l of this.listeners) l(false);
+      } else if (status.type === Events.Reconnect && !this.up) {
+        this.up = true;
+        this.options.logger.warn('NATS connection restored; messages published while it was down may not have been delivered across nodes');
+        for (const l of this.listeners) l(true);
+      }
+    }
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Which of an app's endpoints receive an event, and the headers sent to each.
+ * Endpoints are identified by URL: the outbox keys rows by (app id, URL), so an endpoint keeps its
+ * queued events when its filters or headers are edited, and loses them when it is removed.
+ */
+import type { App, WebhookEndpoint } from '../apps/app.js';
+import type { WebhookEvent } from './events.js';
+
+/** Distinct endpoint URLs of `app` that want `event` (event-type list and channel-prefix filter). */
+export function endpointsFor(app: App, event: WebhookEvent): string[] {
+  const urls: string[] = [];
+  for (const endpoint of app.webhooks) {
+    // Omitted `events` means every type; an explicit empty list means none.
+    if (endpoint.events && !endpoint.events.includes(event.name)) continue;
+    if (endpoint.channelPrefix && !event.channel.startsWith(endpoint.channelPrefix)) continue;
+    if (!urls.includes(endpoint.url)) urls.push(endpoint.url);
+  }
+  return urls;
+}
+
+/** The configuration of the endpoint with this URL (the first one, if listed twice). */
+export function endpointByUrl(app: App, url: string): WebhookEndpoint | undefined {
+  return app.webhooks.find((e) => e.url === url);
+}
+
+export function endpointUrls(app: App): string[] {
+  return [...new Set(app.webhooks.map((e) => e.url))];
+}
+
+/** Headers Herald owns: custom headers cannot replace them (the signature must stay verifiable). */
+const RESERVED = new Set(['content-type', 'content-length', 'x-pusher-key', 'x-pusher-signature', 'host', 'transfer-encoding', 'connection', 'user-agent']);
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
+const MAX_CUSTOM_HEADERS = 32;
+const MAX_HEADER_VALUE = 4096;
+
+/**
+ * The endpoint's custom headers that are safe to send. Invalid names, values with control
+ * characters (header injection) and reserved names are skipped rather than failing the delivery.
+ */
+export function customHeaders(endpoint: WebhookEndpoint | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!endpoint?.headers) return out;
+  let count = 0;
+  for (const [name, value] of Object.entries(endpoint.headers)) {
+    if (count >= MAX_CUSTOM_HEADERS) break;
+    if (!HEADER_NAME.test(name) || RESERVED.has(name.toLowerCase())) continue;
+    if (typeof value !== 'string' || value.length > MAX_HEADER_VALUE || /[\0\r\n]/.test(value)) continue;
+    out[name] = value;
+    count++;
+  }
+  return out;
+}

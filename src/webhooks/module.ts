@@ -1,0 +1,71 @@
+/**
+ * Webhooks capability: engine events → Pusher-style signed, batched webhooks through a durable
+ * outbox (docs/webhooks.md). Registers the 'webhooks' service (WebhookService) and the
+ * delivery-log routes.
+ */
+import type { ChannelsEngine } from '../channels/engine.js';
+import type { HeraldModule } from '../server/module.js';
+import { getDatabase } from '../storage/module.js';
+import { WebhookEventSource } from './events.js';
+import { registerWebhookRoutes } from './routes.js';
+import { WEBHOOKS_SERVICE, WebhookService } from './service.js';
+import { webhookSettings } from './settings.js';
+
+/** How long shutdown waits for clients to finish closing (their channel_vacated events follow). */
+const DISCONNECT_WAIT_MS = 1000;
+/** Upper bound for sending what is due during shutdown (the Herald also has its own deadline). */
+const DRAIN_DELIVERY_MS = 5000;
+
+export function webhooksModule(): HeraldModule {
+  let service: WebhookService | undefined;
+  let unobserve: (() => void) | undefined;
+  return {
+    name: 'webhooks',
+    async start(ctx) {
+      const settings = webhookSettings(ctx.config);
+      const webhooks = new WebhookService({
+        settings,
+        apps: ctx.apps,
+        logger: ctx.logger.child({ module: 'webhooks' }),
+        openDatabase: () => getDatabase(ctx.services),
+      });
+      const events = new WebhookEventSource({
+        vacateDelayMs: settings.vacateDelayMs,
+        sink: (app, event, happenedAt, timing) => webhooks.enqueue(app, event, happenedAt, timing),
+      });
+      service = webhooks;
+      unobserve = ctx.engine.observe(events);
+      ctx.services.set(WEBHOOKS_SERVICE, webhooks);
+      registerWebhookRoutes(ctx.router, { apps: ctx.apps, service: webhooks, adminToken: ctx.config.adminToken });
+      ctx.hooks.drain.push(async () => {
+        const budget = Math.min(DRAIN_DELIVERY_MS, Math.max(100, ctx.config.shutdownTimeoutMs - 1000));
+        // The vacancies and removals of the clients being closed must reach the outbox too.
+        await connectionsClosed(ctx.engine, Math.min(DISCONNECT_WAIT_MS, budget));
+        await webhooks.drain(Date.now() + budget);
+      });
+      await webhooks.start();
+    },
+    async stop() {
+      unobserve?.();
+      await service?.stop();
+    },
+  };
+}
+
+/** Resolves once the node has no connections left, or after `ms`. */
+function connectionsClosed(engine: ChannelsEngine, ms: number): Promise<void> {
+  if (engine.connectionCount() === 0) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      stopObserving();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    const stopObserving = engine.observe({
+      connectionClosed: () => {
+        if (engine.connectionCount() === 0) done();
+      },
+    });
+  });
+}

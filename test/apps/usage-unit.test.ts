@@ -1,0 +1,97 @@
+/** UsageTracker without a server: UTC day rollover, quota estimates, counters kept when a flush fails. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseApp, type App } from '../../src/apps/app.js';
+import { UsageTracker } from '../../src/apps/usage.js';
+import { emptyCounters, type DailyUsage, type UsageCounters, type UsageStore } from '../../src/apps/usage-store.js';
+import type { ChannelsEngine } from '../../src/channels/engine.js';
+import { createLogger } from '../../src/server/logger.js';
+import { HttpError } from '../../src/server/router.js';
+
+const app: App = parseApp({ id: 'unit-app', key: 'unit-key', secret: 'unit-secret', quotas: { dailyMessages: 10, maxConnections: 2 } });
+
+function fakeEngine(subscribers: number, connections = 0): ChannelsEngine {
+  return {
+    apps: { list: () => [app] },
+    connectionCount: () => connections,
+    subscriptionCount: () => subscribers,
+    occupiedChannels: () => [],
+  } as unknown as ChannelsEngine;
+}
+
+/** A store in memory that can be told to fail its next write. */
+class FakeUsageStore {
+  rows = new Map<string, UsageCounters & { date: string }>();
+  failNext = false;
+  async add(batch: Array<{ appId: string; day: string; counters: UsageCounters }>) {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('database down');
+    }
+    for (const { appId, day, counters } of batch) {
+      const row = this.rows.get(`${appId}|${day}`) ?? { date: day, ...emptyCounters() };
+      for (const k of Object.keys(counters) as Array<keyof UsageCounters>) {
+        row[k] = k === 'peakConnections' ? Math.max(row[k], counters[k]) : row[k] + counters[k];
+      }
+      this.rows.set(`${appId}|${day}`, row);
+    }
+  }
+  async day(day: string) {
+    const out = new Map<string, DailyUsage>();
+    for (const [key, row] of this.rows) {
+      const [appId, rowDay] = key.split('|') as [string, string];
+      if (rowDay === day) out.set(appId, { ...row, messages: row.messagesSent + row.messagesDelivered });
+    }
+    return out;
+  }
+  async history() {
+    return [];
+  }
+  async prune() {}
+}
+
+const logger = createLogger('silent', false);
+
+test('the daily quota counts sent + delivered messages and resets at 00:00 UTC', async () => {
+  let now = Date.parse('2030-01-01T23:59:00Z');
+  const tracker = new UsageTracker({ engine: fakeEngine(4), nodeId: 'n', cluster: false, flushIntervalMs: 1000, logger, now: () => now });
+  const event = { name: 'e', data: '{}', channels: ['a'], info: [] };
+  tracker.checkPublish(app, [event]); // estimate 1 + 4 = 5: fits in 10
+  tracker.delivered(app, 4);
+  assert.equal(tracker.messagesToday(app.id), 5);
+  tracker.checkPublish(app, [event]); // 5 + 5 = 10: still fits
+  tracker.delivered(app, 4);
+  assert.throws(
+    () => tracker.checkPublish(app, [event]),
+    (err: unknown) => err instanceof HttpError && err.status === 403 && /10 of 10 messages used today/.test(err.message),
+  );
+  now = Date.parse('2030-01-02T00:00:01Z');
+  assert.equal(tracker.messagesToday(app.id), 0, 'a new UTC day starts from zero');
+  tracker.checkPublish(app, [event]);
+});
+
+test('the connection quota counts this node plus what other nodes report', () => {
+  const tracker = new UsageTracker({ engine: fakeEngine(0, 1), nodeId: 'n', cluster: true, flushIntervalMs: 1000, logger });
+  assert.equal(tracker.admit(app, 1), undefined);
+  assert.deepEqual(tracker.admit(app, 2), { code: 4004, reason: 'Application is over connection quota' });
+});
+
+test('counters survive a failed flush and are saved by the next one', async () => {
+  const store = new FakeUsageStore();
+  const tracker = new UsageTracker({ engine: fakeEngine(0), nodeId: 'n', cluster: false, flushIntervalMs: 1000, logger });
+  await tracker.attach(store as unknown as UsageStore);
+  tracker.apiCall(app);
+  tracker.clientEvent(app);
+  store.failNext = true;
+  await tracker.flush();
+  assert.equal(store.rows.size, 0);
+  assert.equal(tracker.messagesToday(app.id), 1, 'still counted while unsaved');
+  tracker.apiCall(app);
+  await tracker.flush();
+  const row = [...store.rows.values()][0]!;
+  assert.equal(row.apiCalls, 2);
+  assert.equal(row.messagesSent, 1);
+  assert.equal(row.clientEvents, 1);
+  assert.equal(tracker.messagesToday(app.id), 1, 'counted once after the save, not twice');
+  await tracker.stop();
+});

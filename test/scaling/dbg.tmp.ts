@@ -1,0 +1,16 @@
+import { startCluster, subscribed } from './support.js';
+import { nextEvent } from '../helpers/wait.js';
+const kind = (process.argv[2] ?? 'redis') as 'redis';
+const extra = await startCluster(kind, { nodes: 2 });
+const stay = extra.client(0, { member: { user_id: 'stay' } });
+const go = extra.client(1, { member: { user_id: 'go' } });
+const channel = await subscribed(stay, 'presence-shutdown');
+await subscribed(go, 'presence-shutdown');
+channel.bind_global((e: string, d: unknown) => console.log('stay got', e, d));
+const removed = nextEvent<{ id: string }>(channel, 'pusher:member_removed', 10_000);
+console.time('stop');
+await extra.nodes[1]!.stop();
+console.timeEnd('stop');
+console.log(await removed.catch((e) => e.message));
+stay.disconnect();
+await extra.stop();

@@ -1,0 +1,4 @@
+/** Three Herald nodes on one Redis (HERALD_BROKER=redis): test/scaling/cluster-behaviour.ts. */
+import { clusterBehaviour } from './cluster-behaviour.js';
+
+clusterBehaviour('redis');
