@@ -55,20 +55,5 @@ export async function signedIn(client: PusherJs): Promise<void> {
   await withTimeout(ready, 5000, 'the #server-to-user- subscription');
 }
 
-/** The next 40xx close code pusher-js reports. */
-export function nextCloseCode(client: PusherJs, ms = 5000): Promise<number> {
-  return withTimeout(
-    new Promise<number>((resolve) => {
-      const handler = (err: { data?: { code?: number }; error?: { data?: { code?: number } } }) => {
-        const code = err?.data?.code ?? err?.error?.data?.code;
-        if (typeof code === 'number' && code >= 4000 && code < 4100) {
-          client.connection.unbind('error', handler);
-          resolve(code);
-        }
-      };
-      client.connection.bind('error', handler);
-    }),
-    ms,
-    'a 40xx close',
-  );
-}
+/** The next 40xx close pusher-js reports (shared helper; also clears faye's stray 30 s timer). */
+export { closeCode as nextCloseCode } from './../helpers/pusher-js.js';
