@@ -1,10 +1,12 @@
 # Herald — self-hosted Pusher Channels/Beams replacement. See docs/docker.md.
-# Stage 1 compiles the TypeScript sources to dist/ (tsc -p tsconfig.build.json).
+# Stage 1 compiles the TypeScript sources to dist/ (tsc -p tsconfig.build.json) and copies
+# the non-TypeScript files under src/ (GraphQL schema, console assets) next to them.
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/copy-assets.mjs ./scripts/copy-assets.mjs
 COPY src ./src
 RUN npm run build
 

@@ -22,7 +22,8 @@ export async function primeServer(ctx: BenchContext): Promise<void> {
   try {
     const result = await publisher.run({
       channels: ['bench-prime'],
-      durationMs: 20,
+      durationMs: 0,
+      count: 1,
       concurrency: 1,
       phase: 0,
       payloadBytes: 60,
@@ -35,6 +36,7 @@ export async function primeServer(ctx: BenchContext): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   if (seconds > 0.5) ctx.log(`the first publish took ${seconds.toFixed(1)} s (lazy initialisation in the server)`);
   await awaitEmbeddedStore(ctx);
+  await waitUntilServerIdle(ctx, performance.now() + IDLE_WAIT_MS);
 }
 
 /**
@@ -52,12 +54,24 @@ async function awaitEmbeddedStore(ctx: BenchContext): Promise<void> {
     ctx.log('the embedded store did not appear after the first publish; continuing');
     return;
   }
-  await sleep(STORE_OPEN_MARGIN_MS);
+  await waitUntilServerIdle(ctx, performance.now() + IDLE_WAIT_MS);
   ctx.log(`waited ${((performance.now() - started) / 1000).toFixed(1)} s for the embedded store to be created and opened`);
 }
 
+/** Waits until the server used under 5 % of a core for half a second (its start-up work is done). */
+async function waitUntilServerIdle(ctx: BenchContext, deadline: number): Promise<void> {
+  let previous = serverSample(ctx);
+  while (previous && performance.now() < deadline) {
+    await sleep(500);
+    const next = serverSample(ctx)!;
+    const busy = (next.cpuMicros - previous.cpuMicros) / 1000 / (next.at - previous.at);
+    previous = next;
+    if (busy < 0.05) return;
+  }
+}
+
 const EMBEDDED_STORE_WAIT_MS = 15_000;
-const STORE_OPEN_MARGIN_MS = 2000;
+const IDLE_WAIT_MS = 30_000;
 
 export interface ConnectPlan {
   count: number;
@@ -141,8 +155,10 @@ export class CpuWindow {
     const tasks = machine1.tasks - this.machine0.tasks;
     const other = serverCpuMicros === undefined ? undefined : Math.max(0, tasks - serverCpuMicros - generatorCpuMicrosTotal);
     const percent = (micros: number) => (micros / 1000 / wallMs) * 100;
+    const serverSystemMicros = this.server0 && server1 ? server1.systemMicros - this.server0.systemMicros : undefined;
     return {
       serverCpuMicros,
+      serverSystemShare: serverCpuMicros && serverSystemMicros !== undefined ? serverSystemMicros / serverCpuMicros : undefined,
       generatorCpuPercents: generatorCpuPercents(this.generator0, generator1, wallMs),
       otherCpuPercent: other === undefined ? undefined : percent(other),
       interruptCpuPercent: percent(machine1.interrupts - this.machine0.interrupts),
@@ -155,6 +171,8 @@ export class CpuWindow {
 export interface CpuReading {
   /** Server CPU (µs) over the window. */
   serverCpuMicros: number | undefined;
+  /** Fraction of that spent in the kernel. */
+  serverSystemShare: number | undefined;
   /** Runner, then each generator: % of one core over the window. */
   generatorCpuPercents: number[];
   /** CPU used by everything else on the machine, % of one core (undefined for a remote/unknown server). */

@@ -19,15 +19,21 @@ function ticksPerSecond(): number {
   return clockTicksPerSecond;
 }
 
-/** User + system CPU time of a process in microseconds (utime + stime, fields 14 and 15). */
-export function cpuMicros(pid: number): number {
+/** User and system CPU time of a process in microseconds (utime, stime: fields 14 and 15). */
+export function cpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) is in parentheses and may contain spaces: parse after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`Unexpected /proc/${pid}/stat format`);
-  return ((utime + stime) * 1_000_000) / ticksPerSecond();
+  return { user: (utime * 1_000_000) / ticksPerSecond(), system: (stime * 1_000_000) / ticksPerSecond() };
+}
+
+/** User + system CPU time of a process in microseconds. */
+export function cpuMicros(pid: number): number {
+  const { user, system } = cpuTimes(pid);
+  return user + system;
 }
 
 /**
@@ -72,15 +78,20 @@ export function processExists(pid: number): boolean {
 export interface ProcSample {
   at: number;
   cpuMicros: number;
+  /** The kernel-mode part of cpuMicros (syscalls: socket writes and reads). */
+  systemMicros: number;
   rssBytes: number;
 }
 
 export function sampleProcesses(pids: readonly number[]): ProcSample {
   let cpu = 0;
+  let system = 0;
   let rss = 0;
   for (const pid of pids) {
-    cpu += cpuMicros(pid);
+    const times = cpuTimes(pid);
+    cpu += times.user + times.system;
+    system += times.system;
     rss += rssBytes(pid);
   }
-  return { at: performance.now(), cpuMicros: cpu, rssBytes: rss };
+  return { at: performance.now(), cpuMicros: cpu, systemMicros: system, rssBytes: rss };
 }

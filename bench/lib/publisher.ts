@@ -30,6 +30,11 @@ export interface PublishPlan {
   payloadBytes: number;
   /** Per-request timeout. */
   requestTimeoutMs?: number;
+  /**
+   * Publish exactly this many events: the run ends when they are all answered, however long that
+   * takes (the rate still spaces them). Without it the run ends at `durationMs`.
+   */
+  count?: number;
 }
 
 export interface PublishResult {
@@ -90,8 +95,10 @@ export class Publisher {
     let timer: NodeJS.Timeout | undefined;
 
     return new Promise<PublishResult>((resolve) => {
+      const sendingOver = () =>
+        consecutiveFailures >= MAX_CONSECUTIVE_FAILURES || (plan.count !== undefined ? sent >= plan.count : nowMillis() >= deadline);
       const finishIfDone = () => {
-        const stopped = nowMillis() >= deadline || consecutiveFailures >= MAX_CONSECUTIVE_FAILURES;
+        const stopped = sendingOver();
         if (!stopped || inFlight > 0) return false;
         if (timer) clearTimeout(timer);
         this.wake = undefined;
@@ -141,8 +148,8 @@ export class Publisher {
         }
         if (finishIfDone()) return;
         const now = nowMillis();
-        if (now >= deadline || consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) return; // wait for in-flight
-        while (inFlight < plan.concurrency && this.gateOpen()) {
+        if (sendingOver()) return; // wait for the requests in flight
+        while (inFlight < plan.concurrency && this.gateOpen() && !sendingOver()) {
           if (plan.rate !== undefined) {
             const due = Math.floor(((nowMillis() - start) / 1000) * plan.rate) + 1;
             if (sent >= due) break;
@@ -161,7 +168,7 @@ export class Publisher {
         } else if (inFlight >= plan.concurrency) {
           return; // a completion will pump again
         }
-        timer = setTimeout(pump, Math.min(delay, deadline - nowMillis()));
+        timer = setTimeout(pump, plan.count !== undefined ? delay : Math.min(delay, deadline - nowMillis()));
       };
 
       this.wake = pump;

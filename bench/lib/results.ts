@@ -26,6 +26,8 @@ export interface ScenarioResult {
   cpuPerPublishUs?: number;
   /** Server CPU over the measured phase, % of one core. */
   serverCpuPercent?: number;
+  /** Share of the server's CPU spent in the kernel (system time), 0–1. */
+  serverSystemShare?: number;
   /** Load generator CPU (runner + generators), % of one core: near 100 × processes = generator-bound. */
   generatorCpuPercent?: number;
   /** The same split as runner, generator 1, generator 2… */

@@ -28,13 +28,15 @@ export function requireAdmin(ctx: HttpContext, adminToken: string | undefined): 
 
 const STATUS_BY_KIND: Record<AppStoreError['kind'], number> = { not_found: 404, conflict: 409, invalid: 400, limit: 409, read_only: 409, unavailable: 503 };
 
-/** Store refusals become HTTP errors with the same message; anything else propagates (500, logged). */
+/** Store refusals become HTTP errors with the same message; anything else is a 500 (logged). */
 async function storeCall<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof AppStoreError) throw new HttpError(STATUS_BY_KIND[err.kind], err.message, err.kind);
-    throw err;
+    // Logged as a 500 by the router: keep the message only, since database errors carry
+    // row values in extra fields (`detail`, `where`) and a row may hold a secret.
+    throw new Error(`app store: ${(err as Error).message}`);
   }
 }
 

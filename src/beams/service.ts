@@ -10,7 +10,7 @@ import { InstanceStore, type BeamsInstance } from './instances.js';
 import { oversizedPlatform, preparePublish } from './payloads.js';
 import { ProviderPool } from './providers/pool.js';
 import { PublishStore } from './publishes.js';
-import { RateLimiter } from './rate-limit.js';
+import { TokenBuckets } from '../server/token-buckets.js';
 import { DeviceStore } from './store.js';
 import { safeEqual } from '../protocol/signatures.js';
 import type { HttpContext } from '../server/router.js';
@@ -24,7 +24,7 @@ export class BeamsService {
   readonly publishes: PublishStore;
   readonly providers: ProviderPool;
   readonly worker: DeliveryWorker;
-  private readonly limiter = new RateLimiter();
+  private readonly limiter = new TokenBuckets(10_000);
 
   constructor(
     db: () => Promise<Database>,

@@ -46,20 +46,6 @@ async function start(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  const lines = [`Herald listening on ${herald.url} (WebSocket ${herald.url.replace('http', 'ws')}${loaded.config.wsPath}/app/{key}, HTTP API ${herald.url}/apps/{id})`];
-  if (loaded.usingDevelopmentApp) {
-    const app = loaded.apps[0]!;
-    lines.push(
-      `No app configured: started with a DEVELOPMENT app — not for production.`,
-      `  app id:     ${app.id}`,
-      `  app key:    ${app.key}`,
-      `  app secret: ${app.secret}`,
-      `Configure your own with HERALD_APP_ID, HERALD_APP_KEY and HERALD_APP_SECRET (see docs/configuration.md).`,
-    );
-  } else {
-    lines.push(`Apps: ${herald.apps.list().map((a) => `${a.id} (key ${a.key})`).join(', ')}`);
-  }
-  process.stdout.write(lines.join('\n') + '\n');
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -91,6 +77,21 @@ async function start(argv: string[]): Promise<void> {
     }
   });
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+  // The banner comes last: whoever waits for it may signal at once, and the handlers are in place.
+  const lines = [`Herald listening on ${herald.url} (WebSocket ${herald.url.replace('http', 'ws')}${loaded.config.wsPath}/app/{key}, HTTP API ${herald.url}/apps/{id})`];
+  if (loaded.usingDevelopmentApp) {
+    const app = loaded.apps[0]!;
+    lines.push(
+      `No app configured: started with a DEVELOPMENT app — not for production.`,
+      `  app id:     ${app.id}`,
+      `  app key:    ${app.key}`,
+      `  app secret: ${app.secret}`,
+      `Configure your own with HERALD_APP_ID, HERALD_APP_KEY and HERALD_APP_SECRET (see docs/configuration.md).`,
+    );
+  } else {
+    lines.push(`Apps: ${herald.apps.list().map((a) => `${a.id} (key ${a.key})`).join(', ')}`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
 }
 
 async function main(): Promise<void> {

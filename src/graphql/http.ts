@@ -36,7 +36,9 @@ export function registerGraphqlHttp(router: Router, schema: GraphQLSchema, deps:
     if (result.errors?.length) body.errors = result.errors.map((e) => formatError(e, (err) => deps.logger.error({ err }, 'GraphQL resolver failed')));
     if ('data' in result) body.data = result.data;
     const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
-    if (status === 401) headers['WWW-Authenticate'] = 'Basic realm="herald-graphql", Bearer realm="herald-graphql"';
+    // A Bearer challenge only: a Basic one would make browsers (the explorer) pop up a login dialog.
+    // Basic credentials are still accepted, sent up front as every client does.
+    if (status === 401) headers['WWW-Authenticate'] = 'Bearer realm="herald-graphql"';
     if (status === 429) headers['Retry-After'] = '1';
     sendJson(ctx.res, status, body, headers);
   };

@@ -2,6 +2,7 @@
  * Bounds on GraphQL work: request size, query depth and cost (a validation rule), subscriptions per
  * socket, queued events per subscription, and the per-app request rate.
  */
+import { TokenBuckets } from '../server/token-buckets.js';
 import type { ASTVisitor, SelectionSetNode, ValidationContext, ValidationRule } from 'graphql';
 import type { App } from '../apps/app.js';
 import { ErrorCode, gqlError } from './errors.js';
@@ -115,26 +116,11 @@ export function pageSize(first: unknown, max: number = GRAPHQL_LIMITS.maxPageSiz
   return n;
 }
 
-/**
- * Per-app token bucket over GraphQL operations, using the app's `limits.apiRequestsPerSecond`
- * (0 = unlimited) — the same budget size the REST API applies, counted separately on each node.
- */
+/** GraphQL operations draw on the same per-app budget as the REST API (one TokenBuckets). */
 export class OperationRateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  constructor(private readonly buckets: TokenBuckets = new TokenBuckets()) {}
 
   take(app: App, now: number = Date.now()): boolean {
-    const rate = app.limits.apiRequestsPerSecond;
-    if (!rate) return true;
-    let bucket = this.buckets.get(app.id);
-    if (!bucket) {
-      if (this.buckets.size >= 100_000) this.buckets.clear();
-      bucket = { tokens: rate, at: now };
-      this.buckets.set(app.id, bucket);
-    }
-    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) * rate) / 1000);
-    bucket.at = now;
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
+    return this.buckets.take(app.id, app.limits.apiRequestsPerSecond, now);
   }
 }

@@ -10,6 +10,7 @@ import { webhookSettings } from '../webhooks/settings.js';
 import type { GraphQLDeps } from './context/auth.js';
 import { registerGraphqlHttp } from './http.js';
 import { OperationRateLimiter } from './limits.js';
+import { API_RATE_LIMITER_SERVICE, type TokenBuckets } from '../server/token-buckets.js';
 import { allResolvers } from './resolvers/index.js';
 import { buildExecutableSchema, loadSchemaText } from './schema.js';
 import { EngineStreams } from './subscriptions.js';
@@ -55,7 +56,7 @@ export function graphqlModule(): HeraldModule {
           return address && typeof address === 'object' ? (address as AddressInfo).port : ctx.config.port;
         },
       };
-      const limiter = new OperationRateLimiter();
+      const limiter = new OperationRateLimiter(ctx.services.get(API_RATE_LIMITER_SERVICE) as TokenBuckets | undefined);
       registerGraphqlHttp(ctx.router, schema, deps, limiter);
       socketServer = startGraphqlWebSocket(schema, deps, limiter);
       ctx.services.set(GRAPHQL_SERVICE, { schema, streams } satisfies GraphqlService);

@@ -5,6 +5,7 @@ import type { ChannelsEngine } from '../channels/engine.js';
 import { channelNameError, isPresenceChannel, channelType } from '../protocol/names.js';
 import { sendJson } from '../server/http-context.js';
 import { HttpError, type HttpContext, type Router } from '../server/router.js';
+import { TokenBuckets } from '../server/token-buckets.js';
 import { authenticateApiRequest } from './authenticate.js';
 import { channelAttributes, validateEvent, type EventBody, type ValidEvent } from './publish.js';
 
@@ -18,16 +19,18 @@ export interface HttpApiDeps {
    */
   beforePublish?: (app: App, events: ValidEvent[]) => void | Promise<void>;
   onApiCall?: (app: App, route: string) => void;
+  /** Per-app request budget (limits.apiRequestsPerSecond), shared with GraphQL. */
+  rateLimiter?: TokenBuckets;
 }
 
 export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
   const { engine } = deps;
   const now = deps.nowSeconds ?? (() => Date.now() / 1000);
-  const rateLimiter = new ApiRateLimiter();
+  const rateLimiter = deps.rateLimiter ?? new TokenBuckets();
   const authed = (route: string, handler: (ctx: HttpContext, app: App) => Promise<unknown> | unknown) => {
     return async (ctx: HttpContext) => {
       const app = await authenticateApiRequest(ctx, deps.apps, now());
-      if (!rateLimiter.take(app, Date.now())) {
+      if (!rateLimiter.take(app.id, app.limits.apiRequestsPerSecond)) {
         ctx.res.setHeader('Retry-After', '1');
         throw new HttpError(429, `Too many requests: this app is limited to ${app.limits.apiRequestsPerSecond} API requests per second`);
       }
@@ -143,23 +146,6 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
       return {};
     }),
   );
-}
-
-/** Per-app token bucket for the HTTP API (limits.apiRequestsPerSecond; 0 = unlimited). */
-class ApiRateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
-
-  take(app: App, now: number): boolean {
-    const rate = app.limits.apiRequestsPerSecond;
-    if (!rate) return true;
-    let bucket = this.buckets.get(app.id);
-    if (!bucket) this.buckets.set(app.id, (bucket = { tokens: rate, at: now }));
-    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) * rate) / 1000);
-    bucket.at = now;
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
-  }
 }
 
 function validChannel(name: string, app: App): string {

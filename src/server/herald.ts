@@ -17,6 +17,7 @@ import { defaultModules } from './modules.js';
 import { HttpError, Router } from './router.js';
 import { loadTlsMaterial, reloadTls, type TlsFiles } from './tls.js';
 import { WebSocketGateway } from './websocket.js';
+import { API_RATE_LIMITER_SERVICE, TokenBuckets } from './token-buckets.js';
 import type { WebSocket } from 'ws';
 
 export interface StartOptions {
@@ -79,7 +80,10 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
   engine.onInternalError = (err) => logger.error({ err }, 'engine error');
 
   const router = new Router();
+  const apiRateLimiter = new TokenBuckets();
+  services.set(API_RATE_LIMITER_SERVICE, apiRateLimiter);
   registerHttpApi(router, {
+    rateLimiter: apiRateLimiter,
     engine,
     apps: registry,
     beforePublish: async (app, events) => {

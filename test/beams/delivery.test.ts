@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import PushNotifications from '@pusher/push-notifications-server';
 import { once, withTimeout } from '../helpers/wait.js';
+import { seedEmbeddedDataDir } from '../../src/apps/data-dir.js';
 import { apnsToken, bulkRegister, createFakeInstance, startBeamsHerald, startFakes, waitForPublish, type BeamsHerald, type Fakes } from './helpers.js';
 
 describe('Beams delivery', () => {
@@ -91,6 +92,7 @@ describe('Beams delivery', () => {
 describe('Beams delivery survives a restart', () => {
   test('a publish interrupted by shutdown is completed by the next Herald on the same store', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'herald-beams-restart-'));
+    await seedEmbeddedDataDir(dataDir);
     const fakes = await startFakes();
     let second: BeamsHerald | undefined;
     try {

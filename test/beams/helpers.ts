@@ -2,6 +2,10 @@
  * Shared set-up for the Beams tests: a Herald with storage + Beams, the three provider fakes, and an
  * instance whose provider endpoints point at those fakes.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { seedEmbeddedDataDir } from '../../src/apps/data-dir.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { withTimeout } from '../helpers/wait.js';
 import { beamsModule } from '../../src/beams/module.js';
@@ -49,12 +53,24 @@ export interface BeamsHerald {
 export async function startBeamsHerald(
   options: { config?: Partial<HeraldConfigInput>; delivery?: Partial<DeliveryOptions>; defaultModules?: boolean } = {},
 ): Promise<BeamsHerald> {
+  // A data directory seeded from the cached template cluster: opening it skips PGlite's initdb.
+  const ownDir = options.config?.dataDir === undefined && options.config?.databaseUrl === undefined ? mkdtempSync(join(tmpdir(), 'herald-beams-')) : undefined;
+  const dataDir = options.config?.dataDir ?? ownDir;
+  if (dataDir) await seedEmbeddedDataDir(dataDir);
   const th = await startTestHerald({
-    config: options.config,
+    config: { ...options.config, ...(dataDir ? { dataDir } : {}) },
     ...(options.defaultModules ? {} : { modules: [storageModule(), beamsModule({ delivery: { pollMs: 250, ...options.delivery } })] }),
   });
   const service = th.herald.services.get(BEAMS_SERVICE) as BeamsService;
-  return { th, service, db: () => getDatabase(th.herald.services), stop: () => th.stop() };
+  return {
+    th,
+    service,
+    db: () => getDatabase(th.herald.services),
+    async stop() {
+      await th.stop();
+      if (ownDir) rmSync(ownDir, { recursive: true, force: true });
+    },
+  };
 }
 
 let instanceCounter = 0;

@@ -27,7 +27,7 @@ function startCli(args: string[], env: Record<string, string>): { child: ChildPr
     child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? `signal ${signal}` as unknown as number : null))));
-  const guarded = withTimeout(ready, 20_000, 'herald start banner');
+  const guarded = withTimeout(ready, 90_000, 'herald start banner');
   guarded.catch(() => undefined); // a test that expects an early exit never awaits readiness
   return { child, output: () => out, ready: guarded, exited };
 }
@@ -71,7 +71,7 @@ test('with no app configured it starts a development app and prints its credenti
 
 test('invalid configuration fails fast naming the setting', async () => {
   const cli = startCli([], { HERALD_PORT: 'not-a-port' });
-  const code = await withTimeout(cli.exited, 20_000, 'exit');
+  const code = await withTimeout(cli.exited, 90_000, 'exit');
   assert.equal(code, 2);
   assert.match(cli.output(), /HERALD_PORT: expected a whole number, got "not-a-port"/);
 });

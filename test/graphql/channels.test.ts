@@ -25,7 +25,12 @@ const masterKey = randomBytes(32).toString('base64');
 let h: TestHerald;
 
 before(async () => {
-  h = await startGraphqlHerald({ apps: [{ id: 'quota-app', key: 'quota-key', secret: 'quota-secret-1', quotas: { dailyMessages: 1 } }] });
+  h = await startGraphqlHerald({
+    apps: [
+      { id: 'quota-app', key: 'quota-key', secret: 'quota-secret-1', quotas: { dailyMessages: 1 } },
+      { id: 'off-app', key: 'off-key', secret: 'off-secret-1', enabled: false },
+    ],
+  });
 });
 after(() => h.stop());
 
@@ -232,6 +237,14 @@ test('publishing rules and quotas are the REST API ones', async () => {
   const refused = await gql(h, trigger, undefined, quotaAuth);
   assert.equal(codeOf(refused), 'QUOTA_EXCEEDED');
   assert.match(refused.body.errors![0]!.message, /Daily message quota exceeded for app quota-app/);
+
+  // Disabled apps refuse API calls: their own credentials get 403, and the admin cannot publish for them.
+  const disabled = await gql(h, trigger, undefined, basic('off-key', 'off-secret-1'));
+  assert.equal(disabled.status, 403);
+  assert.equal(codeOf(disabled), 'FORBIDDEN');
+  const asAdmin = await gql(h, `mutation { triggerEvent(appId: "off-app", input: {name: "e", data: "d", channels: ["c"]}) { name } }`, undefined, ADMIN);
+  assert.equal(codeOf(asAdmin), 'FORBIDDEN');
+  assert.equal((await gqlData(h, `{ app(appId: "off-app") { enabled } }`, undefined, ADMIN)).app.enabled, false);
 });
 
 test('app, cluster, appStats and appUsage', async () => {

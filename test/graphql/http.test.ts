@@ -105,7 +105,7 @@ test('authentication: missing, wrong secret, admin token; UNAUTHENTICATED is a 4
   const missing = await gql(h, '{ app { id } }', undefined, null);
   assert.equal(missing.status, 401);
   assert.equal(codeOf(missing), 'UNAUTHENTICATED');
-  assert.match(missing.headers.get('www-authenticate')!, /Basic/);
+  assert.match(missing.headers.get('www-authenticate')!, /realm="herald-graphql"/);
 
   const wrong = await gql(h, '{ app { id } }', undefined, basic(h.app.key, 'not-the-secret'));
   assert.equal(wrong.status, 401);

@@ -99,11 +99,6 @@ export function streamsStarted(h: TestHerald): number {
   return (h.herald.services.get(GRAPHQL_SERVICE) as GraphqlService).streams.started;
 }
 
-/** Subscriptions active on the server now. */
-export function activeStreams(h: TestHerald): number {
-  return (h.herald.services.get(GRAPHQL_SERVICE) as GraphqlService).streams.size;
-}
-
 export async function connected(client: PusherJs): Promise<string> {
   if (client.connection.state !== 'connected') await nextEvent(client.connection, 'connected', 10_000);
   return client.connection.socket_id;

@@ -24,7 +24,8 @@ export interface ChildHerald {
   cleanup(): Promise<void>;
 }
 
-export async function startChildHerald(args: string[] = [], env: Record<string, string> = {}): Promise<ChildHerald> {
+/** Starts `node bin/herald.js start` in `cwd` (the repository by default) on a random port. */
+export async function startChildHerald(args: string[] = [], env: Record<string, string> = {}, cwd = ROOT): Promise<ChildHerald> {
   const dataDir = mkdtempSync(join(tmpdir(), 'herald-child-'));
   const childEnv: Record<string, string | undefined> = {
     ...process.env,
@@ -38,7 +39,7 @@ export async function startChildHerald(args: string[] = [], env: Record<string, 
   const child = spawn(
     process.execPath,
     ['bin/herald.js', 'start', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--log-level', 'info', '--shutdown-timeout-ms', '5000', ...args],
-    { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const lines: string[] = [];
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];

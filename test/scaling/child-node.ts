@@ -58,7 +58,7 @@ export async function startChildNode(env: Record<string, string>): Promise<Child
         banner = resolve;
         void exited.then(() => reject(new Error(`herald exited before listening:\n${lines.join('\n')}`)));
       }),
-      60_000,
+      90_000,
       'a child Herald to listen',
     );
     const port = Number(/listening on https?:\/\/[^\s:]+:(\d+)/.exec(line)?.[1]);

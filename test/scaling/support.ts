@@ -25,7 +25,10 @@ export function skipMessage(kind: BrokerKind): string {
 
 /** True when the service accepts TCP connections (tests skip with a clear message otherwise). */
 export function serviceUp(kind: BrokerKind): Promise<boolean> {
-  const { host, port } = SERVICE[kind];
+  return portOpen(SERVICE[kind].port);
+}
+
+export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = tcpConnect({ host, port });
     socket.setTimeout(1000);

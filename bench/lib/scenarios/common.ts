@@ -85,6 +85,7 @@ export function applyCpu(result: ScenarioResult, cpu: CpuReading): void {
   result.generatorCpuSplit = percents;
   result.otherCpuPercent = cpu.otherCpuPercent;
   result.interruptCpuPercent = cpu.interruptCpuPercent;
+  result.serverSystemShare = cpu.serverSystemShare;
   if (cpu.serverCpuMicros !== undefined) result.serverCpuPercent = (cpu.serverCpuMicros / 1000 / cpu.wallMs) * 100;
   if (cpu.otherCpuPercent !== undefined && cpu.otherCpuPercent > BUSY_MACHINE_PERCENT) {
     result.notes.push(

@@ -129,7 +129,8 @@ async function runMemory(ctx: BenchContext, spec: MemorySpec): Promise<ScenarioR
     {
       channels,
       // One event per channel per broadcast, spread over `broadcastIntervalS`.
-      durationMs: spec.broadcasts * spec.broadcastIntervalS * 1000 - 1,
+      durationMs: spec.broadcasts * spec.broadcastIntervalS * 1000,
+      count: spec.broadcasts * spec.channels,
       rate: spec.channels / spec.broadcastIntervalS,
       concurrency: 16,
       phase: 1,

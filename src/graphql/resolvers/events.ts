@@ -10,7 +10,7 @@ import { channelType, isPresenceChannel, requiresAuth } from '../../protocol/nam
 import { channelAuthString, hmacSha256Hex } from '../../protocol/signatures.js';
 import { channelSharedSecret } from '../../sdk/encryption.js';
 import { appFor, type GraphQLContext } from '../context/auth.js';
-import { badInput, toGraphQLError } from '../errors.js';
+import { badInput, forbidden, toGraphQLError } from '../errors.js';
 import type { ResolverMap } from '../schema.js';
 import { channelTypeName, validChannelName, type ChannelRef } from './channels.js';
 
@@ -33,6 +33,13 @@ interface AuthorizeInput {
   channel: string;
   presenceMember?: { userId: string; userInfo?: unknown } | null;
   encryptionMasterKeyBase64?: string | null;
+}
+
+/** The app to publish or sign for: disabled apps refuse API calls, for admins too (as the REST API). */
+function activeApp(ctx: GraphQLContext, appId: string | undefined): App {
+  const app = appFor(ctx, appId);
+  if (!app.enabled) throw forbidden('Application disabled');
+  return app;
 }
 
 /** validateEvent throws HttpError (400/413): reported as BAD_USER_INPUT with the same message. */
@@ -85,7 +92,7 @@ async function sharedSecret(channel: string, masterKeyBase64: string | null | un
 export const eventResolvers: ResolverMap = {
   Mutation: {
     triggerEvent: async (_root, args: { appId?: string; input: TriggerInput }, ctx) => {
-      const app = appFor(ctx, args.appId);
+      const app = activeApp(ctx, args.appId);
       const { input } = args;
       const event = validate({ name: input.name, data: input.data, channels: input.channels, socket_id: input.socketId ?? undefined }, app);
       await admit(ctx, app, [event]);
@@ -100,7 +107,7 @@ export const eventResolvers: ResolverMap = {
     },
 
     triggerBatchEvents: async (_root, args: { appId?: string; events: BatchInput[] }, ctx) => {
-      const app = appFor(ctx, args.appId);
+      const app = activeApp(ctx, args.appId);
       const batch = args.events;
       if (batch.length === 0) throw badInput('batch must not be empty', 'events');
       if (batch.length > app.limits.maxBatchSize) throw badInput(`Batch too large: ${batch.length} events (limit ${app.limits.maxBatchSize})`, 'events');
@@ -119,7 +126,7 @@ export const eventResolvers: ResolverMap = {
     },
 
     authorizeChannel: async (_root, args: { appId?: string; input: AuthorizeInput }, ctx) => {
-      const app = appFor(ctx, args.appId);
+      const app = activeApp(ctx, args.appId);
       const { socketId, presenceMember, encryptionMasterKeyBase64 } = args.input;
       const channel = validChannelName(app, args.input.channel, 'channel');
       if (!requiresAuth(channel)) throw badInput('Only private-, presence- and private-encrypted- channels need authorization', 'channel');

@@ -1,0 +1,29 @@
+/**
+ * Keyed token buckets: `perSecond` requests per key, bursts of one second's worth. Used for the
+ * HTTP API and GraphQL (one shared per-app budget) and the Beams Publish API (per instance).
+ */
+export class TokenBuckets {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  /** Bounds memory when keys come from callers: past this many keys the table starts over. */
+  constructor(private readonly maxKeys = 100_000) {}
+
+  /** True when a request may proceed; `perSecond` 0 means unlimited. */
+  take(key: string, perSecond: number, now: number = Date.now()): boolean {
+    if (perSecond <= 0) return true;
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      if (this.buckets.size >= this.maxKeys) this.buckets.clear();
+      bucket = { tokens: perSecond, at: now };
+      this.buckets.set(key, bucket);
+    }
+    bucket.tokens = Math.min(perSecond, bucket.tokens + ((now - bucket.at) * perSecond) / 1000);
+    bucket.at = now;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+}
+
+/** ctx.services key of the per-app API budget shared by the REST API and GraphQL. */
+export const API_RATE_LIMITER_SERVICE = 'apiRateLimiter';
