@@ -17,10 +17,18 @@ export function storageModule(): HeraldModule {
     name: 'storage',
     start(ctx) {
       const provider: DatabaseProvider = () => {
-        opening ??= openDatabase({ databaseUrl: ctx.config.databaseUrl, dataDir: ctx.config.dataDir }).then((db) => {
-          ctx.logger.info({ kind: db.kind }, 'database opened');
-          return db;
-        });
+        opening ??= openDatabase({ databaseUrl: ctx.config.databaseUrl, dataDir: ctx.config.dataDir }).then(
+          (db) => {
+            ctx.logger.info({ kind: db.kind }, 'database opened');
+            return db;
+          },
+          (err: unknown) => {
+            // Forget the failure so the next caller retries (PostgreSQL may come back).
+            opening = undefined;
+            ctx.logger.error({ err: (err as Error).message }, 'database unavailable');
+            throw err;
+          },
+        );
         return opening;
       };
       ctx.services.set(DATABASE_SERVICE, provider);
