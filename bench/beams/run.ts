@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       await db.query(`INSERT INTO beams_device_interests (instance_id, device_id, interest) SELECT 'bench', id, 'everyone' FROM unnest($1::text[]) AS t(id)`, [ids]);
     }
 
-    const rounds: Array<{ round: number; seconds: number; deliveriesPerSec: number; cpuUsPerDelivery: number; delivered: number }> = [];
+    const rounds: Array<{ round: number; seconds: number; deliveriesPerSec: number; cpuUsPerDelivery: number; delivered: number; heapMb: number }> = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const finished = new Promise<void>((resolve) => service.worker.once('job-finished', () => resolve()));
       const cpu = process.cpuUsage();
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
       const delivered = got.apns + got.fcm + got.web;
       if (got.errors.length > 0) throw new Error(`fakes reported errors: ${got.errors.join('; ')}`);
       if (delivered !== DEVICES) throw new Error(`round ${round}: ${delivered} of ${DEVICES} delivered`);
-      rounds.push({ round, seconds, deliveriesPerSec: Math.round(delivered / seconds), cpuUsPerDelivery: Math.round((used.user + used.system) / delivered), delivered });
+      rounds.push({ round, seconds, deliveriesPerSec: Math.round(delivered / seconds), cpuUsPerDelivery: Math.round((used.user + used.system) / delivered), delivered, heapMb: Math.round(process.memoryUsage().heapUsed / 1024 / 1024) });
     }
     const measured = rounds.length > 1 ? rounds.slice(1) : rounds;
     const best = Math.max(...measured.map((r) => r.deliveriesPerSec));
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     if (JSON_OUT) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     else {
       process.stdout.write(`Beams fan-out: ${DEVICES} devices (apns ${counts.apns}, fcm ${counts.fcm}, web ${counts.web}), concurrency ${CONCURRENCY}, page ${PAGE_SIZE}\n`);
-      for (const r of rounds) process.stdout.write(`  round ${r.round}${r.round === 1 && rounds.length > 1 ? ' (warm-up)' : ''}: ${r.seconds.toFixed(2)} s, ${r.deliveriesPerSec} deliveries/s, ${r.cpuUsPerDelivery} µs Herald CPU/delivery\n`);
+      for (const r of rounds) process.stdout.write(`  round ${r.round}${r.round === 1 && rounds.length > 1 ? ' (warm-up)' : ''}: ${r.seconds.toFixed(2)} s, ${r.deliveriesPerSec} deliveries/s, ${r.cpuUsPerDelivery} µs Herald CPU/delivery, JS heap ${r.heapMb} MB\n`);
       process.stdout.write(`Best: ${best} deliveries/s (Herald RSS ${result.rssMb} MB)\n`);
     }
   } finally {

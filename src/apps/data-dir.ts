@@ -5,7 +5,8 @@
  * Also seeds new directories from a cached, freshly initialized cluster: PGlite's initdb takes
  * seconds, a copy takes milliseconds (matters for tests that create many stores).
  */
-import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -176,5 +177,6 @@ export async function seedEmbeddedDataDir(dataDir: string): Promise<void> {
   const source = await template().catch(() => undefined);
   if (!source) return;
   mkdirSync(dir, { recursive: true });
-  cpSync(source, dir, { recursive: true });
+  // Asynchronous: a thousand files must not stall the event loop of a server already serving.
+  await cp(source, dir, { recursive: true });
 }

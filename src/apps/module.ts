@@ -25,6 +25,8 @@ export interface AppsModuleOptions {
   flushIntervalMs?: number;
   /** Full reload of stored apps, the safety net behind LISTEN/NOTIFY (default 30 s). */
   reloadIntervalMs?: number;
+  /** Uptime after which usage flushes may create a fresh embedded store (default 60 s). */
+  createStoreAfterMs?: number;
 }
 
 export function appsModule(options: AppsModuleOptions = {}): HeraldModule {
@@ -50,6 +52,7 @@ export function appsModule(options: AppsModuleOptions = {}): HeraldModule {
       nodeId: randomUUID(),
       cluster: config.databaseUrl !== undefined,
       flushIntervalMs,
+      createStoreAfterMs: options.createStoreAfterMs,
       logger,
       openStore: async () => void (await runtime?.open()),
     });

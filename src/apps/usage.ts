@@ -18,6 +18,11 @@ export interface UsageTrackerOptions {
    * something to save while no store is attached. Until then counters live in memory only.
    */
   openStore?: () => Promise<void>;
+  /**
+   * Flushes call openStore only once the tracker has run this long, so short-lived servers
+   * (tests, CI, one-off runs) never create a database just for counters (default 60 s).
+   */
+  createStoreAfterMs?: number;
   nodeId: string;
   /** Exchange connection counts with other nodes through the store (PostgreSQL). */
   cluster: boolean;
@@ -67,6 +72,7 @@ export class UsageTracker {
   private flushedAt: string | null = null;
   private store: UsageStore | undefined;
   private openWarned = false;
+  private startedAt = 0;
   private prunedDay = '';
   private day = '';
   private nextDayAt = 0;
@@ -78,6 +84,7 @@ export class UsageTracker {
 
   /** Starts the periodic flush. */
   start(): void {
+    this.startedAt = this.now();
     this.timer = setInterval(() => void this.flush({ create: true }), this.options.flushIntervalMs);
     this.timer.unref();
   }
@@ -282,7 +289,8 @@ export class UsageTracker {
 
   private async flushOnce(create: boolean): Promise<void> {
     const { logger } = this.options;
-    if (!this.store && create && this.pending.size > 0 && this.options.openStore) {
+    const mayCreate = create && this.now() - this.startedAt >= (this.options.createStoreAfterMs ?? 60_000);
+    if (!this.store && mayCreate && this.pending.size > 0 && this.options.openStore) {
       try {
         await this.options.openStore();
       } catch (err) {

@@ -10,6 +10,7 @@ export type { Logger };
 const SECRET_KEYS = [
   'secret',
   'secretKey',
+  'beamsSecretKey',
   'adminToken',
   'token',
   'password',

@@ -1,8 +1,10 @@
 /** A restart keeps stored apps and usage on both backends (usage is flushed on drain). */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import Pusher from 'pusher';
-import { nextEvent } from '../helpers/wait.js';
+import { eventually, nextEvent } from '../helpers/wait.js';
 import { admin, clientFor, connected, PG_SKIP_MESSAGE, postgresAvailable, startAppsHerald, tempDataDir, unique, type Backend, cleanupPostgres } from './support.js';
 
 after(cleanupPostgres);
@@ -64,3 +66,32 @@ for (const backend of ['embedded', 'postgres'] as Backend[]) {
     }
   });
 }
+
+test('embedded store: usage of configured apps creates the store after the delay and survives a restart', async () => {
+  const data = tempDataDir();
+  const configured = { id: unique('configured'), key: unique('configured-key'), secret: 'configured-secret' };
+  try {
+    const first = await startAppsHerald({ backend: 'embedded', dataDir: data.dir, app: configured, flushIntervalMs: 50, createStoreAfterMs: 0 });
+    try {
+      assert.equal(existsSync(join(data.dir, 'PG_VERSION')), false, 'no store before anything needs one');
+      const client = first.pusherClient();
+      try {
+        await connected(client);
+        await eventually(() => existsSync(join(data.dir, 'PG_VERSION')), 15_000, 'a usage flush to create the store');
+      } finally {
+        client.disconnect();
+      }
+    } finally {
+      await first.stop();
+    }
+    const second = await startAppsHerald({ backend: 'embedded', dataDir: data.dir, app: configured });
+    try {
+      const usage = (await admin(second, 'GET', `/admin/apps/${configured.id}/usage?days=1`)).body;
+      assert.equal(usage.days[0]?.connections, 1);
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    data.remove();
+  }
+});

@@ -60,6 +60,7 @@ export interface AppsHeraldOptions extends TestHeraldOptions {
   adminToken?: string | null;
   flushIntervalMs?: number;
   reloadIntervalMs?: number;
+  createStoreAfterMs?: number;
 }
 
 /** App ids this test process put in the shared PostgreSQL database (removed by cleanupPostgres). */
@@ -87,7 +88,7 @@ export async function cleanupPostgres(): Promise<void> {
 
 /** A test Herald with storage + apps modules only, on the chosen backend. */
 export function startAppsHerald(options: AppsHeraldOptions): Promise<TestHerald> {
-  const { backend, dataDir, adminToken, flushIntervalMs, reloadIntervalMs, ...rest } = options;
+  const { backend, dataDir, adminToken, flushIntervalMs, reloadIntervalMs, createStoreAfterMs, ...rest } = options;
   const configId = unique('cfg');
   rememberApp(configId);
   return startTestHerald({
@@ -99,7 +100,7 @@ export function startAppsHerald(options: AppsHeraldOptions): Promise<TestHerald>
       ...(adminToken === null ? {} : { adminToken: adminToken ?? ADMIN_TOKEN }),
       ...rest.config,
     },
-    modules: rest.modules ?? [storageModule(), appsModule({ flushIntervalMs: flushIntervalMs ?? 60_000, reloadIntervalMs })],
+    modules: rest.modules ?? [storageModule(), appsModule({ flushIntervalMs: flushIntervalMs ?? 60_000, reloadIntervalMs, createStoreAfterMs })],
   });
 }
 
