@@ -2,7 +2,7 @@
  * Per-process CPU time and memory from Linux /proc, so server cost is measured for the server's own
  * process tree and not disturbed by the load generator running on the same cores.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 let clockTicksPerSecond: number | undefined;
@@ -63,6 +63,15 @@ export function openFilesLimit(pid: number): number {
   const match = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
   if (!match) return Infinity;
   return match[1] === 'unlimited' ? Infinity : Number(match[1]);
+}
+
+/** Descriptors a process holds (its sockets, mostly); 0 when unreadable. */
+export function openDescriptors(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return 0;
+  }
 }
 
 export function processExists(pid: number): boolean {

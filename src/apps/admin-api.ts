@@ -34,6 +34,7 @@ async function storeCall<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (err) {
     if (err instanceof AppStoreError) throw new HttpError(STATUS_BY_KIND[err.kind], err.message, err.kind);
+    if (err instanceof HttpError) throw err;
     // Logged as a 500 by the router: keep the message only, since database errors carry
     // row values in extra fields (`detail`, `where`) and a row may hold a secret.
     throw new Error(`app store: ${(err as Error).message}`);

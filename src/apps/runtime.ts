@@ -18,7 +18,7 @@ import { StoreRegistrySync } from './store-registry.js';
 import type { UsageTracker } from './usage.js';
 import { UsageStore } from './usage-store.js';
 import type { ModuleContext } from '../server/module.js';
-import { getDatabase } from '../storage/module.js';
+import { DATABASE_SERVICE, getDatabase, type DatabaseProvider } from '../storage/module.js';
 
 const MAX_APP_ID_IN_NOTIFY = 64;
 /** How often a Herald without an embedded store yet looks whether `herald apps` created one. */
@@ -57,6 +57,7 @@ export class AppStoreRuntime {
   async init(): Promise<void> {
     this.configApps = this.ctx.apps.list();
     this.ctx.server.once('listening', () => this.recordUrl());
+    if (this.embedded) this.guardDatabaseService();
     if (!this.embedded || this.storeExists()) {
       await this.open();
       return;
@@ -91,6 +92,32 @@ export class AppStoreRuntime {
     if (this.url) this.lock.setUrl(this.url);
   }
 
+  /**
+   * Whoever opens the embedded database first (this module, webhooks, Beams…) goes through the
+   * data directory lock and the template seed: wraps the storage module's 'database' provider.
+   * (Belongs in the storage layer; kept here so the storage seam did not have to change.)
+   */
+  private guardDatabaseService(): void {
+    const original = this.ctx.services.get(DATABASE_SERVICE) as DatabaseProvider | undefined;
+    if (!original) return;
+    let seeded: Promise<void> | undefined;
+    const guarded: DatabaseProvider = async () => {
+      this.takeLock();
+      seeded ??= seedEmbeddedDataDir(this.ctx.config.dataDir).catch(() => undefined);
+      await seeded;
+      try {
+        const db = await original();
+        // Another module opened it: serve stored apps and save usage from now on as well.
+        if (!this.opening && !this.closed) this.open().catch(() => undefined);
+        return db;
+      } catch (err) {
+        this.releaseLock();
+        throw err;
+      }
+    };
+    this.ctx.services.set(DATABASE_SERVICE, guarded);
+  }
+
   /** The manager, opening (or creating) the store on first use. */
   async manager(): Promise<AppManager> {
     return (await this.open()).manager;
@@ -108,13 +135,12 @@ export class AppStoreRuntime {
 
   private async doOpen(): Promise<OpenStore> {
     const { config, logger } = this.ctx;
-    this.takeLock();
     let db;
     try {
-      if (this.embedded) await seedEmbeddedDataDir(config.dataDir);
+      // Embedded: the guarded provider takes the lock and seeds a new directory first.
       db = await getDatabase(this.ctx.services);
     } catch (err) {
-      this.releaseLock();
+      if (err instanceof AppStoreError) throw err;
       const where = this.embedded ? `the embedded store in ${resolve(config.dataDir)}` : 'PostgreSQL (HERALD_DATABASE_URL)';
       throw new AppStoreError('unavailable', `App store: cannot open ${where}: ${(err as Error).message}`);
     }

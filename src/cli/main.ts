@@ -36,7 +36,7 @@ async function start(argv: string[]): Promise<void> {
   const logger = createLogger(loaded.config.logLevel);
   let herald: Herald;
   try {
-    herald = await startHerald({ config: loaded.config, apps: loaded.apps, logger });
+    herald = await startHerald({ config: loaded.config, apps: loaded.apps, developmentAppId: loaded.usingDevelopmentApp ? loaded.apps[0]!.id : undefined, logger });
   } catch (err) {
     // Operator mistakes (bad certificate, port in use) get one clear line, not a stack trace.
     const code = (err as NodeJS.ErrnoException).code;
@@ -79,7 +79,7 @@ async function start(argv: string[]): Promise<void> {
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   // The banner comes last: whoever waits for it may signal at once, and the handlers are in place.
   const lines = [`Herald listening on ${herald.url} (WebSocket ${herald.url.replace('http', 'ws')}${loaded.config.wsPath}/app/{key}, HTTP API ${herald.url}/apps/{id})`];
-  if (loaded.usingDevelopmentApp) {
+  if (loaded.usingDevelopmentApp && herald.apps.byId(loaded.apps[0]!.id)) {
     const app = loaded.apps[0]!;
     lines.push(
       `No app configured: started with a DEVELOPMENT app — not for production.`,

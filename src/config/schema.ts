@@ -99,7 +99,7 @@ export const SETTINGS: Setting[] = [
   { path: 'dataDir', env: 'HERALD_DATA_DIR', flag: '--data-dir', type: 'string', default: './.herald', description: 'Directory of the embedded store.' },
   { path: 'databaseUrl', env: 'HERALD_DATABASE_URL', flag: '--database-url', type: 'string', description: 'PostgreSQL URL; when set it replaces the embedded store.' },
   { path: 'broker', env: 'HERALD_BROKER', flag: '--broker', type: 'string', default: 'memory', description: 'memory, redis or nats: how nodes share messages and state.' },
-  { path: 'redisUrl', env: 'HERALD_REDIS_URL', flag: '--redis-url', type: 'string', default: 'redis://127.0.0.1:6379', description: 'Redis URL for HERALD_BROKER=redis.' },
+  { path: 'redisUrl', env: 'HERALD_REDIS_URL', flag: '--redis-url', type: 'string', default: 'redis://127.0.0.1:6379', description: 'Redis URL for HERALD_BROKER=redis; for a Redis Cluster, several seed URLs separated by commas (or one URL with ?cluster=true).' },
   { path: 'natsUrl', env: 'HERALD_NATS_URL', flag: '--nats-url', type: 'string', default: 'nats://127.0.0.1:4222', description: 'NATS URL for HERALD_BROKER=nats.' },
   { path: 'clusterPrefix', env: 'HERALD_CLUSTER_PREFIX', flag: '--cluster-prefix', type: 'string', default: 'herald', description: 'Namespace of the Redis keys / NATS subjects and KV bucket of this cluster (all its nodes use the same).' },
   { path: 'nodeTimeoutMs', env: 'HERALD_NODE_TIMEOUT_MS', flag: '--node-timeout-ms', type: 'int', default: '15000', description: 'A node silent this long is removed from the cluster: its presence members leave (within about 1.3× this).' },

@@ -46,6 +46,7 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
     authed('events', async (ctx, app) => {
       const event = validateEvent(await ctx.json<EventBody>(), app);
       await deps.beforePublish?.(app, [event]);
+      brokerAvailable(engine);
       await engine.publish({ appId: app.id, channels: event.channels, event: event.name, data: event.data, excludeSocketId: event.socketId });
       if (event.info.length === 0) return {};
       const channels: Record<string, Record<string, number>> = {};
@@ -74,6 +75,7 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
         return validateEvent(item, app, `batch[${i}]: `);
       });
       await deps.beforePublish?.(app, events);
+      brokerAvailable(engine);
       await Promise.all(
         events.map((e) => engine.publish({ appId: app.id, channels: e.channels, event: e.name, data: e.data, excludeSocketId: e.socketId })),
       );
@@ -146,6 +148,11 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
       return {};
     }),
   );
+}
+
+/** Clustered: a publish the other nodes cannot get is refused (503) rather than acknowledged. */
+function brokerAvailable(engine: ChannelsEngine): void {
+  if (!engine.broker.healthy()) throw new HttpError(503, `Broker ${engine.broker.name} unavailable: the event was not published, retry shortly`);
 }
 
 function validChannel(name: string, app: App): string {

@@ -3,8 +3,11 @@
  * and `subscriber` (pub/sub). Both reconnect forever; commands issued while disconnected wait
  * in ioredis' offline queue and run on reconnect, and the subscriber re-subscribes its channels.
  * Health (for /ready) is "both connections ready"; losing and regaining Redis is logged once each.
+ *
+ * Redis Cluster: give several seed URLs separated by commas (or one URL with `?cluster=true`);
+ * the clients are then ioredis Cluster clients with sharded subscribers.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../server/logger.js';
 
 export interface RedisLinkOptions {
@@ -14,15 +17,21 @@ export interface RedisLinkOptions {
   connectTimeoutMs?: number;
 }
 
+const PING_EVERY_MS = 5000;
+const PING_TIMEOUT_MS = 5000;
+
 export class RedisLink {
   readonly commands: Redis;
   readonly subscriber: Redis;
+  /** Connected to a Redis Cluster (several seeds, or ?cluster=true). */
+  readonly clustered: boolean;
   /** Sharded pub/sub (SSUBSCRIBE/SPUBLISH) is used when the server has it (Redis 7+). */
   sharded = false;
   private down = false;
   private started = false;
   private readonly logger: Logger;
   private readonly listeners = new Set<(up: boolean) => void>();
+  private watchdog: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: RedisLinkOptions) {
     this.logger = options.logger;
@@ -33,8 +42,25 @@ export class RedisLink {
       connectionName: 'herald',
       retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
     };
-    this.commands = new Redis(options.url, { ...common, enableAutoPipelining: true });
-    this.subscriber = new Redis(options.url, { ...common, autoResubscribe: true });
+    const target = parseRedisTarget(options.url);
+    this.clustered = target.cluster;
+    if (target.cluster) {
+      // Cluster and Redis share the command API Herald uses; typed as Redis for one code path.
+      const cluster = (extra: RedisOptions) =>
+        new Cluster(target.seeds, {
+          lazyConnect: true,
+          enableReadyCheck: true,
+          shardedSubscribers: true,
+          enableAutoPipelining: extra.enableAutoPipelining,
+          clusterRetryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+          redisOptions: { maxRetriesPerRequest: null, connectionName: 'herald', username: target.username, password: target.password, tls: target.tls, ...extra },
+        }) as unknown as Redis;
+      this.commands = cluster({ enableAutoPipelining: true });
+      this.subscriber = cluster({ autoResubscribe: true });
+    } else {
+      this.commands = new Redis(options.url, { ...common, enableAutoPipelining: true });
+      this.subscriber = new Redis(options.url, { ...common, autoResubscribe: true });
+    }
     for (const [role, client] of [
       ['commands', this.commands],
       ['subscriber', this.subscriber],
@@ -67,11 +93,14 @@ export class RedisLink {
     const version = await this.serverVersion();
     this.sharded = version.major >= 7;
     this.started = true;
-    this.logger.info({ redis: redactUrl(this.options.url), version: version.text, shardedPubSub: this.sharded }, 'connected to Redis');
+    this.watchdog = setInterval(() => this.probe(), PING_EVERY_MS);
+    this.watchdog.unref();
+    this.logger.info({ redis: redactUrl(this.options.url), version: version.text, shardedPubSub: this.sharded, cluster: this.clustered }, 'connected to Redis');
   }
 
   async stop(): Promise<void> {
     this.started = false;
+    clearInterval(this.watchdog);
     await Promise.allSettled([this.commands.quit(), this.subscriber.quit()]);
     this.commands.disconnect();
     this.subscriber.disconnect();
@@ -102,6 +131,25 @@ export class RedisLink {
     }
   }
 
+  /**
+   * A silent network failure (no FIN, no RST) leaves a socket that looks connected forever:
+   * an unanswered PING drops it, so the outage shows in /ready and the client reconnects.
+   */
+  private probe(): void {
+    for (const client of [this.commands, this.subscriber]) {
+      if (client.status !== 'ready') continue;
+      const timer = setTimeout(() => {
+        this.logger.warn({ redis: redactUrl(this.options.url) }, `Redis did not answer a ping within ${PING_TIMEOUT_MS} ms: reconnecting`);
+        client.disconnect(true);
+      }, PING_TIMEOUT_MS);
+      timer.unref();
+      client.ping().then(
+        () => clearTimeout(timer),
+        () => clearTimeout(timer),
+      );
+    }
+  }
+
   private async serverVersion(): Promise<{ major: number; text: string }> {
     try {
       const info = await this.commands.info('server');
@@ -113,8 +161,36 @@ export class RedisLink {
   }
 }
 
-/** The URL without its password, for logs and errors. */
+type RedisTarget =
+  | { cluster: false }
+  | { cluster: true; seeds: Array<{ host: string; port: number }>; username?: string; password?: string; tls?: object };
+
+/** One URL = one server; several comma-separated URLs or `?cluster=true` = a Redis Cluster's seeds. */
+export function parseRedisTarget(value: string): RedisTarget {
+  const urls = value.split(',').map((u) => u.trim()).filter(Boolean);
+  let first: URL;
+  try {
+    first = new URL(urls[0] ?? '');
+  } catch {
+    throw new Error(`HERALD_REDIS_URL is not a redis:// URL: ${redactUrl(value)}`);
+  }
+  if (urls.length === 1 && first.searchParams.get('cluster') !== 'true') return { cluster: false };
+  const seeds = urls.map((u) => {
+    const parsed = new URL(u);
+    return { host: parsed.hostname, port: Number(parsed.port || 6379) };
+  });
+  return {
+    cluster: true,
+    seeds,
+    username: first.username ? decodeURIComponent(first.username) : undefined,
+    password: first.password ? decodeURIComponent(first.password) : undefined,
+    tls: first.protocol === 'rediss:' ? {} : undefined,
+  };
+}
+
+/** The URL(s) without passwords, for logs and errors. */
 export function redactUrl(url: string): string {
+  if (url.includes(',')) return url.split(',').map((u) => redactUrl(u.trim())).join(',');
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';

@@ -30,6 +30,12 @@ export interface StartOptions {
   broker?: Broker;
   /** Replaces the app registry (the app store provides its own). */
   registry?: AppRegistry;
+  /**
+   * Id of the development app added because nothing was configured. It is withdrawn as soon as any
+   * real app exists (e.g. created with `herald apps create`), so its public credentials never
+   * coexist with production apps.
+   */
+  developmentAppId?: string;
 }
 
 export interface Herald {
@@ -156,6 +162,9 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     throw err;
   }
   engine.start();
+  if (options.developmentAppId && registry instanceof MemoryAppRegistry) {
+    withdrawDevelopmentApp(registry, options.developmentAppId, logger);
+  }
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -234,6 +243,19 @@ function allClosed(sockets: Iterable<WebSocket>): Promise<void> {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
+}
+
+function withdrawDevelopmentApp(registry: MemoryAppRegistry, devId: string, logger: Logger): void {
+  const check = () => {
+    if (!registry.byId(devId) || !registry.list().some((a) => a.id !== devId)) return false;
+    registry.remove(devId);
+    logger.warn({ appId: devId }, 'development app withdrawn: real apps are configured');
+    return true;
+  };
+  if (check()) return;
+  const unsubscribe = registry.onChange((id) => {
+    if (id !== devId && check()) unsubscribe();
+  });
 }
 
 const CORS_HEADERS = {

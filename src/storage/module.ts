@@ -17,7 +17,11 @@ export function storageModule(): HeraldModule {
     name: 'storage',
     start(ctx) {
       const provider: DatabaseProvider = () => {
-        opening ??= openDatabase({ databaseUrl: ctx.config.databaseUrl, dataDir: ctx.config.dataDir }).then(
+        opening ??= openDatabase({
+          databaseUrl: ctx.config.databaseUrl,
+          dataDir: ctx.config.dataDir,
+          onEmbeddedCrash: (err) => ctx.logger.error({ err: err.message }, 'embedded store worker crashed; database queries will fail until restart'),
+        }).then(
           (db) => {
             ctx.logger.info({ kind: db.kind }, 'database opened');
             return db;

@@ -29,24 +29,47 @@ function observeAll(cluster: TestCluster): Observed {
 
 const count = (seen: Observed, event: string, channel: string) => seen.filter((s) => s.event === event && s.args[0] === channel).length;
 
-export function clusterBehaviour(kind: BrokerKind): void {
+export interface BehaviourOptions {
+  /** Test name prefix (default: the broker kind). */
+  label?: string;
+  /** Provides the backend (e.g. starts a Redis Cluster); returns undefined with a reason to skip. */
+  backend?: () => Promise<{ redisUrl: string; stop(): Promise<void> } | string>;
+}
+
+export function clusterBehaviour(kind: BrokerKind, options: BehaviourOptions = {}): void {
   let cluster: TestCluster;
   let seen: Observed;
-  let available = true;
+  let skipReason: string | undefined;
+  let backend: { redisUrl: string; stop(): Promise<void> } | undefined;
+  const label = options.label ?? kind;
 
   before(async () => {
-    available = await serviceUp(kind);
-    if (!available) return;
-    cluster = await startCluster(kind, { app: { subscriptionCountEvents: true, limits: { maxPresenceMembers: 3 } } as never });
+    if (!(await serviceUp(kind))) {
+      skipReason = skipMessage(kind);
+      return;
+    }
+    if (options.backend) {
+      const provided = await options.backend();
+      if (typeof provided === 'string') {
+        skipReason = provided;
+        return;
+      }
+      backend = provided;
+    }
+    cluster = await startCluster(kind, {
+      app: { subscriptionCountEvents: true, limits: { maxPresenceMembers: 3 } } as never,
+      redisUrl: backend?.redisUrl,
+    });
     seen = observeAll(cluster);
   });
   after(async () => {
-    if (available) await cluster.stop();
+    if (!skipReason) await cluster.stop();
+    await backend?.stop();
   });
 
   const run = (name: string, body: () => Promise<void>) =>
-    test(`${kind}: ${name}`, async (t) => {
-      if (!available) return t.skip(skipMessage(kind));
+    test(`${label}: ${name}`, async (t) => {
+      if (skipReason) return t.skip(skipReason);
       await body();
     });
 
@@ -229,7 +252,7 @@ export function clusterBehaviour(kind: BrokerKind): void {
   });
 
   run('a clean shutdown removes the node\'s members at once', async () => {
-    const extra = await startCluster(kind, { nodes: 2 });
+    const extra = await startCluster(kind, { nodes: 2, redisUrl: backend?.redisUrl });
     try {
       const stay = extra.client(0, { member: { user_id: 'stay' } });
       const go = extra.client(1, { member: { user_id: 'go' } });

@@ -112,6 +112,7 @@ for (const kind of ['redis', 'nats'] as const) {
       await until(async () => (await ready(proxied)).status === 503, 15_000, '/ready to fail');
       assert.ok((await ready(proxied)).body.problems?.some((p) => p.includes(kind)), 'the problem names the broker');
       await until(() => proxied.logs.some((l) => l.includes(`lost the ${name} connection`)), 5000, 'the outage log line');
+      await assert.rejects(proxied.sdk().trigger('resilient', 'e', { n: 0 }), (err: { status?: number }) => err.status === 503, 'a publish the others cannot get is refused');
 
       await proxy.restore();
       await until(async () => (await ready(proxied)).status === 200, 20_000, '/ready to recover');

@@ -71,18 +71,20 @@ export interface ClusterOptions {
   nodes?: number;
   app?: Partial<AppInput>;
   nodeTimeoutMs?: number;
+  /** Another Redis (e.g. a Redis Cluster's seed list). */
+  redisUrl?: string;
 }
 
 export async function startCluster(kind: BrokerKind, options: ClusterOptions = {}): Promise<TestCluster> {
   const prefix = uniqueId('t').replace(/-/g, '_');
   const app = { id: uniqueId('app'), key: uniqueId('key'), secret: `secret-${randomBytes(8).toString('hex')}` };
-  const config = { broker: kind, clusterPrefix: prefix, nodeTimeoutMs: options.nodeTimeoutMs ?? 15_000, redisUrl: REDIS_URL, natsUrl: NATS_URL };
+  const config = { broker: kind, clusterPrefix: prefix, nodeTimeoutMs: options.nodeTimeoutMs ?? 15_000, redisUrl: options.redisUrl ?? REDIS_URL, natsUrl: NATS_URL };
   const nodes: TestHerald[] = [];
   try {
     for (let i = 0; i < (options.nodes ?? 3); i++) nodes.push(await startTestHerald({ app: { ...app, ...options.app }, config }));
   } catch (err) {
     await Promise.allSettled(nodes.map((n) => n.stop()));
-    await cleanupNamespace(kind, prefix);
+    if (!options.redisUrl) await cleanupNamespace(kind, prefix);
     throw err;
   }
   const cluster: TestCluster = {
@@ -111,7 +113,7 @@ export async function startCluster(kind: BrokerKind, options: ClusterOptions = {
     },
     async stop() {
       await Promise.allSettled(nodes.map((n) => n.stop()));
-      await cleanupNamespace(kind, prefix);
+      if (!options.redisUrl) await cleanupNamespace(kind, prefix);
     },
   };
   return cluster;

@@ -7,13 +7,14 @@
  */
 import { connectClients, runPublishPhase, serverSample, sleep } from '../measure.js';
 import { InspectorSession } from '../inspector.js';
-import type { ProcSample } from '../proc-stats.js';
+import { openDescriptors, type ProcSample } from '../proc-stats.js';
 import { emptyResult, type BenchContext, type ScenarioResult } from '../results.js';
 import { applyMemory, atMost, channelNames, noLoss, reportConnectFailures, MB, type ScenarioDefinition } from './common.js';
 
 /** Connections per 127.0.0.x source address: below the ~28,000 ephemeral ports of one address. */
 export const CONNECTIONS_PER_SOURCE_ADDRESS = 20_000;
 const SETTLE_MS = 3000;
+const PROGRESS_INTERVAL_MS = 15_000;
 
 export function sourceAddressesFor(connections: number): string[] {
   if (connections <= CONNECTIONS_PER_SOURCE_ADDRESS) return [];
@@ -80,6 +81,10 @@ async function runMemory(ctx: BenchContext, spec: MemorySpec): Promise<ScenarioR
       '…',
   );
   const connect0 = serverSample(ctx);
+  const progress = setInterval(() => {
+    const open = ctx.serverPids.reduce((sum, pid) => sum + openDescriptors(pid), 0);
+    if (open > 0) ctx.log(`  … about ${open.toLocaleString('en-US')} server sockets open`);
+  }, PROGRESS_INTERVAL_MS);
   const connected = await ctx.profiled(() =>
     connectClients(ctx, {
       count: spec.connections,
@@ -89,6 +94,7 @@ async function runMemory(ctx: BenchContext, spec: MemorySpec): Promise<ScenarioR
       concurrency: spec.connectConcurrency,
     }),
   );
+  clearInterval(progress);
   const connect1 = serverSample(ctx);
   reportConnectFailures(result, spec.connections, connected.connected, connected.firstError);
   result.connections = connected.connected;
