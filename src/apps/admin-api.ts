@@ -97,6 +97,13 @@ export function registerAdminApi(router: Router, deps: AdminApiDeps): void {
     ctx.res.setHeader('Cache-Control', 'no-store');
     sendJson(ctx.res, status, result);
   };
+  // A path id that no app can have (the app schema's pattern) is refused before the store is
+  // asked: PostgreSQL rejects some bytes (e.g. NUL) in text, which would otherwise be a 500.
+  const storedId = (ctx: HttpContext): string => {
+    const id = ctx.params.appId!;
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id)) throw new HttpError(404, `No app with id "${id.slice(0, 64)}"`, 'not_found');
+    return id;
+  };
   const servedApp = (id: string): App => {
     const app = deps.apps.byId(id);
     if (!app) throw new HttpError(404, `No app with id "${id.slice(0, 64)}" is being served`);
@@ -105,10 +112,11 @@ export function registerAdminApi(router: Router, deps: AdminApiDeps): void {
 
   router.add('GET', '/admin/apps', admin(async () => ({ apps: await storeCall(async () => (await manager()).list()) })));
   router.add('POST', '/admin/apps', admin(async (ctx) => storeCall(async () => (await manager()).create(await objectBody(ctx, false))), 201));
-  router.add('GET', '/admin/apps/:appId', admin((ctx) => storeCall(async () => (await manager()).get(ctx.params.appId!))));
+  router.add('GET', '/admin/apps/:appId', admin((ctx) => storeCall(async () => (await manager()).get(storedId(ctx)))));
   const update = admin(async (ctx) => {
+    const id = storedId(ctx);
     const body = await objectBody(ctx, false);
-    return storeCall(async () => (await manager()).update(ctx.params.appId!, body));
+    return storeCall(async () => (await manager()).update(id, body));
   });
   router.add('PATCH', '/admin/apps/:appId', update);
   router.add('PUT', '/admin/apps/:appId', update);
@@ -116,20 +124,22 @@ export function registerAdminApi(router: Router, deps: AdminApiDeps): void {
     'DELETE',
     '/admin/apps/:appId',
     admin(async (ctx) => {
-      await storeCall(async () => (await manager()).delete(ctx.params.appId!));
-      return { deleted: ctx.params.appId };
+      const id = storedId(ctx);
+      await storeCall(async () => (await manager()).delete(id));
+      return { deleted: id };
     }),
   );
   router.add(
     'POST',
     '/admin/apps/:appId/rotate-secret',
     admin(async (ctx) => {
+      const id = storedId(ctx);
       const body = await objectBody(ctx, true);
       for (const key of Object.keys(body)) {
         if (key !== 'newKey' && key !== 'keepPrevious') throw new HttpError(400, `Unknown option "${key.slice(0, 64)}" (newKey, keepPrevious)`);
         if (typeof body[key] !== 'boolean') throw new HttpError(400, `${key} must be true or false`);
       }
-      return storeCall(async () => (await manager()).rotateSecret(ctx.params.appId!, body as RotateOptions));
+      return storeCall(async () => (await manager()).rotateSecret(id, body as RotateOptions));
     }),
   );
   router.add('GET', '/admin/apps/:appId/stats', admin((ctx) => usage.stats(servedApp(ctx.params.appId!))));

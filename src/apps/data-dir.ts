@@ -154,9 +154,10 @@ async function template(): Promise<string | undefined> {
   if (existsSync(join(dir, 'PG_VERSION'))) return ownedByMe(dir) ? dir : undefined;
   const build = mkdtempSync(join(tmpdir(), 'herald-pglite-build-'));
   try {
-    const { PGlite } = await import('@electric-sql/pglite');
-    const pg = await PGlite.create(build);
-    await pg.close();
+    // Built in the embedded store's worker thread, so initdb never blocks the event loop.
+    const { openEmbeddedDatabase } = await import('../storage/embedded.js');
+    const db = await openEmbeddedDatabase(build);
+    await db.close();
     renameSync(build, dir);
   } catch {
     // Another process won the race (or the build failed): use theirs if it is there.

@@ -98,6 +98,7 @@ export function deliverCount(conn: Connection, channel: string, count: number): 
 /** A changed cluster-wide count: observed here (the node that changed it) and sent to every node. */
 export function publishCount(engine: ChannelsEngine, state: AppState, channel: string, count: number, revision: number): void {
   const kind = channelType(channel).kind;
+  if (count === 0) forgetCount(state.app.id, channel);
   if (kind === 'presence' || kind === 'user' || count === 0) return;
   observeCount(engine, state.app, channel, count);
   if (state.app.subscriptionCountEvents) {
@@ -106,6 +107,13 @@ export function publishCount(engine: ChannelsEngine, state: AppState, channel: s
 }
 
 const countObservations = new Map<string, { sentAt: number; latest: number; timer: NodeJS.Timeout | undefined }>();
+
+function forgetCount(appId: string, channel: string): void {
+  const key = `${appId}\n${channel}`;
+  const entry = countObservations.get(key);
+  if (entry?.timer) clearTimeout(entry.timer);
+  countObservations.delete(key);
+}
 
 /** The subscriptionCount observer with the same 5 s throttle above 100 subscribers, per node. */
 function observeCount(engine: ChannelsEngine, app: App, channel: string, count: number): void {
@@ -141,7 +149,7 @@ function applyReaped(engine: ChannelsEngine, appId: string, changes: ClusterChan
   for (const c of changes.channels) {
     if (!app) continue;
     if (c.subscriptionCount === 0) engine.emit('channelVacated', app, c.channel);
-    else publishCount(engine, engine.state(appId) ?? engine.stateFor(app), c.channel, c.subscriptionCount, c.revision);
+    publishCount(engine, engine.state(appId) ?? engine.stateFor(app), c.channel, c.subscriptionCount, c.revision);
   }
   for (const u of changes.usersOffline) engine.broker.publish({ type: 'user-status', appId, userId: u.userId, online: false, revision: u.revision });
 }

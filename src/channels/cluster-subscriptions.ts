@@ -199,6 +199,6 @@ export function clusterUnsubscribe(engine: ChannelsEngine, state: AppState, conn
       engine.emit('memberRemoved', app, name, result.memberRemoved.userId);
     }
     if (result.vacated) engine.emit('channelVacated', app, name);
-    else publishCount(engine, state, name, result.subscriptionCount, result.revision);
+    publishCount(engine, state, name, result.subscriptionCount, result.revision);
   });
 }

@@ -149,7 +149,7 @@ function registerRoutes(ctx: ModuleContext, feed: LiveFeed, streams: Set<ServerR
   router.add('POST', '/console/api/apps/:appId/events', async (http) => {
     requireAdmin(http);
     const app = appOr404(http.params.appId!);
-    const body = await http.json<{ channel?: unknown; event?: unknown; data?: unknown }>();
+    const body = objectBody(await http.json<unknown>()) as { channel?: unknown; event?: unknown; data?: unknown };
     // The same validation and admission (quotas) as POST /apps/{id}/events.
     const event = validateEvent({ name: body.event, data: body.data, channels: [body.channel] } as EventBody, app);
     for (const hook of ctx.hooks.beforePublish) await hook(app, [event]);
@@ -175,7 +175,7 @@ function registerRoutes(ctx: ModuleContext, feed: LiveFeed, streams: Set<ServerR
     requireAdmin(http);
     const beams = ctx.services.get('beams') as BeamsLike | undefined;
     if (!beams) throw new HttpError(404, 'Beams is not enabled on this server');
-    const body = await http.json<{ interest?: unknown; title?: unknown; body?: unknown }>();
+    const body = objectBody(await http.json<unknown>()) as { interest?: unknown; title?: unknown; body?: unknown };
     const { validatePublish } = await import('../beams/validation.js');
     const notification = { title: String(body.title ?? ''), body: String(body.body ?? '') };
     let request;
@@ -189,8 +189,15 @@ function registerRoutes(ctx: ModuleContext, feed: LiveFeed, streams: Set<ServerR
     } catch (err) {
       throw new HttpError(400, (err as Error & { description?: string }).description ?? (err as Error).message);
     }
-    const instance = await beams.instance(http.params.instanceId!);
-    sendJson(http.res, 200, { publishId: await beams.publish(instance, request) });
+    try {
+      const instance = await beams.instance(http.params.instanceId!);
+      sendJson(http.res, 200, { publishId: await beams.publish(instance, request) });
+    } catch (err) {
+      // Beams refusals (unknown instance 404, rate limit 429, oversized 422) keep their status.
+      const refusal = err as Error & { status?: unknown; description?: string };
+      if (typeof refusal.status === 'number' && refusal.status < 500) throw new HttpError(refusal.status, refusal.description ?? refusal.message);
+      throw err;
+    }
   });
 
   router.add('GET', '/console/api/stream', (http) => {
@@ -215,6 +222,12 @@ function registerRoutes(ctx: ModuleContext, feed: LiveFeed, streams: Set<ServerR
       streams.delete(res);
     });
   });
+}
+
+/** JSON bodies must be objects: `null`, arrays and scalars answer 400 instead of failing later. */
+function objectBody(body: unknown): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'The request body must be a JSON object');
+  return body as Record<string, unknown>;
 }
 
 async function serveAsset(res: ServerResponse, file: string): Promise<void> {

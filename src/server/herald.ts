@@ -123,9 +123,12 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     void handleHttp(req, res, router, config.maxBodyBytes, logger, hooks);
   };
   const tlsFiles: TlsFiles | undefined = config.tlsCert && config.tlsKey ? { certPath: config.tlsCert, keyPath: config.tlsKey } : undefined;
-  const httpsServer = tlsFiles ? createHttpsServer({ ...loadTlsMaterial(tlsFiles), keepAliveTimeout: 65_000 }, onRequest) : undefined;
+  // Node checks headersTimeout only every connectionsCheckingInterval (30 s by default), which
+  // would let a slow handshake live up to 30 s past its limit: check at a quarter of the limit.
+  const serverOptions = { keepAliveTimeout: 65_000, connectionsCheckingInterval: Math.max(250, Math.min(5000, config.handshakeTimeoutMs / 4)) };
+  const httpsServer = tlsFiles ? createHttpsServer({ ...loadTlsMaterial(tlsFiles), ...serverOptions }, onRequest) : undefined;
   // https.Server has every http.Server method modules use (on('upgrade'), close…), so one type serves both.
-  const server: Server = httpsServer ?? createServer({ keepAliveTimeout: 65_000 }, onRequest);
+  const server: Server = httpsServer ?? createServer(serverOptions, onRequest);
   // A client that opens a socket and dribbles its headers must not hold it forever (slowloris).
   server.headersTimeout = config.handshakeTimeoutMs;
   server.requestTimeout = Math.max(config.handshakeTimeoutMs, 30_000);
@@ -140,9 +143,17 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     // Accept and close with 4005 so Pusher clients see "Path not found" rather than a hang.
     gateway.handleUpgrade(req, socket, head);
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return void socket.destroy();
+    // Requests that never reach the router (docs/hardening.md) still get a JSON error body.
+    const [status, message] =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ['408 Request Timeout', `Request timed out: headers must arrive within ${server.headersTimeout} ms, the whole request within ${server.requestTimeout} ms`]
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? ['431 Request Header Fields Too Large', 'Request line and headers together must stay under 16 KB']
+          : ['400 Bad Request', 'Malformed HTTP request'];
+    const body = JSON.stringify({ error: message });
+    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
 
   const modules = options.modules ?? defaultModules();

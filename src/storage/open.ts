@@ -2,6 +2,7 @@ import type { Database } from './database.js';
 import { openEmbeddedDatabase } from './embedded.js';
 import { openPostgresDatabase } from './postgres.js';
 import { migrate } from './migrations.js';
+import { HttpError } from '../server/router.js';
 
 export interface OpenDatabaseOptions {
   databaseUrl?: string;
@@ -22,5 +23,29 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     await db.close().catch(() => undefined);
     throw err;
   }
-  return db;
+  return refuseUnstorableText(db);
+}
+
+/**
+ * SQLSTATEs PostgreSQL (and PGlite) raise for NUL characters: in text (22021, "invalid byte
+ * sequence for encoding UTF8: 0x00") and as \u0000 in JSON (22P05). JavaScript strings and JSON
+ * may hold them, PostgreSQL text never can: that is the caller's input, not a server failure.
+ */
+const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
+
+/** Turns those errors into a 400 HttpError, which every API layer (REST, Beams, GraphQL) reports as bad input. */
+function refuseUnstorableText(db: Database): Database {
+  const translate = (err: unknown): never => {
+    if (UNSTORABLE_TEXT.has(String((err as { code?: unknown } | null)?.code))) {
+      throw new HttpError(400, 'Text containing NUL characters (\\u0000) cannot be stored', 'invalid_text');
+    }
+    throw err;
+  };
+  return {
+    kind: db.kind,
+    query: <T>(sql: string, params?: unknown[]) => db.query<T>(sql, params).catch(translate),
+    transaction: <T>(fn: (tx: Pick<Database, 'query'>) => Promise<T>) =>
+      db.transaction((tx) => fn({ query: <R>(sql: string, params?: unknown[]) => tx.query<R>(sql, params).catch(translate) })),
+    close: () => db.close(),
+  };
 }

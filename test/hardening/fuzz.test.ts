@@ -3,6 +3,11 @@
  * field, huge and deep payloads, broken signatures and paths. Herald must answer each with a
  * documented error, never a 500, never crash, and keep serving. HERALD_FUZZ_ITERATIONS raises the
  * count for long local runs (default keeps CI fast); HERALD_FUZZ_SEED replays a run.
+ *
+ * Memory: the V8 heap (after a forced full GC, see memory.ts) is read once the first 20% of the
+ * iterations have warmed everything up and again at the end; it must not grow by more than
+ * HEAP_GROWTH_LIMIT. The bound is generous (test runner and JIT noise) and fixed, so a per-input
+ * leak shows up in the long runs (HERALD_FUZZ_ITERATIONS=20000) as growth far beyond it.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,9 +15,11 @@ import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { md5Hex } from '../../src/protocol/signatures.js';
 import { signRequest } from '../../src/protocol/http-signing.js';
+import { heapAfterGc, mb } from './memory.js';
 
 const SEED = Number(process.env.HERALD_FUZZ_SEED ?? 20261122);
 const ITERATIONS = Number(process.env.HERALD_FUZZ_ITERATIONS ?? 600);
+const HEAP_GROWTH_LIMIT = 16 * 1024 * 1024;
 
 /** mulberry32: small, fast, deterministic. */
 function rng(seed: number) {
@@ -79,9 +86,12 @@ after(async () => {
   await h.stop();
 });
 
-test(`WebSocket fuzz (seed ${SEED}, ${ITERATIONS} frames): every frame answered or ignored, server keeps serving`, async () => {
+test(`WebSocket fuzz (seed ${SEED}, ${ITERATIONS} frames): every frame answered or ignored, server keeps serving`, async (t) => {
   let client = await RawClient.established(h.wsUrl, h.app.key);
+  const warmup = Math.floor(ITERATIONS / 5);
+  let heapBefore = 0;
   for (let i = 0; i < ITERATIONS; i++) {
+    if (i === warmup) heapBefore = await heapAfterGc();
     if (client.closeCode !== undefined) client = await RawClient.established(h.wsUrl, h.app.key);
     client.send(randomFrame());
     if (i % 50 === 49) {
@@ -97,14 +107,22 @@ test(`WebSocket fuzz (seed ${SEED}, ${ITERATIONS} frames): every frame answered 
   fresh.send({ event: 'pusher:subscribe', data: { channel: 'after-fuzz' } });
   await fresh.waitEvent('pusher_internal:subscription_succeeded', 'after-fuzz');
   fresh.close();
+  await fresh.closed;
+  const heapAfter = await heapAfterGc();
+  t.diagnostic(`WebSocket fuzz heap after GC: ${mb(heapBefore)} → ${mb(heapAfter)}`);
+  assert.ok(heapAfter - heapBefore < HEAP_GROWTH_LIMIT, `heap grew ${mb(heapAfter - heapBefore)} over ${ITERATIONS - warmup} frames`);
+  assert.equal(h.herald.engine.connectionCount(), 0, 'every fuzzed connection is gone');
   assert.deepEqual(rejections, []);
 });
 
-test(`HTTP fuzz (seed ${SEED}): bodies, queries, signatures, path segments never give a 5xx`, async () => {
+test(`HTTP fuzz (seed ${SEED}): bodies, queries, signatures, path segments never give a 5xx`, async (t) => {
   const statuses = new Map<number, number>();
   const paths = [`/apps/${h.app.id}/events`, `/apps/${h.app.id}/batch_events`, `/apps/${h.app.id}/channels`, `/apps/${h.app.id}/channels/x`, `/apps/${h.app.id}/channels/presence-x/users`, `/apps/${h.app.id}/users/u/terminate_connections`, '/apps/%ZZ/events', '/apps//channels', `/apps/${h.app.id}/channels/%E0%A4%A`, '/' + 'a/'.repeat(200)];
   const iterations = Math.max(100, Math.floor(ITERATIONS / 2));
+  const warmup = Math.floor(iterations / 5);
+  let heapBefore = 0;
   for (let i = 0; i < iterations; i++) {
+    if (i === warmup) heapBefore = await heapAfterGc();
     const method = pick(['GET', 'POST', 'PUT', 'DELETE']);
     const path = pick(paths);
     const body = method === 'POST' ? pick([JSON.stringify(randomValue()), JSON.stringify({ name: randomValue(), data: randomValue(), channels: randomValue(), socket_id: randomValue(), info: randomValue() }), JSON.stringify({ batch: [randomValue(), randomValue()] }), 'not json', '']) : undefined;
@@ -126,5 +144,8 @@ test(`HTTP fuzz (seed ${SEED}): bodies, queries, signatures, path segments never
   // And the API still works for a well-formed request afterwards.
   const ok = await h.pusherServer().trigger('after-http-fuzz', 'e', { fine: true });
   assert.equal(ok.status, 200);
+  const heapAfter = await heapAfterGc();
+  t.diagnostic(`HTTP fuzz heap after GC: ${mb(heapBefore)} → ${mb(heapAfter)}; statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
+  assert.ok(heapAfter - heapBefore < HEAP_GROWTH_LIMIT, `heap grew ${mb(heapAfter - heapBefore)} over ${iterations - warmup} requests`);
   assert.deepEqual(rejections, []);
 });

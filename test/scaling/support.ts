@@ -81,7 +81,9 @@ export async function startCluster(kind: BrokerKind, options: ClusterOptions = {
   const config = { broker: kind, clusterPrefix: prefix, nodeTimeoutMs: options.nodeTimeoutMs ?? 15_000, redisUrl: options.redisUrl ?? REDIS_URL, natsUrl: NATS_URL };
   const nodes: TestHerald[] = [];
   try {
-    for (let i = 0; i < (options.nodes ?? 3); i++) nodes.push(await startTestHerald({ app: { ...app, ...options.app }, config }));
+    // Engine, broker and cluster state only: the capability modules (embedded store, webhooks…)
+    // are exercised with clustering by node-failure.test.ts, which runs full `herald start` processes.
+    for (let i = 0; i < (options.nodes ?? 3); i++) nodes.push(await startTestHerald({ app: { ...app, ...options.app }, config, modules: [] }));
   } catch (err) {
     await Promise.allSettled(nodes.map((n) => n.stop()));
     if (!options.redisUrl) await cleanupNamespace(kind, prefix);

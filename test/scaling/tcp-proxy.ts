@@ -12,6 +12,7 @@ export class TcpProxy {
   constructor(private readonly targetPort: number, private readonly targetHost = '127.0.0.1') {}
 
   async start(): Promise<void> {
+    if (this.server) return;
     this.server = createServer((client) => {
       const upstream = connect(this.targetPort, this.targetHost);
       this.sockets.add(client).add(upstream);
