@@ -2,7 +2,8 @@
  * WebSocket transport: accepts upgrades on {wsPath}/app/{key}, hands frames to the engine and
  * writes engine messages. The `ws` library does the handshake, parsing and close handshake;
  * outbound text frames are pre-built once per broadcast (OutboundMessage.wire) and written
- * straight to the TCP socket, corked per event-loop tick so bursts become one syscall.
+ * straight to the TCP socket, corked until the end of the current event-loop pass (setImmediate),
+ * so everything sent to one socket while a batch of I/O is processed becomes one syscall.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -43,7 +44,7 @@ export function frameText(text: string): Buffer {
   return frame;
 }
 
-/** Sockets corked during the current tick, uncorked together on the next one. */
+/** Sockets corked during this event-loop pass, uncorked together in its check phase. */
 const corked = new Set<Socket>();
 function uncorkAll(): void {
   for (const socket of corked) socket.uncork();
@@ -71,7 +72,7 @@ class WebSocketTransport implements ConnectionTransport {
       return;
     }
     if (!corked.has(socket)) {
-      if (corked.size === 0) process.nextTick(uncorkAll);
+      if (corked.size === 0) setImmediate(uncorkAll);
       socket.cork();
       corked.add(socket);
     }
