@@ -17,6 +17,8 @@ export function parseQuery(search: string): Array<[string, string]> {
 }
 
 function decodeLoose(value: string): string {
+  // Most values (signatures, timestamps, keys) need no decoding at all.
+  if (value.indexOf('%') < 0 && value.indexOf('+') < 0) return value;
   try {
     return decodeURIComponent(value.replace(/\+/g, ' '));
   } catch {

@@ -50,9 +50,24 @@ export interface RouteMatch {
 
 export class Router {
   private readonly routes: Route[] = [];
+  /** Routes by their first literal segment, so a request only tries routes that can match. */
+  private readonly byFirstSegment = new Map<string, Route[]>();
+  /** Routes whose first segment is a parameter or wildcard: tried for every path. */
+  private readonly anyFirstSegment: Route[] = [];
 
   add(method: string, pattern: string, handler: RouteHandler): this {
-    this.routes.push({ method: method.toUpperCase(), segments: pattern.split('/').slice(1), handler, name: `${method.toUpperCase()} ${pattern}` });
+    const route: Route = { method: method.toUpperCase(), segments: pattern.split('/').slice(1), handler, name: `${method.toUpperCase()} ${pattern}` };
+    this.routes.push(route);
+    const first = route.segments[0] ?? '';
+    if (first.startsWith(':') || first === '*') {
+      this.anyFirstSegment.push(route);
+      // Keep every bucket in registration order with the catch-all routes included.
+      for (const bucket of this.byFirstSegment.values()) bucket.push(route);
+    } else {
+      let bucket = this.byFirstSegment.get(first);
+      if (!bucket) this.byFirstSegment.set(first, (bucket = [...this.anyFirstSegment]));
+      bucket.push(route);
+    }
     return this;
   }
 
@@ -60,7 +75,8 @@ export class Router {
   match(method: string, path: string): RouteMatch | 'method' | undefined {
     const parts = path.split('/').slice(1);
     let pathMatched = false;
-    for (const route of this.routes) {
+    const candidates = this.byFirstSegment.get(parts[0] ?? '') ?? this.anyFirstSegment;
+    for (const route of candidates) {
       const params = matchSegments(route.segments, parts);
       if (!params) continue;
       if (route.method !== method && !(method === 'HEAD' && route.method === 'GET')) {
