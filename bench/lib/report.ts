@@ -53,7 +53,16 @@ export function renderDetails(results: ScenarioResult[]): string {
     for (const t of r.targets) out.push(`   target ${t.met === true ? '✓' : t.met === false ? '✗' : '?'} ${t.label}`);
     for (const [key, value] of Object.entries(r.extra)) out.push(`   ${key}: ${typeof value === 'number' ? value.toLocaleString('en-US') : value}`);
     const counters: string[] = [];
-    if (r.serverSystemShare !== undefined) counters.push(`server CPU ${Math.round(r.serverSystemShare * 100)} % in the kernel`);
+    if (r.serverSystemShare !== undefined) {
+      const user = 1 - r.serverSystemShare;
+      const perOp =
+        r.cpuPerDeliveryUs !== undefined
+          ? ` (user mode ${(r.cpuPerDeliveryUs * user).toFixed(2)} µs/delivery)`
+          : r.cpuPerPublishUs !== undefined
+            ? ` (user mode ${(r.cpuPerPublishUs * user).toFixed(1)} µs/publish)`
+            : '';
+      counters.push(`server CPU ${Math.round(r.serverSystemShare * 100)} % in the kernel${perOp}`);
+    }
     if (r.generatorCpuPercent !== undefined) {
       const split = r.generatorCpuSplit ? ` (runner ${r.generatorCpuSplit.map((p) => p.toFixed(0)).join(' + ')})` : '';
       counters.push(`generator CPU ${r.generatorCpuPercent.toFixed(0)} %${split}`);

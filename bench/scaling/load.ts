@@ -1,13 +1,16 @@
 /**
- * Load for the scaling benchmark, in one process: raw WebSocket subscribers spread round-robin
- * over the nodes, and signed HTTP publishes (POST /apps/{id}/events, keep-alive) sent to the
- * nodes in turn with a fixed number in flight. Each event carries `performance.now()` at
- * sending; a subscriber's latency is the difference on arrival (one process, one clock).
+ * Load for the scaling benchmark: raw WebSocket subscribers (in worker processes) spread
+ * round-robin over the nodes, and signed HTTP publishes (POST /apps/{id}/events, keep-alive)
+ * sent to the nodes in turn with a fixed number in flight. Each event carries the wall-clock
+ * time it was sent (sub-millisecond); a subscriber's latency is the difference on arrival.
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { createHash } from 'node:crypto';
-import WebSocket from 'ws';
+import { fileURLToPath } from 'node:url';
 import { signRequest } from '../../src/protocol/http-signing.js';
+
+const WORKER = fileURLToPath(new URL('./subscriber-worker.ts', import.meta.url));
 
 export interface App {
   id: string;
@@ -15,48 +18,61 @@ export interface App {
   secret: string;
 }
 
+/** Subscriber processes (subscriber-worker.ts), so receiving is not limited to one core. */
 export class Subscribers {
-  deliveries = 0;
-  /** Latency samples in ms (every delivery while recording). */
-  samples: number[] = [];
-  recording = false;
-  private readonly sockets: WebSocket[] = [];
+  private readonly workers: ChildProcess[] = [];
 
-  /** Opens `count` sockets over `ports` and subscribes socket i to channel i % channels. */
-  async connect(ports: number[], app: App, count: number, channels: number): Promise<void> {
-    const batch = 50;
-    for (let start = 0; start < count; start += batch) {
-      await Promise.all(
-        Array.from({ length: Math.min(batch, count - start) }, (_, k) => this.open(ports[(start + k) % ports.length]!, app, `bench-${(start + k) % channels}`)),
-      );
+  constructor(processes: number) {
+    for (let i = 0; i < processes; i++) {
+      this.workers.push(fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     }
   }
 
-  private open(port: number, app: App, channel: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/app/${app.key}?protocol=7&client=bench&version=1`);
-      this.sockets.push(ws);
-      const timer = setTimeout(() => reject(new Error('subscribe timed out')), 30_000);
-      ws.on('error', reject);
-      ws.on('message', (raw: Buffer) => {
-        const text = raw.toString('utf8');
-        const at = text.indexOf('"t\\":');
-        if (at >= 0) {
-          this.deliveries++;
-          if (this.recording) this.samples.push(performance.now() - Number.parseFloat(text.slice(at + 5)));
-          return;
-        }
-        if (text.includes('pusher:connection_established')) ws.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel } }));
-        else if (text.includes('subscription_succeeded')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+  /** Opens `count` sockets over `ports` (round-robin) and subscribes socket i to channel i % channels. */
+  async connect(ports: number[], app: App, count: number, channels: number): Promise<void> {
+    const share = Math.ceil(count / this.workers.length);
+    await Promise.all(
+      this.workers.map((w, i) => {
+        const offset = i * share;
+        const mine = Math.max(0, Math.min(share, count - offset));
+        return this.ask(w, { type: 'connect', ports, app, count: mine, offset, channels }, 'connected');
+      }),
+    );
+  }
+
+  record(on: boolean): void {
+    for (const w of this.workers) w.send({ type: 'record', on });
+  }
+
+  async report(): Promise<{ deliveries: number; samples: number[] }> {
+    const reports = await Promise.all(this.workers.map((w) => this.ask(w, { type: 'report' }, 'report')));
+    const samples: number[] = [];
+    let deliveries = 0;
+    for (const r of reports as Array<{ deliveries: number; samples: number[] }>) {
+      deliveries += r.deliveries;
+      for (const x of r.samples) samples.push(x);
+    }
+    return { deliveries, samples };
   }
 
   close(): void {
-    for (const ws of this.sockets) ws.terminate();
+    for (const w of this.workers) if (w.connected) w.send({ type: 'close' });
+  }
+
+  private ask(worker: ChildProcess, command: object, reply: string): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (message: { type: string; message?: string }) => {
+        if (message.type === 'error') {
+          worker.off('message', onMessage);
+          reject(new Error(message.message));
+        } else if (message.type === reply) {
+          worker.off('message', onMessage);
+          resolve(message);
+        }
+      };
+      worker.on('message', onMessage);
+      worker.send(command);
+    });
   }
 }
 
@@ -101,7 +117,7 @@ export class Publisher {
 
   private publish(port: number, channel: string): Promise<void> {
     // `t` is read back by the subscribers; the padding makes a realistic ~200-byte payload.
-    const data = `{"t":${performance.now().toFixed(3)},"pad":"${'x'.repeat(160)}"}`;
+    const data = `{"t":${(performance.timeOrigin + performance.now()).toFixed(3)},"pad":"${'x'.repeat(160)}"}`;
     const body = JSON.stringify({ name: 'tick', channel, data });
     const path = `/apps/${this.app.id}/events`;
     const query: Array<[string, string]> = [

@@ -2,7 +2,8 @@
  * Scaling benchmark: deliveries/s and latency for 1, 2 and 3 Herald nodes sharing a broker.
  *
  *   node --import tsx bench/scaling/run.ts [--brokers redis,nats] [--nodes 1,2,3]
- *        [--clients 600] [--channels 20] [--in-flight 16] [--seconds 10] [--json out.json]
+ *        [--clients 600] [--channels 20] [--in-flight 16] [--seconds 10] [--generators 2]
+ *        [--json out.json]
  *
  * Every configuration starts fresh `node bin/herald.js start` processes (HERALD_BROKER=…, its own
  * cluster prefix), spreads the subscribers round-robin over the nodes and publishes through the
@@ -10,7 +11,9 @@
  * the baseline. Figures are measured, never asserted; the generator shares the machine, so on a
  * small machine the totals show the cost of clustering more than its capacity.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +29,7 @@ interface Options {
   channels: number;
   inFlight: number;
   seconds: number;
+  generators: number;
   json?: string;
 }
 
@@ -47,8 +51,20 @@ function parse(argv: string[]): Options {
     channels: int(get('channels'), 20),
     inFlight: int(get('in-flight'), 16),
     seconds: int(get('seconds'), 10),
+    generators: int(get('generators'), 2),
     json: get('json'),
   };
+}
+
+/** The local Redis / NATS server's pid (for its CPU figure), if one runs on this machine. */
+function brokerProcess(broker: string): number | undefined {
+  if (broker === 'memory') return undefined;
+  try {
+    const out = execFileSync('pgrep', ['-x', broker === 'redis' ? 'redis-server' : 'nats-server'], { encoding: 'utf8' });
+    return Number(out.split('\n')[0]) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** CPU time (user + system) of a process in ms, from /proc (Linux). */
@@ -71,6 +87,10 @@ interface Row {
   max: number;
   /** Average CPU of each node over the measurement, in % of one core. */
   nodeCpu: number[];
+  /** CPU of the Redis / NATS server process (shared with anything else using it). */
+  brokerCpu: number;
+  /** Deliveries per second of node CPU: the cost of a delivery, whatever limits the totals. */
+  perCoreSecond: number;
   failedPublishes: number;
 }
 
@@ -85,30 +105,37 @@ async function measure(broker: string, nodeCount: number, options: Options): Pro
     HERALD_APP_SECRET: app.secret,
   });
   const ports = set.nodes.map((n) => n.port);
-  const subscribers = new Subscribers();
+  const subscribers = new Subscribers(options.generators);
+  const brokerPid = brokerProcess(broker);
   const publisher = new Publisher(ports, app, options.channels);
   try {
     await subscribers.connect(ports, app, options.clients, options.channels);
     const running = publisher.start(options.inFlight);
     await new Promise((r) => setTimeout(r, 2000)); // warm-up (JIT, connection pools)
-    const start = { at: performance.now(), deliveries: subscribers.deliveries, published: publisher.published, cpu: set.nodes.map((n) => cpuMs(n.pid)) };
-    subscribers.recording = true;
+    const before = await subscribers.report();
+    const start = { at: performance.now(), published: publisher.published, cpu: set.nodes.map((n) => cpuMs(n.pid)), broker: brokerPid ? cpuMs(brokerPid) : NaN };
+    subscribers.record(true);
     await new Promise((r) => setTimeout(r, options.seconds * 1000));
-    subscribers.recording = false;
+    subscribers.record(false);
     const elapsed = (performance.now() - start.at) / 1000;
-    const end = { deliveries: subscribers.deliveries, published: publisher.published, cpu: set.nodes.map((n) => cpuMs(n.pid)) };
+    const end = { published: publisher.published, cpu: set.nodes.map((n) => cpuMs(n.pid)), broker: brokerPid ? cpuMs(brokerPid) : NaN };
+    const after = await subscribers.report();
     publisher.stop();
     await running;
-    const sorted = subscribers.samples.sort((a, b) => a - b);
+    const sorted = after.samples.sort((a, b) => a - b);
+    const nodeCpu = end.cpu.map((c, i) => Math.round(((c - start.cpu[i]!) / (elapsed * 1000)) * 100));
+    const deliveriesPerSecond = Math.round((after.deliveries - before.deliveries) / elapsed);
     return {
       broker,
       nodes: nodeCount,
-      deliveriesPerSecond: Math.round((end.deliveries - start.deliveries) / elapsed),
+      deliveriesPerSecond,
       publishesPerSecond: Math.round((end.published - start.published) / elapsed),
       p50: percentile(sorted, 50),
       p99: percentile(sorted, 99),
       max: sorted[sorted.length - 1] ?? NaN,
-      nodeCpu: end.cpu.map((c, i) => Math.round(((c - start.cpu[i]!) / (elapsed * 1000)) * 100)),
+      nodeCpu,
+      brokerCpu: Math.round(((end.broker - start.broker) / (elapsed * 1000)) * 100),
+      perCoreSecond: Math.round(deliveriesPerSecond / (nodeCpu.reduce((a, b) => a + b, 0) / 100)),
       failedPublishes: publisher.failed,
     };
   } finally {
@@ -118,21 +145,25 @@ async function measure(broker: string, nodeCount: number, options: Options): Pro
   }
 }
 
-function table(rows: Row[], options: Options): string {
+function table(rows: Row[], options: Options, load: number): string {
   const lines = [
-    `${options.clients} subscribers on ${options.channels} channels (${options.clients / options.channels} per channel), ${options.inFlight} HTTP publishes in flight, ${options.seconds} s measured`,
+    `${options.clients} subscribers on ${options.channels} channels (${options.clients / options.channels} per channel) in ${options.generators} processes, ${options.inFlight} HTTP publishes in flight, ${options.seconds} s measured, ${cpus().length} CPU cores, load average at start: ${load.toFixed(1)}`,
     '',
-    '| broker | nodes | deliveries/s | publishes/s | p50 ms | p99 ms | max ms | node CPU % |',
-    '|---|---|---|---|---|---|---|---|',
+    '| broker | nodes | deliveries/s | publishes/s | p50 ms | p99 ms | max ms | node CPU % | broker CPU % | deliveries per node-CPU-second |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
-    lines.push(`| ${r.broker} | ${r.nodes} | ${r.deliveriesPerSecond} | ${r.publishesPerSecond} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.nodeCpu.join(' / ')} |`);
+    const broker = Number.isNaN(r.brokerCpu) ? '–' : String(r.brokerCpu);
+    lines.push(
+      `| ${r.broker} | ${r.nodes} | ${r.deliveriesPerSecond} | ${r.publishesPerSecond} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.nodeCpu.join(' / ')} | ${broker} | ${r.perCoreSecond} |`,
+    );
   }
   return lines.join('\n');
 }
 
 async function main(): Promise<void> {
   const options = parse(process.argv.slice(2));
+  const load = loadavg()[0]!;
   const plan: Array<[string, number]> = [['memory', 1]];
   for (const broker of options.brokers) for (const n of options.nodes) plan.push([broker, n]);
   const rows: Row[] = [];
@@ -140,7 +171,7 @@ async function main(): Promise<void> {
     process.stderr.write(`measuring ${broker} × ${n} node(s)…\n`);
     rows.push(await measure(broker, n, options));
   }
-  const output = table(rows, options);
+  const output = table(rows, options, load);
   console.log(output);
   if (options.json) writeFileSync(options.json, JSON.stringify({ options, rows, at: new Date().toISOString() }, null, 2));
   else writeFileSync(join(ROOT, 'bench', 'scaling', 'last-run.md'), `${output}\n`);

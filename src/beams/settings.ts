@@ -126,6 +126,13 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, label: string): z
 
 /** Applies a patch to existing settings (or defaults), generating a VAPID key pair if none exists. */
 export function applySettingsPatch(current: InstanceSettings | undefined, patch: SettingsPatch): InstanceSettings {
+  // web and limits are merged field by field below, which needs objects (a number would throw a TypeError).
+  for (const key of ['web', 'limits'] as const) {
+    const value: unknown = patch[key];
+    if (value !== undefined && value !== null && (typeof value !== 'object' || Array.isArray(value))) {
+      throw new SettingsError(`${key}: Invalid input: expected object, received ${Array.isArray(value) ? 'array' : typeof value}`);
+    }
+  }
   const next: InstanceSettings = {
     ...(current?.apns ? { apns: current.apns } : {}),
     ...(current?.fcm ? { fcm: current.fcm } : {}),

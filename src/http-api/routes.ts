@@ -94,6 +94,7 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
         throw new HttpError(400, 'info=user_count is only valid with filter_by_prefix=presence-');
       }
       const channels: Record<string, Record<string, number>> = {};
+      brokerAvailable(engine);
       for (const summary of await engine.queries.channels(app.id, prefix)) {
         const attrs: Record<string, number> = {};
         if (info.includes('user_count')) attrs.user_count = summary.userCount ?? 0;
@@ -113,6 +114,7 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
       const presence = isPresenceChannel(channel);
       if (info.includes('user_count') && !presence) throw new HttpError(400, 'info=user_count is only available for presence channels');
       if (info.includes('cache') && !channelType(channel).cache) throw new HttpError(400, 'info=cache is only available for cache channels');
+      brokerAvailable(engine);
       const subscriptions = await engine.queries.subscriptionCount(app.id, channel);
       const result: Record<string, unknown> = { occupied: subscriptions > 0 };
       if (info.includes('user_count')) result.user_count = await engine.queries.userCount(app.id, channel);
@@ -132,6 +134,7 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
       const channel = validChannel(ctx.params.channel!, app);
       if (!isPresenceChannel(channel)) throw new HttpError(400, 'Users can only be listed for presence channels');
       const withInfo = ['1', 'true'].includes(ctx.queryValue('with_user_info') ?? '');
+      brokerAvailable(engine);
       return {
         users: (await engine.queries.members(app.id, channel)).map((m) => (withInfo ? { id: m.id, user_info: m.userInfo } : { id: m.id })),
       };
@@ -150,9 +153,12 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
   );
 }
 
-/** Clustered: a publish the other nodes cannot get is refused (503) rather than acknowledged. */
+/**
+ * Clustered: while the broker is unreachable, a publish the other nodes cannot get is refused
+ * (rather than acknowledged) and cluster-wide queries fail fast instead of waiting for it.
+ */
 function brokerAvailable(engine: ChannelsEngine): void {
-  if (!engine.broker.healthy()) throw new HttpError(503, `Broker ${engine.broker.name} unavailable: the event was not published, retry shortly`);
+  if (!engine.broker.healthy()) throw new HttpError(503, `Broker ${engine.broker.name} unavailable (cluster messages and state), retry shortly`);
 }
 
 function validChannel(name: string, app: App): string {

@@ -25,7 +25,7 @@ import type {
   OnlineResult,
 } from './cluster-state.js';
 import type { NatsLink } from './nats-link.js';
-import { encodeJson, isConflict, KvDocuments, parse } from './nats-kv-docs.js';
+import { encodeJson, isConflict, KvDocuments, parse, REVISION_SPAN } from './nats-kv-docs.js';
 import { scanKeys } from './nats-scan.js';
 
 export interface NatsClusterStateOptions {
@@ -187,7 +187,8 @@ export class NatsClusterState implements ClusterState {
     const statuses = await Promise.all(watchlist.map((id) => this.userDocs.read(this.userKey(appId, id))));
     const online = watchlist.filter((_, i) => sum(statuses[i]?.doc.n ?? {}) > 0);
     // Each status was read at its own revision: only the oldest is safe to suppress up to.
-    const snapshotRevision = statuses.length && statuses.every(Boolean) ? Math.min(...statuses.map((s) => s!.entry.revision)) : 0;
+    const snapshotRevision =
+      statuses.length && statuses.every(Boolean) ? Math.min(...statuses.map((s) => s!.entry.revision)) * REVISION_SPAN + REVISION_SPAN - 1 : 0;
     return { ok: true, token, cameOnline: first, revision, online, snapshotRevision };
   }
 

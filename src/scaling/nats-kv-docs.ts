@@ -19,6 +19,12 @@ interface Pending<D> {
 }
 
 const MAX_ATTEMPTS = 64;
+/**
+ * Revisions handed out are `KV revision × REVISION_SPAN + position in the batch`: unique per
+ * change (two changes of one user in one batch must not share a revision, or a node would drop
+ * the second as stale) and still increasing across writes. Batches are cut at this size.
+ */
+export const REVISION_SPAN = 1024;
 
 export function isConflict(err: unknown): boolean {
   const e = err as { message?: string; api_error?: { err_code?: number } };
@@ -41,8 +47,8 @@ export class KvDocuments<D extends object> {
   }
 
   /**
-   * Applies `mutate` atomically; resolves with its result and the revision written (0 when
-   * nothing was written: every mutation in the batch returned without changing the document).
+   * Applies `mutate` atomically; resolves with its result and its revision (see REVISION_SPAN;
+   * based on the current KV revision when the batch changed nothing).
    * Mutations must be pure functions of the document: a conflict re-runs them on fresh data.
    */
   mutate<R>(key: string, mutate: Mutation<D, R>): Promise<{ result: R; revision: number }> {
@@ -66,10 +72,10 @@ export class KvDocuments<D extends object> {
         return;
       }
       // Ops queued while this batch is written form the next batch.
-      this.queues.set(key, []);
+      this.queues.set(key, batch.splice(REVISION_SPAN));
       try {
         const outcome = await this.writeBatch(key, batch);
-        batch.forEach((op, i) => op.resolve({ result: outcome.results[i], revision: outcome.revision }));
+        batch.forEach((op, i) => op.resolve({ result: outcome.results[i], revision: outcome.revision * REVISION_SPAN + i }));
       } catch (err) {
         for (const op of batch) op.reject(err);
       }

@@ -227,6 +227,9 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
           })(),
           delay(deadlineAt - Date.now()),
         ]);
+        // Leave the cluster state before the modules stop: whatever this node's sockets still held
+        // is removed at once, broadcast to the other nodes and seen by the observers (webhooks).
+        await scaling.cluster?.stop().catch((err: unknown) => logger.error({ err }, 'leaving the cluster state failed'));
         for (const m of [...started].reverse()) {
           try {
             await m.stop?.();
@@ -234,8 +237,6 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
             logger.error({ err, module: m.name }, 'module stop failed');
           }
         }
-        // Leaving the cluster state first broadcasts this node's members leaving at once.
-        await scaling.cluster?.stop().catch((err: unknown) => logger.error({ err }, 'leaving the cluster state failed'));
         await broker.stop().catch(() => undefined);
         gateway.terminateAll();
         server.closeAllConnections();

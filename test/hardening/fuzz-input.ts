@@ -81,7 +81,7 @@ export class FuzzInput {
     for (const field of fields) if (this.chance(0.5)) out[field] = this.value(depth + 1);
     // Own properties named like the prototype hooks, as JSON.parse would produce them.
     if (this.chance(0.1)) Object.defineProperty(out, '__proto__', { value: { polluted: true }, enumerable: true });
-    if (this.chance(0.1)) out.constructor = { prototype: { polluted: true } };
+    if (this.chance(0.1)) out['constructor'] = { prototype: { polluted: true } };
     return out;
   }
 

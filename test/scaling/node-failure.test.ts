@@ -47,7 +47,7 @@ async function survivesSigkill(kind: BrokerKind, postgres: boolean): Promise<voi
   const env = {
     HERALD_BROKER: kind,
     HERALD_CLUSTER_PREFIX: prefix,
-    HERALD_NODE_TIMEOUT_MS: '3000',
+    HERALD_NODE_TIMEOUT_MS: '6000',
     HERALD_APP_ID: app.id,
     HERALD_APP_KEY: app.key,
     HERALD_APP_SECRET: app.secret,

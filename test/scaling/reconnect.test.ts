@@ -128,7 +128,7 @@ for (const kind of ['redis', 'nats'] as const) {
 
   test(`${kind}: a node cut off longer than the node timeout is reaped, then rejoins and presence converges`, async (t) => {
     if (!(await serviceUp(kind))) return t.skip(skipMessage(kind));
-    await withCluster(kind, 1000, async (proxied, direct, proxy) => {
+    await withCluster(kind, 2000, async (proxied, direct, proxy) => {
       const alice = proxied.client({ user_id: 'alice' });
       await subscribed(alice, 'presence-partition');
       const bob = await subscribed(direct.client({ user_id: 'bob' }), 'presence-partition');

@@ -107,7 +107,14 @@ async function runMemory(ctx: BenchContext, spec: MemorySpec): Promise<ScenarioR
   }
 
   ctx.log(`connected ${connected.connected}; settling ${SETTLE_MS / 1000} s before reading memory…`);
+  const idle0 = serverSample(ctx);
   await sleep(SETTLE_MS);
+  const idle1 = serverSample(ctx);
+  if (idle0 && idle1) {
+    // Timers per connection or periodic sweeps show up here.
+    result.extra['server CPU with all connections idle (% of a core)'] =
+      Math.round(((idle1.cpuMicros - idle0.cpuMicros) / 1000 / (idle1.at - idle0.at)) * 1000) / 10;
+  }
   const settledMemory = await readMemory(ctx);
   const settled = settledMemory.sample;
   applyMemory(result, settled, idle, connected.connected);
