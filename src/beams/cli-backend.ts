@@ -3,6 +3,7 @@
  * the store directly (PostgreSQL, or an embedded store no Herald is using — PGlite allows one
  * process at a time, so the data directory is locked while the CLI uses it).
  */
+import { AdminApiClient } from '../cli/admin-client.js';
 import { acquireDataDirLock, seedEmbeddedDataDir, type DataDirLock } from '../apps/data-dir.js';
 import { CliError } from '../cli/apps-backend.js';
 import type { Database } from '../storage/database.js';
@@ -25,49 +26,19 @@ export interface BeamsBackend {
   close(): Promise<void>;
 }
 
-const HTTP_TIMEOUT_MS = 60_000;
-
 export class HttpBeamsBackend implements BeamsBackend {
-  readonly description: string;
-  private readonly base: string;
+  private readonly client: AdminApiClient;
 
-  constructor(
-    url: string,
-    private readonly token: string,
-  ) {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new CliError(`--url: not a URL: ${url}`, 2);
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new CliError('--url must be an http:// or https:// URL', 2);
-    this.base = parsed.origin + parsed.pathname.replace(/\/+$/, '');
-    this.description = `admin API at ${this.base}`;
+  constructor(url: string, token: string) {
+    this.client = new AdminApiClient(url, token);
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.base}/admin/beams/instances${path}`, {
-        method,
-        headers: { Authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
-      });
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-      throw new CliError(`Cannot reach Herald at ${this.base} (${cause}). Is it running?`);
-    }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    if (!res.ok) throw new CliError(`${(json as { error?: string } | undefined)?.error ?? `HTTP ${res.status}`} (HTTP ${res.status} from ${this.base})`);
-    return json as T;
+  get description(): string {
+    return this.client.description;
+  }
+
+  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.client.call<T>(method, `/admin/beams/instances${path}`, body);
   }
 
   async list() {

@@ -3,6 +3,7 @@
  * when no Herald holds it), or to a running Herald's admin API (required for an embedded store
  * in use, since PGlite allows one process at a time).
  */
+import { AdminApiClient } from './admin-client.js';
 import type { App } from '../apps/app.js';
 import { acquireDataDirLock, seedEmbeddedDataDir, type DataDirLock } from '../apps/data-dir.js';
 import { AppManager, type AppSummary, type AppView, type RotateOptions } from '../apps/manager.js';
@@ -36,54 +37,20 @@ export interface AppsBackend {
   close(): Promise<void>;
 }
 
-// Generous: the first admin call on a fresh embedded store creates it (seconds on a slow machine).
-const HTTP_TIMEOUT_MS = 60_000;
-
 /** Talks to a running Herald's /admin API. */
 export class HttpAppsBackend implements AppsBackend {
-  readonly description: string;
-  private readonly base: string;
+  private readonly client: AdminApiClient;
 
-  constructor(
-    url: string,
-    private readonly token: string,
-  ) {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new CliError(`--url: not a URL: ${url}`, 2);
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new CliError('--url must be an http:// or https:// URL', 2);
-    this.base = parsed.origin + parsed.pathname.replace(/\/+$/, '');
-    this.description = `admin API at ${this.base}`;
+  constructor(url: string, token: string) {
+    this.client = new AdminApiClient(url, token);
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.base}${path}`, {
-        method,
-        headers: { Authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
-      });
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-      throw new CliError(`Cannot reach Herald at ${this.base} (${cause}). Is it running?`);
-    }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    if (!res.ok) {
-      const message = (json as { error?: string } | undefined)?.error ?? `HTTP ${res.status}`;
-      throw new CliError(`${message} (HTTP ${res.status} from ${this.base})`);
-    }
-    return json as T;
+  get description(): string {
+    return this.client.description;
+  }
+
+  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.client.call<T>(method, path, body);
   }
 
   async list() {

@@ -150,3 +150,16 @@ export async function bulkRegister(db: Database, instanceId: string, devices: Bu
 export function apnsToken(): string {
   return crypto.getRandomValues(new Uint8Array(32)).reduce((s, b) => s + b.toString(16).padStart(2, '0'), '');
 }
+
+/** A plain JSON request to a Beams-serving Herald, returning status and parsed body. */
+export function beamsApi(baseUrl: () => string) {
+  return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${baseUrl()}${path}`, {
+      method,
+      headers: { ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+}

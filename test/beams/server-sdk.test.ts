@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import PushNotifications from '@pusher/push-notifications-server';
-import { apnsToken, createFakeInstance, startBeamsHerald, startFakes, waitForPublish, type BeamsHerald, type Fakes } from './helpers.js';
+import { apnsToken, beamsApi, createFakeInstance, startBeamsHerald, startFakes, waitForPublish, type BeamsHerald, type Fakes } from './helpers.js';
 import type { BeamsInstance } from '../../src/beams/instances.js';
 
 describe('Beams server SDK (@pusher/push-notifications-server 1.2.7)', () => {
@@ -17,15 +17,7 @@ describe('Beams server SDK (@pusher/push-notifications-server 1.2.7)', () => {
   const devices: Record<string, string> = {};
   let webToken = '';
 
-  const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${h.th.httpUrl}${path}`, {
-      method,
-      headers: { ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
+  const api = beamsApi(() => h.th.httpUrl);
 
   before(async () => {
     fakes = await startFakes();

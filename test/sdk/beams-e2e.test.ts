@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BeamsClient } from '../../src/sdk/index.js';
 import { HeraldHttpError, BeamsHttpError } from '../../src/sdk/errors.js';
-import { createFakeInstance, startBeamsHerald, startFakes, waitForPublish, type BeamsHerald, type Fakes } from '../beams/helpers.js';
+import { beamsApi, createFakeInstance, startBeamsHerald, startFakes, waitForPublish, type BeamsHerald, type Fakes } from '../beams/helpers.js';
 import type { BeamsInstance } from '../../src/beams/instances.js';
 
 let fakes: Fakes;
@@ -16,15 +16,7 @@ let instance: BeamsInstance;
 let beams: BeamsClient;
 let deviceId = '';
 
-const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-  const res = await fetch(`${h.th.httpUrl}${path}`, {
-    method,
-    headers: { ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-};
+const api = beamsApi(() => h.th.httpUrl);
 
 before(async () => {
   fakes = await startFakes();
