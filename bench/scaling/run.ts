@@ -3,7 +3,7 @@
  *
  *   node --import tsx bench/scaling/run.ts [--brokers redis,nats] [--nodes 1,2,3]
  *        [--clients 600] [--channels 20] [--in-flight 16] [--seconds 10] [--generators 2]
- *        [--json out.json]
+ *        [--repeat 1] [--json out.json]
  *
  * Every configuration starts fresh `node bin/herald.js start` processes (HERALD_BROKER=…, its own
  * cluster prefix), spreads the subscribers round-robin over the nodes and publishes through the
@@ -17,6 +17,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { cleanupNamespace } from './cleanup.js';
 import { startNodes } from './nodes.js';
 import { percentile, Publisher, Subscribers, type App } from './load.js';
 
@@ -30,6 +31,8 @@ interface Options {
   inFlight: number;
   seconds: number;
   generators: number;
+  /** Runs per configuration; the best (most deliveries/s) is reported: others share this machine. */
+  repeat: number;
   json?: string;
 }
 
@@ -52,6 +55,7 @@ function parse(argv: string[]): Options {
     inFlight: int(get('in-flight'), 16),
     seconds: int(get('seconds'), 10),
     generators: int(get('generators'), 2),
+    repeat: int(get('repeat'), 1),
     json: get('json'),
   };
 }
@@ -142,12 +146,13 @@ async function measure(broker: string, nodeCount: number, options: Options): Pro
     publisher.close();
     subscribers.close();
     await set.stop();
+    await cleanupNamespace(broker, prefix);
   }
 }
 
 function table(rows: Row[], options: Options, load: number): string {
   const lines = [
-    `${options.clients} subscribers on ${options.channels} channels (${options.clients / options.channels} per channel) in ${options.generators} processes, ${options.inFlight} HTTP publishes in flight, ${options.seconds} s measured, ${cpus().length} CPU cores, load average at start: ${load.toFixed(1)}`,
+    `${options.clients} subscribers on ${options.channels} channels (${options.clients / options.channels} per channel) in ${options.generators} processes, ${options.inFlight} HTTP publishes in flight, ${options.seconds} s measured (best of ${options.repeat}), ${cpus().length} CPU cores, load average at start: ${load.toFixed(1)}`,
     '',
     '| broker | nodes | deliveries/s | publishes/s | p50 ms | p99 ms | max ms | node CPU % | broker CPU % | deliveries per node-CPU-second |',
     '|---|---|---|---|---|---|---|---|---|---|',
@@ -168,8 +173,13 @@ async function main(): Promise<void> {
   for (const broker of options.brokers) for (const n of options.nodes) plan.push([broker, n]);
   const rows: Row[] = [];
   for (const [broker, n] of plan) {
-    process.stderr.write(`measuring ${broker} × ${n} node(s)…\n`);
-    rows.push(await measure(broker, n, options));
+    let best: Row | undefined;
+    for (let attempt = 1; attempt <= options.repeat; attempt++) {
+      process.stderr.write(`measuring ${broker} × ${n} node(s), run ${attempt}/${options.repeat}…\n`);
+      const row = await measure(broker, n, options);
+      if (!best || row.deliveriesPerSecond > best.deliveriesPerSecond) best = row;
+    }
+    rows.push(best!);
   }
   const output = table(rows, options, load);
   console.log(output);

@@ -11,7 +11,7 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { KV } from 'nats';
+import type { JetStreamManager, KV } from 'nats';
 import type { Logger } from '../server/logger.js';
 import type {
   ChannelSummary,
@@ -62,6 +62,8 @@ export class NatsClusterState implements ClusterState {
   readonly name = 'nats';
   readonly nodeId = `${hostname().slice(0, 40)}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private bucket: KV | undefined;
+  private manager: JetStreamManager | undefined;
+  private readonly bucketName: string;
   private readonly channelDocs = new KvDocuments<ChannelDoc>(() => this.kv, () => ({ s: {}, m: {} }));
   private readonly userDocs = new KvDocuments<UserDoc>(() => this.kv, () => ({ n: {} }));
   private readonly registrations = new Map<string, Promise<string>>();
@@ -78,6 +80,7 @@ export class NatsClusterState implements ClusterState {
 
   constructor(private readonly options: NatsClusterStateOptions) {
     this.logger = options.logger;
+    this.bucketName = `${options.prefix}-state`;
     options.link.onHealthChange((up) => {
       if (up) this.reapNotBefore = Date.now() + options.nodeTimeoutMs;
     });
@@ -88,9 +91,15 @@ export class NatsClusterState implements ClusterState {
     return this.bucket;
   }
 
+  private get jsm(): JetStreamManager {
+    if (!this.manager) throw new Error('NATS cluster state not started');
+    return this.manager;
+  }
+
   async start(): Promise<void> {
     await this.options.link.start();
-    this.bucket = await this.options.link.nc.jetstream().views.kv(`${this.options.prefix}-state`, { history: 1 });
+    this.bucket = await this.options.link.nc.jetstream().views.kv(this.bucketName, { history: 1 });
+    this.manager = await this.options.link.nc.jetstreamManager();
     this.reapNotBefore = Date.now() + this.options.nodeTimeoutMs;
     const every = Math.max(50, Math.floor(this.options.nodeTimeoutMs / 3));
     this.timers = [setInterval(() => void this.heartbeat(), every), setInterval(() => void this.reap(), every + Math.floor(Math.random() * (every / 4)))];
@@ -211,7 +220,7 @@ export class NatsClusterState implements ClusterState {
   }
 
   async channels(appId: string, prefix?: string): Promise<ChannelSummary[]> {
-    const keys = await scanKeys(this.kv, `${this.appKey(appId)}.c.*`);
+    const keys = await scanKeys(this.jsm, this.bucketName, `${this.appKey(appId)}.c.*`);
     const names = keys.map((k) => unb64(k.slice(k.lastIndexOf('.') + 1))).filter((n) => !n.startsWith('#') && (!prefix || n.startsWith(prefix)));
     const docs = await Promise.all(names.map((n) => this.channelDocs.read(this.channelKey(appId, n))));
     const out: ChannelSummary[] = [];
@@ -282,7 +291,7 @@ export class NatsClusterState implements ClusterState {
   }
 
   private evicted(appId: string, token: string): void {
-    if (this.tokens.get(appId) !== token) return;
+    if (this.stopped || this.tokens.get(appId) !== token) return;
     this.tokens.delete(appId);
     this.registrations.delete(appId);
     this.logger.error({ appId, node: token }, 'this node was removed from the cluster state (it was cut off longer than the node timeout); its connections of the app are closed so clients reconnect');
@@ -317,7 +326,7 @@ export class NatsClusterState implements ClusterState {
     try {
       const now = Date.now() + this.serverClockOffset;
       const own = new Set(this.tokens.values());
-      for (const key of await scanKeys(this.kv, 'a.*.n.*')) {
+      for (const key of await scanKeys(this.jsm, this.bucketName, 'a.*.n.*')) {
         const [, app, , node] = key.split('.');
         const appId = unb64(app!);
         const token = unb64(node!);
@@ -344,7 +353,7 @@ export class NatsClusterState implements ClusterState {
   private async removeNode(appId: string, token: string, self: boolean): Promise<void> {
     const changes: ClusterChanges = { channels: [], members: [], usersOffline: [] };
     const app = this.appKey(appId);
-    for (const key of await scanKeys(this.kv, `${app}.c.*`)) {
+    for (const key of await scanKeys(this.jsm, this.bucketName, `${app}.c.*`)) {
       const channel = unb64(key.slice(key.lastIndexOf('.') + 1));
       const { result, revision } = await this.channelDocs.mutate(key, (doc) => {
         if (!doc.s[token] && !Object.values(doc.m).some((e) => e.c[token])) return undefined;
@@ -364,7 +373,7 @@ export class NatsClusterState implements ClusterState {
       for (const m of result.removed) changes.members.push({ channel, ...m, revision });
       changes.channels.push({ channel, subscriptionCount: result.count, revision });
     }
-    for (const key of await scanKeys(this.kv, `${app}.u.*`)) {
+    for (const key of await scanKeys(this.jsm, this.bucketName, `${app}.u.*`)) {
       const userId = unb64(key.slice(key.lastIndexOf('.') + 1));
       const { result, revision } = await this.userDocs.mutate(key, (doc) => {
         if (!doc.n[token]) return undefined;

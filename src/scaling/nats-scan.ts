@@ -1,18 +1,13 @@
-/** Lists the keys of a JetStream KV bucket matching a subject-style filter (`a.*.n.*`). */
-import type { KV } from 'nats';
+/**
+ * Lists the keys of a JetStream KV bucket matching a subject-style filter (`a.*.n.*`), from the
+ * stream's subject list (STREAM.INFO with subjects_filter, paged by the client). Unlike
+ * `kv.keys()` this needs no consumer, so it cannot stall while other nodes write the bucket.
+ * Keys whose last operation was a delete are included; readers skip those entries.
+ */
+import type { JetStreamManager } from 'nats';
 
-/** Most keys one scan returns; beyond this a listing is truncated rather than unbounded. */
-export const MAX_SCAN_KEYS = 100_000;
-
-export async function scanKeys(kv: KV, filter: string): Promise<string[]> {
-  const out: string[] = [];
-  const iterator = await kv.keys(filter);
-  for await (const key of iterator) {
-    out.push(key);
-    if (out.length >= MAX_SCAN_KEYS) {
-      iterator.stop();
-      break;
-    }
-  }
-  return out;
+export async function scanKeys(jsm: JetStreamManager, bucket: string, filter: string): Promise<string[]> {
+  const prefix = `$KV.${bucket}.`;
+  const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: prefix + filter });
+  return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
 }

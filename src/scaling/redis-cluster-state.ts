@@ -258,7 +258,8 @@ export class RedisClusterState implements ClusterState {
 
   /** The registration behind `token` was reaped: start a new epoch and tell the engine once. */
   private evicted(appId: string, token: string): 'evicted' {
-    if (this.tokens.get(appId) === token) {
+    // At shutdown this node removes itself: a late operation finding it gone is expected.
+    if (!this.stopped && this.tokens.get(appId) === token) {
       this.tokens.delete(appId);
       this.registrations.delete(appId);
       this.logger.error({ appId, node: token }, 'this node was removed from the cluster state (it was cut off longer than the node timeout); its connections of the app are closed so clients reconnect');
