@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { readLock } from '../apps/data-dir.js';
-import { CliError } from '../cli/apps-backend.js';
+import { CliError, reportCliFailure } from '../cli/apps-backend.js';
 import type { CliCommand } from '../cli/commands.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { DirectBeamsBackend, HttpBeamsBackend, type BeamsBackend, type InstanceView } from './cli-backend.js';
@@ -222,12 +222,7 @@ export async function runBeams(argv: string[], io: { stdout: (s: string) => void
     }
     return 0;
   } catch (err) {
-    if (err instanceof CliError || (err as Error).name === 'DataDirLockedError') {
-      io.stderr(`herald beams: ${(err as Error).message}\n`);
-      return err instanceof CliError ? err.exitCode : 1;
-    }
-    io.stderr(`herald beams: unexpected error: ${(err as Error).stack ?? err}\n`);
-    return 1;
+    return reportCliFailure('beams', err, io.stderr);
   } finally {
     await backend?.close();
   }

@@ -23,6 +23,19 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * How a management command (`herald apps`, `herald beams`) reports a failure: expected errors as one
+ * line with their exit code, anything else with its stack. Returns the exit code.
+ */
+export function reportCliFailure(command: string, err: unknown, stderr: (s: string) => void): number {
+  if (err instanceof CliError || (err as Error).name === 'DataDirLockedError') {
+    stderr(`herald ${command}: ${(err as Error).message}\n`);
+    return err instanceof CliError ? err.exitCode : 1;
+  }
+  stderr(`herald ${command}: unexpected error: ${(err as Error).stack ?? err}\n`);
+  return 1;
+}
+
 export interface AppsBackend {
   /** Where the commands go, for messages ("admin API at …", "embedded store in …"). */
   readonly description: string;

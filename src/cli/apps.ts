@@ -5,7 +5,7 @@ import { stringify as toYaml } from 'yaml';
 import type { AppSummary, AppView } from '../apps/manager.js';
 import { readLock } from '../apps/data-dir.js';
 import { ConfigError, loadConfig } from '../config/load.js';
-import { CliError, DirectAppsBackend, HttpAppsBackend, type AppsBackend } from './apps-backend.js';
+import { CliError, reportCliFailure, DirectAppsBackend, HttpAppsBackend, type AppsBackend } from './apps-backend.js';
 import type { CliCommand } from './commands.js';
 
 export const USAGE = `Usage: herald apps <command> [app id] [options]
@@ -273,12 +273,7 @@ export async function runApps(argv: string[], io: { stdout: (s: string) => void;
     }
     return 0;
   } catch (err) {
-    if (err instanceof CliError || (err as Error).name === 'DataDirLockedError') {
-      io.stderr(`herald apps: ${(err as Error).message}\n`);
-      return err instanceof CliError ? err.exitCode : 1;
-    }
-    io.stderr(`herald apps: unexpected error: ${(err as Error).stack ?? err}\n`);
-    return 1;
+    return reportCliFailure('apps', err, io.stderr);
   } finally {
     await backend?.close();
   }

@@ -50,17 +50,8 @@ export function authorizedClient(h: TestHerald, server: Pusher, spec: Authorized
   });
 }
 
-export async function connected(client: PusherJs): Promise<void> {
-  if (client.connection.state === 'connected') return;
-  await nextEvent(client.connection, 'connected');
-}
-
-/** Subscribes and waits for pusher:subscription_succeeded; returns the channel. */
-export async function subscribed(client: PusherJs, name: string) {
-  const channel = client.subscribe(name);
-  await nextEvent(channel, 'pusher:subscription_succeeded');
-  return channel;
-}
+import { connected, subscribed } from '../helpers/pusher-js.js';
+export { connected, subscribed };
 
 /** pusher.signin() and wait until the server accepted it (pusher:signin_success reached the client). */
 export async function signedIn(client: PusherJs): Promise<void> {

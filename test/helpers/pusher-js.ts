@@ -1,7 +1,7 @@
 /** The stock pusher-js Node build (CommonJS; its default export is the Pusher class). */
 import PusherJsClass from 'pusher-js';
 import type { Options } from 'pusher-js';
-import { withTimeout } from './wait.js';
+import { nextEvent, withTimeout } from './wait.js';
 
 export const PusherJs = PusherJsClass;
 export type PusherJs = PusherJsClass;
@@ -36,3 +36,15 @@ export function closeCode(client: PusherJsClass, ms = 5000): Promise<number> {
   });
 }
 
+
+export async function connected(client: PusherJsClass): Promise<void> {
+  if (client.connection.state === 'connected') return;
+  await nextEvent(client.connection, 'connected');
+}
+
+/** Subscribes and waits for pusher:subscription_succeeded; returns the channel. */
+export async function subscribed(client: PusherJsClass, name: string) {
+  const channel = client.subscribe(name);
+  await nextEvent(channel, 'pusher:subscription_succeeded');
+  return channel;
+}

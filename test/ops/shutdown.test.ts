@@ -9,11 +9,12 @@ import Pusher from 'pusher';
 import { WebSocket } from 'ws';
 import { PusherJs } from '../helpers/pusher-js.js';
 import { nextEvent, withTimeout } from '../helpers/wait.js';
-import { CHILD_APP, startChildHerald, SwitchingProxy } from './child-herald.js';
+import { CHILD_APP, startChildHerald } from './child-herald.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 test('SIGTERM: clients get 4200 and pusher-js reconnects to another node; the process exits 0', async (t) => {
   const [nodeA, nodeB] = await Promise.all([startChildHerald(), startChildHerald()]);
-  const proxy = new SwitchingProxy(nodeA.port);
+  const proxy = new TcpProxy(nodeA.port);
   await proxy.start();
   const client = new PusherJs(CHILD_APP.key, { cluster: 'local', wsHost: '127.0.0.1', wsPort: proxy.port, forceTLS: false, enabledTransports: ['ws'] });
   t.after(async () => {
@@ -33,7 +34,7 @@ test('SIGTERM: clients get 4200 and pusher-js reconnects to another node; the pr
   const rawClosed = new Promise<number>((resolve) => raw.once('close', (code) => resolve(code)));
 
   // The load balancer now sends new connections to node B; node A is told to stop.
-  proxy.upstreamPort = nodeB.port;
+  proxy.targetPort = nodeB.port;
   const resubscribed = nextEvent(channel, 'pusher:subscription_succeeded', 30_000);
   nodeA.process.kill('SIGTERM');
 

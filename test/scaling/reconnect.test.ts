@@ -19,7 +19,7 @@ import { startHerald, type Herald } from '../../src/server/herald.js';
 import { PusherJs } from '../helpers/pusher-js.js';
 import { nextEvent } from '../helpers/wait.js';
 import { cleanupNamespace, collect, SERVICE, serviceUp, skipMessage, subscribed, uniqueId, until, type BrokerKind } from './support.js';
-import { TcpProxy } from './tcp-proxy.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 interface Node {
   herald: Herald;

@@ -28,16 +28,8 @@ export function sdkAuthorizedClient(h: TestHerald, sdk: ChannelsClient, spec: { 
   });
 }
 
-export async function connected(client: PusherJs): Promise<void> {
-  if (client.connection.state === 'connected') return;
-  await nextEvent(client.connection, 'connected');
-}
-
-export async function subscribed(client: PusherJs, name: string) {
-  const channel = client.subscribe(name);
-  await nextEvent(channel, 'pusher:subscription_succeeded');
-  return channel;
-}
+import { connected, subscribed } from '../helpers/pusher-js.js';
+export { connected, subscribed };
 
 /** signin() and wait until the automatic `#server-to-user-{id}` subscription succeeded. */
 export async function signedIn(client: PusherJs): Promise<void> {

@@ -1,6 +1,7 @@
 /**
- * A TCP forwarder between a node and Redis / NATS that a test can cut (drop every connection
- * and refuse new ones) and restore on the same port: a network partition of one node.
+ * A TCP forwarder for tests: between a node and Redis / NATS it can be cut (drop every connection
+ * and refuse new ones) and restored on the same port — a network partition of one node; in front
+ * of Herald nodes its target can be switched — a stand-in for a load balancer.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
@@ -9,7 +10,8 @@ export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
 
-  constructor(private readonly targetPort: number, private readonly targetHost = '127.0.0.1') {}
+  /** Where new connections go; change it to send the next connections elsewhere. */
+  constructor(public targetPort: number, private readonly targetHost = '127.0.0.1') {}
 
   async start(): Promise<void> {
     if (this.server) return;
