@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { readLock } from '../apps/data-dir.js';
 import { CliError, reportCliFailure } from '../cli/apps-backend.js';
+import { lastValue, parseCommandArgs, type ParsedArgs } from '../cli/args.js';
 import type { CliCommand } from '../cli/commands.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { DirectBeamsBackend, HttpBeamsBackend, type BeamsBackend, type InstanceView } from './cli-backend.js';
@@ -47,32 +48,10 @@ const VALUE_OPTIONS = new Set([
 ]);
 const FLAG_OPTIONS = new Set(['--json', '--yes', '--remove-apns', '--remove-fcm', '--help', '-h']);
 
-interface Parsed {
-  positional: string[];
-  values: Map<string, string>;
-  flags: Set<string>;
-}
+type Parsed = ParsedArgs;
 
 function parseArgs(argv: string[]): Parsed {
-  const parsed: Parsed = { positional: [], values: new Map(), flags: new Set() };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('-')) {
-      parsed.positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (FLAG_OPTIONS.has(name)) {
-      parsed.flags.add(name);
-      continue;
-    }
-    if (!VALUE_OPTIONS.has(name)) throw new CliError(`Unknown option ${name} (see \`herald beams --help\`)`, 2);
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new CliError(`${name}: missing value`, 2);
-    parsed.values.set(name, value);
-  }
-  return parsed;
+  return parseCommandArgs(argv, { command: 'beams', valueOptions: VALUE_OPTIONS, flagOptions: FLAG_OPTIONS });
 }
 
 function readText(file: string, flag: string): string {
@@ -85,7 +64,7 @@ function readText(file: string, flag: string): string {
 
 /** Instance fields from flags; APNs fields are merged with the current ones on update. */
 function instanceFields(p: Parsed, current?: InstanceView): InstanceInput {
-  const v = (name: string) => p.values.get(name);
+  const v = (name: string) => lastValue(p, name);
   const input: InstanceInput = {};
   if (v('--id') !== undefined) input.id = v('--id');
   if (v('--name') !== undefined) input.name = v('--name');
@@ -142,7 +121,7 @@ function instanceFields(p: Parsed, current?: InstanceView): InstanceInput {
 async function openBackend(p: Parsed, env: NodeJS.ProcessEnv, stderr: (s: string) => void): Promise<BeamsBackend> {
   const configArgv: string[] = [];
   for (const name of ['--data-dir', '--database-url', '--config', '--admin-token']) {
-    const value = p.values.get(name);
+    const value = lastValue(p, name);
     if (value !== undefined) configArgv.push(name, value);
   }
   let config;
@@ -153,7 +132,7 @@ async function openBackend(p: Parsed, env: NodeJS.ProcessEnv, stderr: (s: string
     throw err;
   }
   const token = config.adminToken;
-  const url = p.values.get('--url') ?? (env.HERALD_URL || undefined);
+  const url = lastValue(p, '--url') ?? (env.HERALD_URL || undefined);
   if (url) {
     if (!token) throw new CliError('--url needs the admin token: --admin-token <token> or HERALD_ADMIN_TOKEN', 2);
     return new HttpBeamsBackend(url, token);

@@ -5,6 +5,7 @@ import { stringify as toYaml } from 'yaml';
 import type { AppSummary, AppView } from '../apps/manager.js';
 import { readLock } from '../apps/data-dir.js';
 import { ConfigError, loadConfig } from '../config/load.js';
+import { lastValue, parseCommandArgs, type ParsedArgs } from './args.js';
 import { CliError, reportCliFailure, DirectAppsBackend, HttpAppsBackend, type AppsBackend } from './apps-backend.js';
 import type { CliCommand } from './commands.js';
 
@@ -45,11 +46,7 @@ Where the commands go:
 Output: --json for machine-readable output.
 `;
 
-interface Parsed {
-  positional: string[];
-  values: Map<string, string[]>;
-  flags: Set<string>;
-}
+type Parsed = ParsedArgs;
 
 const VALUE_OPTIONS = new Set([
   '--url', '--admin-token', '--data-dir', '--database-url', '--config', '--id', '--key', '--secret', '--name', '--enabled',
@@ -59,28 +56,10 @@ const VALUE_OPTIONS = new Set([
 const FLAG_OPTIONS = new Set(['--json', '--yes', '--new-key', '--drop-previous', '--drop-previous-credentials', '--help', '-h']);
 
 export function parseArgs(argv: string[]): Parsed {
-  const parsed: Parsed = { positional: [], values: new Map(), flags: new Set() };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('-')) {
-      parsed.positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (FLAG_OPTIONS.has(name)) {
-      parsed.flags.add(name);
-      continue;
-    }
-    if (!VALUE_OPTIONS.has(name)) throw new CliError(`Unknown option ${name} (see \`herald apps --help\`)`, 2);
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new CliError(`${name}: missing value`, 2);
-    parsed.values.set(name, [...(parsed.values.get(name) ?? []), value]);
-  }
-  return parsed;
+  return parseCommandArgs(argv, { command: 'apps', valueOptions: VALUE_OPTIONS, flagOptions: FLAG_OPTIONS });
 }
 
-const last = (p: Parsed, name: string) => p.values.get(name)?.at(-1);
+const last = lastValue;
 
 function bool(p: Parsed, name: string): boolean | undefined {
   const raw = last(p, name);
