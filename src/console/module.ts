@@ -15,6 +15,7 @@ import { sendJson, sendText } from '../server/http-context.js';
 import type { HeraldModule, ModuleContext } from '../server/module.js';
 import { HttpError, type HttpContext } from '../server/router.js';
 import { LiveFeed } from './live-feed.js';
+import { validatePublish } from '../beams/validation.js';
 
 const ASSETS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'assets');
 const require = createRequire(import.meta.url);
@@ -176,7 +177,6 @@ function registerRoutes(ctx: ModuleContext, feed: LiveFeed, streams: Set<ServerR
     const beams = ctx.services.get('beams') as BeamsLike | undefined;
     if (!beams) throw new HttpError(404, 'Beams is not enabled on this server');
     const body = objectBody(await http.json<unknown>()) as { interest?: unknown; title?: unknown; body?: unknown };
-    const { validatePublish } = await import('../beams/validation.js');
     const notification = { title: String(body.title ?? ''), body: String(body.body ?? '') };
     let request;
     try {
