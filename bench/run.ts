@@ -1,7 +1,8 @@
 /**
  * Herald benchmark: `npm run bench -- [--scenario a,b,…] [--duration S] [--json out.json]`.
  *
- * For each scenario it starts a fresh Herald as a separate process (or uses --target), starts the
+ * For each scenario it starts a fresh Herald as a separate process (or the reference floor server
+ * with --reference, or uses --target), starts the
  * load generator processes, runs the scenario and prints one table. Server CPU and memory come
  * from /proc/<server pid>, so the figures are the server's own even though the generator shares
  * the machine. Targets are reported, never asserted: the exit code is non-zero only when a
@@ -18,7 +19,7 @@ import { primeServer } from './lib/measure.js';
 import { WorkerPool } from './lib/pool.js';
 import { renderDetails, renderTable } from './lib/report.js';
 import { emptyResult, type BenchContext, type RunOptions, type ScenarioResult } from './lib/results.js';
-import { externalServer, launchHerald, stopAllServers, type ServerUnderTest } from './lib/server.js';
+import { externalServer, launchHerald, stopAllServers, type ServerKind, type ServerUnderTest } from './lib/server.js';
 import { effectiveOpenFilesLimit } from './lib/spawn.js';
 import type { ScenarioDefinition } from './lib/scenarios/common.js';
 import { scenarioA, scenarioB, scenarioE } from './lib/scenarios/fanout.js';
@@ -75,8 +76,9 @@ async function runScenario(definition: ScenarioDefinition, options: RunOptions):
       env: options.databaseUrl ? { ...topology.env, HERALD_DATABASE_URL: options.databaseUrl } : topology.env,
       inspect: options.profile || (definition.inspect ?? false),
       log,
+      reference: options.reference,
     });
-    log(`Herald started: ${server.nodes.map((n) => `127.0.0.1:${n.port} (pid ${n.pid})`).join(', ')}`);
+    log(`${options.reference ? 'REFERENCE FLOOR server (not Herald)' : 'Herald'} started: ${server.nodes.map((n) => `127.0.0.1:${n.port} (pid ${n.pid})`).join(', ')}`);
   }
   let pool: WorkerPool | undefined;
   const hotFunctions: HotFunction[][] = [];
@@ -137,6 +139,18 @@ async function profileWhile<T>(server: ServerUnderTest, id: string, measure: () 
   }
 }
 
+function serverKindOf(options: RunOptions): ServerKind {
+  return options.reference ? 'reference floor' : options.targets.length > 0 ? 'external' : 'herald';
+}
+
+/** Printed above the table so a floor run can never be mistaken for Herald's figures. */
+function serverLine(kind: ServerKind): string {
+  if (kind === 'reference floor') {
+    return 'Server under test: REFERENCE FLOOR (bench/reference/floor-server.ts), NOT Herald — a floor measurement for comparison';
+  }
+  return kind === 'external' ? 'Server under test: external (--target)' : 'Server under test: Herald';
+}
+
 async function main(): Promise<number> {
   let options: RunOptions;
   try {
@@ -149,7 +163,8 @@ async function main(): Promise<number> {
     console.error(`${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  log(`scenarios ${options.scenarios.join(', ')}; ${options.workers} generator process(es); Node ${process.version}`);
+  const serverKind = serverKindOf(options);
+  log(`server under test: ${serverKind}; scenarios ${options.scenarios.join(', ')}; ${options.workers} generator process(es); Node ${process.version}`);
   const results: ScenarioResult[] = [];
   let crashed = 0;
   for (const id of options.scenarios) {
@@ -167,9 +182,9 @@ async function main(): Promise<number> {
       log(`── ${id} FAILED: ${(error as Error).message}`);
     }
   }
-  console.log(`\n${renderTable(results)}\n\n${renderDetails(results)}\n`);
+  console.log(`\n${serverLine(serverKind)}\n\n${renderTable(results)}\n\n${renderDetails(results)}\n`);
   if (options.jsonPath) {
-    writeFileSync(options.jsonPath, JSON.stringify({ node: process.version, date: new Date().toISOString(), options, results }, null, 2));
+    writeFileSync(options.jsonPath, JSON.stringify({ server: serverKind, node: process.version, date: new Date().toISOString(), options, results }, null, 2));
     log(`results written to ${options.jsonPath}`);
   }
   return crashed > 0 ? 1 : 0;

@@ -15,6 +15,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --target HOST:PORT   benchmark a running server (comma-separated for several nodes) instead of
                        starting Herald; CPU and memory need --server-pid PID[,PID…]
   --app-id/--app-key/--app-secret  credentials of that server's app (default bench / bench-key / bench-secret-0123)
+  --reference          benchmark the reference floor server (bench/reference/floor-server.ts, no
+                       Herald code: the least work a server must do per delivery) instead of Herald,
+                       to see how much of a figure is this machine's floor; not with --target
   --database-url URL   PostgreSQL for the started server(s) instead of the embedded store; the
                        embedded store's WebAssembly memory makes RSS readings noisy (±30 MB)
   --connections N      connections for --scenario huge (default 100000)
@@ -38,6 +41,7 @@ export function parseArgs(argv: string[], root: string): RunOptions {
     appKey: 'bench-key',
     appSecret: 'bench-secret-0123',
     profile: false,
+    reference: false,
     serverNodeArgs: [],
     hugeConnections: 100_000,
     hugeNodes: 0,
@@ -82,6 +86,9 @@ export function parseArgs(argv: string[], root: string): RunOptions {
       case '--profile':
         options.profile = true;
         break;
+      case '--reference':
+        options.reference = true;
+        break;
       case '--server-node-args':
         options.serverNodeArgs = value(i++, arg).split(/\s+/).filter(Boolean);
         break;
@@ -121,6 +128,8 @@ export function parseArgs(argv: string[], root: string): RunOptions {
         throw new Error(`Unknown option ${arg}`);
     }
   }
+  if (options.reference && options.targets.length > 0) throw new Error('--reference starts its own server: it cannot be combined with --target');
+  if (options.reference && options.databaseUrl) throw new Error('--reference: the floor server has no store, --database-url does not apply');
   return options;
 }
 

@@ -69,6 +69,8 @@ export interface RunOptions {
   appKey: string;
   appSecret: string;
   profile: boolean;
+  /** Start the reference floor server (bench/reference/floor-server.ts) instead of Herald. */
+  reference: boolean;
   /** HERALD_DATABASE_URL for the started servers (default: embedded store in a temporary directory). */
   databaseUrl?: string;
   serverNodeArgs: string[];

@@ -1,6 +1,8 @@
 /**
- * The server under test: either Herald started here as separate child process(es)
- * (`node bin/herald.js start`), or an already running server given with --target/--server-pid.
+ * The server under test: Herald started here as separate child process(es)
+ * (`node bin/herald.js start`), the reference floor server (`--reference`,
+ * bench/reference/floor-server.ts, no Herald code), or an already running server given with
+ * --target/--server-pid.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -21,7 +23,11 @@ export interface ServerNode {
   embeddedDataDir?: string;
 }
 
+/** What the figures are of: printed above the table and written to the JSON. */
+export type ServerKind = 'herald' | 'reference floor' | 'external';
+
 export interface ServerUnderTest {
+  kind: ServerKind;
   nodes: ServerNode[];
   app: AppCredentials;
   /** Stops what this run started; a no-op for an external target. */
@@ -39,6 +45,8 @@ export interface LaunchOptions {
   /** Open the Node inspector on a free loopback port (to force GC before memory readings). */
   inspect: boolean;
   log: (line: string) => void;
+  /** Start bench/reference/floor-server.ts instead of Herald (one node; app/env/store unused). */
+  reference?: boolean;
 }
 
 export async function freePort(): Promise<number> {
@@ -88,6 +96,8 @@ export async function stopAllServers(): Promise<void> {
 }
 
 export async function launchHerald(options: LaunchOptions): Promise<ServerUnderTest> {
+  if (options.reference && options.nodes > 1) throw new Error('the reference floor server runs as one node only (it has no broker)');
+  const kind: ServerKind = options.reference ? 'reference floor' : 'herald';
   const children: ChildProcess[] = [];
   const dataDirs: string[] = [];
   const nodes: ServerNode[] = [];
@@ -104,36 +114,52 @@ export async function launchHerald(options: LaunchOptions): Promise<ServerUnderT
     for (let i = 0; i < options.nodes; i++) {
       const port = await freePort();
       const inspectPort = options.inspect ? await freePort() : undefined;
-      const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
-      dataDirs.push(dataDir);
-      const child = spawnNode({
-        nodeArgs: inspectPort ? [...options.nodeArgs, `--inspect=127.0.0.1:${inspectPort}`] : options.nodeArgs,
-        script: join(options.root, 'bin', 'herald.js'),
-        args: ['start', '--port', String(port), '--host', '127.0.0.1'],
-        cwd: options.root,
-        env: {
-          ...process.env,
-          HERALD_APP_ID: options.app.id,
-          HERALD_APP_KEY: options.app.key,
-          HERALD_APP_SECRET: options.app.secret,
-          HERALD_LOG_LEVEL: 'warn',
-          HERALD_DATA_DIR: dataDir,
-          ...options.env,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const inspectArgs = inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : [];
+      const args = ['--port', String(port), '--host', '127.0.0.1'];
+      let embeddedDataDir: string | undefined;
+      let child: ChildProcess;
+      if (options.reference) {
+        // Same spawning (raised open-files limit, same pid) as Herald; tsx as bin/herald.js uses it.
+        child = spawnNode({
+          nodeArgs: ['--import', 'tsx', ...options.nodeArgs, ...inspectArgs],
+          script: join(options.root, 'bench', 'reference', 'floor-server.ts'),
+          args,
+          cwd: options.root,
+          env: process.env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+      } else {
+        const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
+        dataDirs.push(dataDir);
+        child = spawnNode({
+          nodeArgs: [...options.nodeArgs, ...inspectArgs],
+          script: join(options.root, 'bin', 'herald.js'),
+          args: ['start', ...args],
+          cwd: options.root,
+          env: {
+            ...process.env,
+            HERALD_APP_ID: options.app.id,
+            HERALD_APP_KEY: options.app.key,
+            HERALD_APP_SECRET: options.app.secret,
+            HERALD_LOG_LEVEL: 'warn',
+            HERALD_DATA_DIR: dataDir,
+            ...options.env,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        embeddedDataDir = options.env.HERALD_DATABASE_URL ? undefined : dataDir;
+      }
       children.push(child);
       const tail = captureTail(child);
       relayLogs(child, `[server ${i}]`, options.log);
-      await waitUntilListening(child, '127.0.0.1', port, tail);
-      const embeddedDataDir = options.env.HERALD_DATABASE_URL ? undefined : dataDir;
+      await waitUntilListening(child, '127.0.0.1', port, tail, kind);
       nodes.push({ host: '127.0.0.1', port, pid: child.pid, inspectPort, embeddedDataDir });
     }
   } catch (error) {
     await stop();
     throw error;
   }
-  return { nodes, app: options.app, stop };
+  return { kind, nodes, app: options.app, stop };
 }
 
 /** Relays the first warnings/errors the server logs (HERALD_LOG_LEVEL=warn): they explain odd figures. */
@@ -151,16 +177,17 @@ function relayLogs(child: ChildProcess, prefix: string, log: (line: string) => v
   child.stderr?.on('data', relay);
 }
 
-async function waitUntilListening(child: ChildProcess, host: string, port: number, tail: () => string): Promise<void> {
+async function waitUntilListening(child: ChildProcess, host: string, port: number, tail: () => string, kind: ServerKind): Promise<void> {
+  const name = kind === 'herald' ? 'Herald' : 'The reference floor server';
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`Herald exited during startup (code ${child.exitCode ?? child.signalCode}):\n${tail()}`);
+      throw new Error(`${name} exited during startup (code ${child.exitCode ?? child.signalCode}):\n${tail()}`);
     }
     if (await canConnect(host, port)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`Herald did not listen on ${host}:${port} within 60 s:\n${tail()}`);
+  throw new Error(`${name} did not listen on ${host}:${port} within 60 s:\n${tail()}`);
 }
 
 /** An already running server (--target host:port[,host:port…], CPU/RSS from --server-pid). */
@@ -170,5 +197,5 @@ export function externalServer(targets: string[], pids: number[], app: AppCreden
     if (!match) throw new Error(`--target must be host:port, got "${target}"`);
     return { host: match[1], port: Number(match[2]), pid: pids[i] };
   });
-  return { nodes, app, stop: async () => {} };
+  return { kind: 'external', nodes, app, stop: async () => {} };
 }

@@ -2,13 +2,13 @@
  * WebSocket transport: accepts upgrades on {wsPath}/app/{key}, hands frames to the engine and
  * writes engine messages. The `ws` library does the handshake, parsing and close handshake;
  * outbound text frames are pre-built once per broadcast (OutboundMessage.wire) and written
- * straight to the TCP socket, corked until the end of the current event-loop pass (setImmediate),
+ * straight to the TCP socket, queued until the end of the current event-loop pass (setImmediate),
  * so everything sent to one socket while a batch of I/O is processed becomes one syscall.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { CloseCode } from '../protocol/errors.js';
 import type { ChannelsEngine } from '../channels/engine.js';
 import type { Connection } from '../channels/connection.js';
@@ -44,60 +44,131 @@ export function frameText(text: string): Buffer {
   return frame;
 }
 
-/** Sockets corked during this event-loop pass, uncorked together in its check phase. */
-const corked = new Set<Socket>();
-function uncorkAll(): void {
-  for (const socket of corked) socket.uncork();
-  corked.clear();
+/**
+ * `ws` lets the server construct a subclass: the transport rides on the socket object itself, so
+ * one set of module-level listeners (no per-connection closures) serves every connection.
+ */
+class HeraldWebSocket extends WebSocket {
+  transport: WebSocketTransport | undefined = undefined;
+}
+
+/**
+ * Transports holding frames for this event-loop pass. They are flushed together in the check
+ * phase (setImmediate): everything one socket is sent while a batch of I/O is handled leaves in
+ * one syscall, and a socket that gets a single frame (the common case) skips cork bookkeeping.
+ */
+const queuedTransports: WebSocketTransport[] = [];
+function flushQueued(): void {
+  // Index loop: a flush never queues more frames, but keep it safe if one ever does.
+  for (let i = 0; i < queuedTransports.length; i++) queuedTransports[i]!.flush();
+  queuedTransports.length = 0;
 }
 
 class WebSocketTransport implements ConnectionTransport {
+  connection: Connection | undefined = undefined;
+  /** Frames waiting for this pass's flush: none, one, or several (then one writev). */
+  private queued: Buffer | Buffer[] | undefined = undefined;
+  private queuedBytes = 0;
+
   constructor(
-    private readonly ws: WebSocket,
-    private readonly socket: Socket,
-    private readonly maxBufferedBytes: number,
+    readonly gateway: WebSocketGateway,
+    readonly ws: HeraldWebSocket,
+    readonly socket: Socket,
+    readonly ip: string,
   ) {}
 
   send(message: OutboundMessage): void {
-    const socket = this.socket;
-    if (socket.destroyed || this.ws.readyState !== 1) return;
+    if (this.ws.readyState !== 1 || this.socket.destroyed) return;
     let frame = message.wire as Buffer | undefined;
     if (frame === undefined) {
       frame = frameText(message.text);
       message.wire = frame;
     }
-    if (socket.writableLength + frame.length > this.maxBufferedBytes) {
+    const queuedBytes = this.queuedBytes + frame.length;
+    if (this.socket.writableLength + queuedBytes > this.gateway.maxBufferedBytes) {
       // A client that stops reading must not hold unbounded memory; 4100 makes pusher-js retry later.
       this.close(CloseCode.OverCapacity, 'Client is not reading fast enough');
       return;
     }
-    if (!corked.has(socket)) {
-      if (corked.size === 0) setImmediate(uncorkAll);
-      socket.cork();
-      corked.add(socket);
+    this.queuedBytes = queuedBytes;
+    const queued = this.queued;
+    if (queued === undefined) {
+      this.queued = frame;
+      if (queuedTransports.length === 0) setImmediate(flushQueued);
+      queuedTransports.push(this);
+    } else if (Array.isArray(queued)) queued.push(frame);
+    else this.queued = [queued, frame];
+  }
+
+  /** Writes what this pass queued: one write() for one frame, one writev() for several. */
+  flush(): void {
+    const queued = this.queued;
+    if (queued === undefined) return;
+    this.queued = undefined;
+    this.queuedBytes = 0;
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    if (!Array.isArray(queued)) {
+      socket.write(queued);
+      return;
     }
-    socket.write(frame);
+    socket.cork();
+    for (const frame of queued) socket.write(frame);
+    socket.uncork();
   }
 
   close(code: number, reason: string): void {
-    if (this.ws.readyState === 0 || this.ws.readyState === 1) this.ws.close(code, reason);
+    // Frames queued before the close (e.g. the pusher:error explaining it) must precede the close frame.
+    this.flush();
+    const ws = this.ws;
+    if (ws.readyState === 0 || ws.readyState === 1) ws.close(code, reason);
   }
+
+  /** The socket is gone: forget queued frames and tell the engine. */
+  closed(code: number): void {
+    this.queued = undefined;
+    this.queuedBytes = 0;
+    this.gateway.released(this);
+    if (this.connection) this.gateway.engine.disconnect(this.connection, code);
+  }
+}
+
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+function ignoreError(): void {}
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  const transport = (this as HeraldWebSocket).transport;
+  const connection = transport?.connection;
+  if (!connection) return;
+  if (isBinary) connection.sendError('Binary frames are not supported; send JSON text frames', null);
+  else transport!.gateway.engine.receive(connection, data.toString('utf8'));
+}
+function onPingOrPong(this: WebSocket): void {
+  const transport = (this as HeraldWebSocket).transport;
+  if (transport?.connection) transport.gateway.engine.touch(transport.connection);
+}
+function onClose(this: WebSocket, code: number): void {
+  (this as HeraldWebSocket).transport?.closed(code);
 }
 
 export class WebSocketGateway {
   private readonly wss: WebSocketServer;
-  readonly connections = new Set<WebSocket>();
+  readonly connections = new Set<HeraldWebSocket>();
   private readonly perIp = new Map<string, number>();
+  readonly maxBufferedBytes: number;
 
   constructor(
-    private readonly engine: ChannelsEngine,
+    readonly engine: ChannelsEngine,
     private readonly options: WebSocketOptions,
   ) {
+    this.maxBufferedBytes = options.maxBufferedBytes;
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxFrameBytes,
       perMessageDeflate: false,
       clientTracking: false,
+      WebSocket: HeraldWebSocket,
       // A peer that never finishes the close handshake is cut off quickly (ws' default is 30 s).
       closeTimeout: options.closeTimeoutMs ?? 3000,
     } as ConstructorParameters<typeof WebSocketServer>[0]);
@@ -109,13 +180,14 @@ export class WebSocketGateway {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, socket as Socket));
+    // A module-level listener: a closure here would keep `req` (and its headers) alive per connection.
+    socket.on('error', destroyOnError);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws as HeraldWebSocket, req, socket as Socket));
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage, socket: Socket): void {
+  private accept(ws: HeraldWebSocket, req: IncomingMessage, socket: Socket): void {
     this.connections.add(ws);
-    ws.on('error', () => undefined);
+    ws.on('error', ignoreError);
     const rawUrl = req.url ?? '';
     const q = rawUrl.indexOf('?');
     const path = (q < 0 ? rawUrl : rawUrl.slice(0, q)).slice(this.options.wsPath.length);
@@ -141,13 +213,10 @@ export class WebSocketGateway {
       return;
     }
     this.perIp.set(ip, fromIp);
-    const release = () => {
-      const n = (this.perIp.get(ip) ?? 1) - 1;
-      if (n <= 0) this.perIp.delete(ip);
-      else this.perIp.set(ip, n);
-    };
     socket.setNoDelay(true);
-    const transport = new WebSocketTransport(ws, socket, this.options.maxBufferedBytes);
+    const transport = new WebSocketTransport(this, ws, socket, ip);
+    ws.transport = transport;
+    ws.on('close', onClose);
     const result = this.engine.connect(
       {
         appKey: safeDecode(match[1]!),
@@ -159,31 +228,29 @@ export class WebSocketGateway {
       transport,
     );
     if (!result.ok) {
-      release();
-      ws.close(result.code, result.reason);
-      this.connections.delete(ws);
+      transport.close(result.code, result.reason);
       return;
     }
-    const conn: Connection = result.connection;
-    ws.on('message', (data, isBinary) => {
-      if (isBinary) {
-        conn.sendError('Binary frames are not supported; send JSON text frames', null);
-        return;
-      }
-      this.engine.receive(conn, (data as Buffer).toString('utf8'));
-    });
-    ws.on('pong', () => this.engine.touch(conn));
-    ws.on('ping', () => this.engine.touch(conn));
-    ws.on('close', (code) => {
-      release();
-      this.connections.delete(ws);
-      this.engine.disconnect(conn, code);
-    });
+    transport.connection = result.connection;
+    ws.on('message', onMessage);
+    ws.on('pong', onPingOrPong);
+    ws.on('ping', onPingOrPong);
+  }
+
+  /** Bookkeeping when a socket is gone (its per-address count and the open set). */
+  released(transport: WebSocketTransport): void {
+    this.connections.delete(transport.ws);
+    const n = (this.perIp.get(transport.ip) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(transport.ip);
+    else this.perIp.set(transport.ip, n);
   }
 
   /** Stops accepting and closes every socket with `code`. */
   closeAll(code: number, reason: string): void {
-    for (const ws of this.connections) ws.close(code, reason);
+    for (const ws of this.connections) {
+      if (ws.transport) ws.transport.close(code, reason);
+      else ws.close(code, reason);
+    }
   }
 
   terminateAll(): void {

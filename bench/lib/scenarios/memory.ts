@@ -129,7 +129,7 @@ async function runMemory(ctx: BenchContext, spec: MemorySpec): Promise<ScenarioR
   } else {
     result.notes.push('memory read without a forced GC (no inspector): the per-connection figure is noisier');
   }
-  if (!ctx.options.databaseUrl && ctx.options.targets.length === 0) {
+  if (!ctx.options.databaseUrl && ctx.options.targets.length === 0 && !ctx.options.reference) {
     result.notes.push(
       'server used the embedded store, whose WebAssembly memory moves RSS by tens of MB on its own; ' +
         'the V8 heap figure is the stable one (or run with --database-url for a clean RSS reading)',
