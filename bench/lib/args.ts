@@ -46,9 +46,10 @@ export function parseArgs(argv: string[], root: string): RunOptions {
     hugeConnections: 100_000,
     hugeNodes: 0,
   };
-  const value = (i: number, name: string) => {
+  // Node flags are values of --server-node-args, so only that option may take a value starting with --.
+  const value = (i: number, name: string, mayLookLikeAFlag = false) => {
     const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
+    if (v === undefined || (v.startsWith('--') && !mayLookLikeAFlag)) throw new Error(`${name} needs a value`);
     return v;
   };
   const number = (i: number, name: string, min: number, max: number) => {
@@ -90,7 +91,7 @@ export function parseArgs(argv: string[], root: string): RunOptions {
         options.reference = true;
         break;
       case '--server-node-args':
-        options.serverNodeArgs = value(i++, arg).split(/\s+/).filter(Boolean);
+        options.serverNodeArgs = value(i++, arg, true).split(/\s+/).filter(Boolean);
         break;
       case '--target':
         options.targets = value(i++, arg).split(',').filter(Boolean);

@@ -40,9 +40,9 @@ export async function primeServer(ctx: BenchContext): Promise<void> {
 }
 
 /**
- * Herald creates its embedded store lazily, at the first usage flush after traffic (about 5 s),
- * and creating it blocks the event loop for a while. Waits for that here (the directory gets
- * PG_VERSION) plus a margin for opening it, so it does not happen inside a measured phase.
+ * The runner creates each Herald's embedded store before starting it (server.ts), so the store
+ * is opened at start-up; this only checks that it exists (the directory has PG_VERSION) and
+ * waits for the server to go idle, so no store work lands inside a measured phase.
  */
 async function awaitEmbeddedStore(ctx: BenchContext): Promise<void> {
   const dirs = ctx.server.nodes.map((n) => n.embeddedDataDir).filter((d): d is string => d !== undefined);

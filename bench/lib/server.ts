@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { spawnNode, terminate } from './spawn.js';
 import type { AppCredentials } from './signing.js';
 
@@ -131,6 +131,15 @@ export async function launchHerald(options: LaunchOptions): Promise<ServerUnderT
       } else {
         const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
         dataDirs.push(dataDir);
+        // A fresh Herald creates its embedded store only after a minute of traffic (usage stats),
+        // which would land inside a measured phase: create it now, so Herald opens it at start.
+        if (!options.env.HERALD_DATABASE_URL) {
+          execFileSync(process.execPath, [join(options.root, 'bin', 'herald.js'), 'apps', 'list'], {
+            cwd: options.root,
+            env: { ...process.env, HERALD_DATA_DIR: dataDir, HERALD_LOG_LEVEL: 'warn' },
+            stdio: 'ignore',
+          });
+        }
         child = spawnNode({
           nodeArgs: [...options.nodeArgs, ...inspectArgs],
           script: join(options.root, 'bin', 'herald.js'),

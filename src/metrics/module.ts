@@ -51,9 +51,17 @@ export function metricsModule(options: MetricsOptions = {}): HeraldModule {
         webhooks.detach();
       };
 
+      // Label children are looked up once per route/status: prom-client hashes label objects per call.
+      const requestCounters = new Map<string, { inc(): void }>();
+      const durationHistograms = new Map<string, { observe(value: number): void }>();
       ctx.hooks.httpRequest.push((_method, route, status, ms) => {
-        metrics.httpRequests.inc({ route, status: String(status) });
-        metrics.httpDuration.observe({ route }, ms / 1000);
+        const key = `${status} ${route}`;
+        let counter = requestCounters.get(key);
+        if (!counter) requestCounters.set(key, (counter = metrics.httpRequests.labels({ route, status: String(status) })));
+        counter.inc();
+        let histogram = durationHistograms.get(route);
+        if (!histogram) durationHistograms.set(route, (histogram = metrics.httpDuration.labels({ route })));
+        histogram.observe(ms / 1000);
       });
 
       const serve = async (res: ServerResponse) => {
@@ -81,7 +89,7 @@ export function metricsModule(options: MetricsOptions = {}): HeraldModule {
 
 function observeEngine(ctx: ModuleContext, apps: AppStatsTable, metrics: HeraldMetrics): () => void {
   const pending = new PendingPublishes();
-  const brokerLabel = { broker: ctx.broker.name };
+  const publishLatency = metrics.publishLatency.labels({ broker: ctx.broker.name });
   ctx.hooks.beforePublish.push((app, events) => {
     const now = performance.now();
     for (const event of events) {
@@ -127,7 +135,7 @@ function observeEngine(ctx: ModuleContext, apps: AppStatsTable, metrics: HeraldM
       if (admittedAt === undefined) return; // published through another node
       stats.apiMessagesIn++;
       stats.apiBytesIn += bytes >= 0 ? bytes : Buffer.byteLength(data);
-      metrics.publishLatency.observe(brokerLabel, (performance.now() - admittedAt) / 1000);
+      publishLatency.observe((performance.now() - admittedAt) / 1000);
     },
   });
 }

@@ -1,11 +1,16 @@
 /** HMAC signatures used by channel auth, user sign-in, REST signing and webhooks (spec A.8, B.1, C.1). */
+import * as crypto from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+/** `crypto.hash` (Node ≥ 20.12): a one-shot digest without a Hash object per call. */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'hex') => string }).hash;
 
 export function hmacSha256Hex(secret: string, message: string | Uint8Array): string {
   return createHmac('sha256', secret).update(message).digest('hex');
 }
 
 export function md5Hex(body: string | Uint8Array): string {
+  if (oneShotHash) return oneShotHash('md5', body, 'hex');
   return createHash('md5').update(body).digest('hex');
 }
 

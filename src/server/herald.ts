@@ -276,6 +276,7 @@ const CORS_HEADERS = {
   'Access-Control-Allow-Headers': 'Content-Type, Authorization, X-Pusher-Library, X-Request-Id',
   'Access-Control-Max-Age': '600',
 };
+const CORS_ENTRIES = Object.entries(CORS_HEADERS);
 
 async function handleHttp(
   req: IncomingMessage,
@@ -288,7 +289,7 @@ async function handleHttp(
   const started = performance.now();
   let routeName = 'unmatched';
   let requestId: string | undefined;
-  for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
+  for (const [k, v] of CORS_ENTRIES) res.setHeader(k, v);
   try {
     const ctx = createContext(req, res, maxBodyBytes);
     requestId = ctx.requestId;

@@ -26,42 +26,56 @@ function decodeLoose(value: string): string {
   }
 }
 
+/** Per-request state; a class so a request costs one object, not one closure per accessor. */
+class RequestContext implements HttpContext {
+  readonly method: string;
+  readonly path: string;
+  params: Record<string, string> = {};
+  readonly query: Array<[string, string]>;
+  readonly requestId: string;
+  private bodyPromise: Promise<Buffer> | undefined = undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    private readonly maxBodyBytes: number,
+  ) {
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    this.path = q < 0 ? rawUrl : rawUrl.slice(0, q);
+    this.query = parseQuery(q < 0 ? '' : rawUrl.slice(q + 1));
+    const given = req.headers['x-request-id'];
+    this.requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const method = req.method ?? 'GET';
+    // llhttp already upper-cases standard methods; only unusual input needs the copy.
+    this.method = method === 'POST' || method === 'GET' ? method : method.toUpperCase();
+  }
+
+  queryValue(name: string): string | undefined {
+    for (const [k, v] of this.query) if (k === name) return v;
+    return undefined;
+  }
+
+  body(): Promise<Buffer> {
+    this.bodyPromise ??= readBody(this.req, this.maxBodyBytes);
+    return this.bodyPromise;
+  }
+
+  async json<T>(): Promise<T> {
+    const body = await this.body();
+    if (body.length === 0) throw new HttpError(400, 'Request body must be JSON');
+    try {
+      return JSON.parse(body.toString('utf8')) as T;
+    } catch {
+      throw new HttpError(400, 'Request body is not valid JSON');
+    }
+  }
+}
+
+const REQUEST_ID = /^[\w.-]{1,64}$/;
+
 export function createContext(req: IncomingMessage, res: ServerResponse, maxBodyBytes: number): HttpContext {
-  const rawUrl = req.url ?? '/';
-  const q = rawUrl.indexOf('?');
-  const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
-  const query = parseQuery(q < 0 ? '' : rawUrl.slice(q + 1));
-  let bodyPromise: Promise<Buffer> | undefined;
-  const requestId = (typeof req.headers['x-request-id'] === 'string' && /^[\w.-]{1,64}$/.test(req.headers['x-request-id'])
-    ? req.headers['x-request-id']
-    : randomUUID());
-  const ctx: HttpContext = {
-    req,
-    res,
-    method: (req.method ?? 'GET').toUpperCase(),
-    path,
-    params: {},
-    query,
-    requestId,
-    queryValue(name) {
-      for (const [k, v] of query) if (k === name) return v;
-      return undefined;
-    },
-    body() {
-      bodyPromise ??= readBody(req, maxBodyBytes);
-      return bodyPromise;
-    },
-    async json<T>() {
-      const body = await ctx.body();
-      if (body.length === 0) throw new HttpError(400, 'Request body must be JSON');
-      try {
-        return JSON.parse(body.toString('utf8')) as T;
-      } catch {
-        throw new HttpError(400, 'Request body is not valid JSON');
-      }
-    },
-  };
-  return ctx;
+  return new RequestContext(req, res, maxBodyBytes);
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
