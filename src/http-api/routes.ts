@@ -35,23 +35,33 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
         throw new HttpError(429, `Too many requests: this app is limited to ${app.limits.apiRequestsPerSecond} API requests per second`);
       }
       deps.onApiCall?.(app, route);
-      const result = await handler(ctx, app);
-      sendJson(ctx.res, 200, result);
+      // Handlers answer synchronously when they can (a publish on the in-process broker): no extra await.
+      const result = handler(ctx, app);
+      sendJson(ctx.res, 200, result instanceof Promise ? await result : result);
     };
+  };
+
+  /** Publishes one validated event; a value, or a promise when the broker or `info` needs one. */
+  const publishEvent = (app: App, event: ValidEvent): unknown => {
+    brokerAvailable(engine);
+    const sent = engine.publish({ appId: app.id, channels: event.channels, event: event.name, data: event.data, excludeSocketId: event.socketId });
+    if (event.info.length === 0) return sent ? sent.then(() => ({})) : {};
+    return (async () => {
+      await sent;
+      const channels: Record<string, Record<string, number>> = {};
+      for (const channel of event.channels) channels[channel] = await channelAttributes(engine, app.id, channel, event.info);
+      return { channels };
+    })();
   };
 
   router.add(
     'POST',
     '/apps/:appId/events',
-    authed('events', async (ctx, app) => {
-      const event = validateEvent(await ctx.json<EventBody>(), app);
-      await deps.beforePublish?.(app, [event]);
-      brokerAvailable(engine);
-      await engine.publish({ appId: app.id, channels: event.channels, event: event.name, data: event.data, excludeSocketId: event.socketId });
-      if (event.info.length === 0) return {};
-      const channels: Record<string, Record<string, number>> = {};
-      for (const channel of event.channels) channels[channel] = await channelAttributes(engine, app.id, channel, event.info);
-      return { channels };
+    authed('events', (ctx, app) => {
+      // authenticateApiRequest has read the body already.
+      const event = validateEvent(ctx.bodyJson<EventBody>(), app);
+      const admitted = deps.beforePublish?.(app, [event]);
+      return admitted ? admitted.then(() => publishEvent(app, event)) : publishEvent(app, event);
     }),
   );
 

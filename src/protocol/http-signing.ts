@@ -1,5 +1,5 @@
 /** Pusher HTTP API request signing, auth_version 1.0 (spec B.1). Pure: no I/O. */
-import { hmacSha256Hex, md5Hex, safeEqual, type Credentials } from './signatures.js';
+import { hexDigestEquals, hmacSha256Digest, hmacSha256Hex, md5Digest, safeEqual, type Credentials } from './signatures.js';
 
 export const TIMESTAMP_WINDOW_SECONDS = 600;
 
@@ -18,11 +18,27 @@ export type SignatureCheck =
 
 /** `METHOD\npath\ncanonical_query` with lower-cased sorted keys and raw values. */
 export function stringToSign(method: string, path: string, query: ReadonlyArray<readonly [string, string]>): string {
-  const params = query
-    .filter(([k]) => k !== 'auth_signature')
-    .map(([k, v]) => [k.toLowerCase(), v] as const)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `${method.toUpperCase()}\n${path}\n${params.map(([k, v]) => `${k}=${v}`).join('&')}`;
+  // Hand-rolled (no filter/map/sort chain): this runs for every API request, and queries are short.
+  const keys: string[] = [];
+  const values: string[] = [];
+  for (const [rawKey, value] of query) {
+    if (rawKey === 'auth_signature') continue;
+    const key = rawKey.toLowerCase();
+    // Insertion sort, stable like Array#sort: equal keys keep their received order.
+    let i = keys.length;
+    keys.push(key);
+    values.push(value);
+    while (i > 0 && keys[i - 1]! > key) {
+      keys[i] = keys[i - 1]!;
+      values[i] = values[i - 1]!;
+      i--;
+    }
+    keys[i] = key;
+    values[i] = value;
+  }
+  let canonical = '';
+  for (let i = 0; i < keys.length; i++) canonical += (i === 0 ? '' : '&') + keys[i] + '=' + values[i];
+  return `${method.toUpperCase()}\n${path}\n${canonical}`;
 }
 
 export function signRequest(secret: string, method: string, path: string, query: ReadonlyArray<readonly [string, string]>): string {
@@ -39,24 +55,28 @@ export function verifySignedRequest(
   nowSeconds: number,
   windowSeconds = TIMESTAMP_WINDOW_SECONDS,
 ): SignatureCheck {
-  const get = (name: string) => {
-    for (const [k, v] of req.query) if (k === name) return v;
-    return undefined;
-  };
-  const authKey = get('auth_key');
-  const authTimestamp = get('auth_timestamp');
-  const authVersion = get('auth_version');
-  const authSignature = get('auth_signature');
-  const bodyMd5 = get('body_md5');
-  const fail = (message: string): SignatureCheck => ({ ok: false, status: 401, message });
+  let authKey: string | undefined;
+  let authTimestamp: string | undefined;
+  let authVersion: string | undefined;
+  let authSignature: string | undefined;
+  let bodyMd5: string | undefined;
+  // One pass over the query; the first occurrence of a parameter wins.
+  for (const [k, v] of req.query) {
+    if (k === 'auth_key') authKey ??= v;
+    else if (k === 'auth_timestamp') authTimestamp ??= v;
+    else if (k === 'auth_version') authVersion ??= v;
+    else if (k === 'auth_signature') authSignature ??= v;
+    else if (k === 'body_md5') bodyMd5 ??= v;
+  }
 
   if (!authKey || !authTimestamp || !authSignature) {
     return fail('Missing authentication parameters: auth_key, auth_timestamp and auth_signature are required');
   }
   if (authVersion !== undefined && authVersion !== '1.0') return fail('Version not supported');
   // While a secret is rotated one key has several secrets: any of them may have signed.
-  const candidates = credentials.filter((c) => safeEqual(c.key, authKey));
-  if (candidates.length === 0) return fail(`Unknown auth_key ${authKey}`);
+  let candidates: Credentials[] | undefined;
+  for (const c of credentials) if (safeEqual(c.key, authKey)) (candidates ??= []).push(c);
+  if (candidates === undefined) return fail(`Unknown auth_key ${authKey}`);
   if (!/^\d{1,12}$/.test(authTimestamp)) return fail('auth_timestamp must be a Unix time in seconds');
   const timestamp = Number(authTimestamp);
   if (Math.abs(nowSeconds - timestamp) >= windowSeconds) {
@@ -66,15 +86,19 @@ export function verifySignedRequest(
   }
   if (req.body.length > 0) {
     if (bodyMd5 === undefined) return fail('body_md5 is required when the request has a body');
-    if (!safeEqual(bodyMd5.toLowerCase(), md5Hex(req.body))) return fail('body_md5 does not match the request body');
+    if (!hexDigestEquals(bodyMd5, md5Digest(req.body))) return fail('body_md5 does not match the request body');
   }
   const signed = stringToSign(req.method, req.path, req.query);
-  const given = authSignature.toLowerCase();
-  const credential = candidates.find((c) => safeEqual(given, hmacSha256Hex(c.secret, signed)));
+  let credential: Credentials | undefined;
+  for (const c of candidates) if (hexDigestEquals(authSignature, hmacSha256Digest(c.secret, signed)) && !credential) credential = c;
   if (!credential) {
     return fail(
       `Invalid signature: you should have sent HmacSHA256Hex(${JSON.stringify(signed)}, your_secret_key), but you sent "${authSignature}"`,
     );
   }
   return { ok: true, credentials: credential };
+}
+
+function fail(message: string): SignatureCheck {
+  return { ok: false, status: 401, message };
 }

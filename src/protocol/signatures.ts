@@ -3,15 +3,38 @@ import * as crypto from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /** `crypto.hash` (Node ≥ 20.12): a one-shot digest without a Hash object per call. */
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'hex') => string }).hash;
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: string) => string | Buffer }).hash;
 
 export function hmacSha256Hex(secret: string, message: string | Uint8Array): string {
   return createHmac('sha256', secret).update(message).digest('hex');
 }
 
 export function md5Hex(body: string | Uint8Array): string {
-  if (oneShotHash) return oneShotHash('md5', body, 'hex');
+  if (oneShotHash) return oneShotHash('md5', body, 'hex') as string;
   return createHash('md5').update(body).digest('hex');
+}
+
+export function md5Digest(body: string | Uint8Array): Buffer {
+  if (oneShotHash) return oneShotHash('md5', body, 'buffer') as Buffer;
+  return createHash('md5').update(body).digest();
+}
+
+export function hmacSha256Digest(secret: string, message: string | Uint8Array): Buffer {
+  return createHmac('sha256', secret).update(message).digest();
+}
+
+/**
+ * Constant-time check that `hex` (either case) spells `digest`. Decoding the given hex once is
+ * cheaper than hex-encoding the digest and comparing two strings; the length is checked first
+ * because Buffer.from(…, 'hex') silently stops at the first non-hex character.
+ */
+export function hexDigestEquals(hex: string, digest: Buffer): boolean {
+  const given = Buffer.from(hex, 'hex');
+  if (hex.length !== digest.length * 2 || given.length !== digest.length) {
+    timingSafeEqual(digest, digest);
+    return false;
+  }
+  return timingSafeEqual(given, digest);
 }
 
 /** Constant-time string comparison; unequal lengths still compare a full buffer. */

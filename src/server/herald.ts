@@ -12,6 +12,7 @@ import type { Broker } from '../scaling/broker.js';
 import { createScaling } from '../scaling/create.js';
 import { createContext, sendJson } from './http-context.js';
 import { createLogger, type Logger } from './logger.js';
+import type { ValidEvent } from '../http-api/publish.js';
 import type { HeraldHooks, HeraldModule, ModuleContext } from './module.js';
 import { defaultModules } from './modules.js';
 import { HttpError, Router } from './router.js';
@@ -92,9 +93,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     rateLimiter: apiRateLimiter,
     engine,
     apps: registry,
-    beforePublish: async (app, events) => {
-      for (const hook of hooks.beforePublish) await hook(app, events);
-    },
+    beforePublish: (app, events) => runPublishHooks(hooks.beforePublish, 0, app, events),
     onApiCall: (app, route) => {
       for (const hook of hooks.apiCall) hook(app, route);
     },
@@ -248,6 +247,14 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
 }
 
 /** Resolves once every socket has emitted 'close' (the engine has then disconnected it). */
+/** Runs the beforePublish hooks in order; synchronous unless a hook returns a promise. */
+function runPublishHooks(list: HeraldHooks['beforePublish'], from: number, app: App, events: ValidEvent[]): void | Promise<void> {
+  for (let i = from; i < list.length; i++) {
+    const pending = list[i]!(app, events);
+    if (pending) return pending.then(() => runPublishHooks(list, i + 1, app, events));
+  }
+}
+
 function allClosed(sockets: Iterable<WebSocket>): Promise<void> {
   const pending = [...sockets].filter((ws) => ws.readyState !== ws.CLOSED).map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
   return Promise.all(pending).then(() => undefined);
@@ -289,7 +296,9 @@ async function handleHttp(
   const started = performance.now();
   let routeName = 'unmatched';
   let requestId: string | undefined;
-  for (const [k, v] of CORS_ENTRIES) res.setHeader(k, v);
+  // CORS headers matter only to browsers, which always send Origin on cross-origin requests and
+  // preflights; server-to-server API calls (the SDKs) skip the header work.
+  if (req.headers.origin !== undefined) for (const [k, v] of CORS_ENTRIES) res.setHeader(k, v);
   try {
     const ctx = createContext(req, res, maxBodyBytes);
     requestId = ctx.requestId;

@@ -34,6 +34,7 @@ class RequestContext implements HttpContext {
   readonly query: Array<[string, string]>;
   readonly requestId: string;
   private bodyPromise: Promise<Buffer> | undefined = undefined;
+  private bodyRead: Buffer | undefined = undefined;
 
   constructor(
     readonly req: IncomingMessage,
@@ -57,18 +58,26 @@ class RequestContext implements HttpContext {
   }
 
   body(): Promise<Buffer> {
-    this.bodyPromise ??= readBody(this.req, this.maxBodyBytes);
+    this.bodyPromise ??= readBody(this.req, this.maxBodyBytes).then((body) => (this.bodyRead = body));
     return this.bodyPromise;
   }
 
   async json<T>(): Promise<T> {
-    const body = await this.body();
-    if (body.length === 0) throw new HttpError(400, 'Request body must be JSON');
-    try {
-      return JSON.parse(body.toString('utf8')) as T;
-    } catch {
-      throw new HttpError(400, 'Request body is not valid JSON');
-    }
+    return parseJsonBody<T>(await this.body());
+  }
+
+  bodyJson<T>(): T {
+    if (this.bodyRead === undefined) throw new Error('bodyJson() before the body was read');
+    return parseJsonBody<T>(this.bodyRead);
+  }
+}
+
+function parseJsonBody<T>(body: Buffer): T {
+  if (body.length === 0) throw new HttpError(400, 'Request body must be JSON');
+  try {
+    return JSON.parse(body.toString('utf8')) as T;
+  } catch {
+    throw new HttpError(400, 'Request body is not valid JSON');
   }
 }
 

@@ -27,6 +27,8 @@ export interface HttpContext {
   body(): Promise<Buffer>;
   /** Reads and JSON-parses the body; 400 with a clear message when invalid. */
   json<T = unknown>(): Promise<T>;
+  /** The body JSON-parsed, synchronously: only once body() has resolved (authenticated API routes). */
+  bodyJson<T = unknown>(): T;
   queryValue(name: string): string | undefined;
   /** Id of this request, also in logs and the X-Request-Id response header. */
   requestId: string;

@@ -78,8 +78,9 @@ test('every credential check goes through a constant-time compare', () => {
   // The places that verify caller credentials, and the compare each must use.
   const required: Array<[file: string, needle: string]> = [
     ['protocol/signatures.ts', 'timingSafeEqual(left, right)'],
-    ['protocol/http-signing.ts', 'safeEqual(given, hmacSha256Hex(c.secret, signed))'],
-    ['protocol/http-signing.ts', "safeEqual(bodyMd5.toLowerCase(), md5Hex(req.body))"],
+    ['protocol/signatures.ts', 'timingSafeEqual(given, digest)'],
+    ['protocol/http-signing.ts', 'hexDigestEquals(authSignature, hmacSha256Digest(c.secret, signed))'],
+    ['protocol/http-signing.ts', 'hexDigestEquals(bodyMd5, md5Digest(req.body))'],
     ['apps/admin-api.ts', 'safeEqual(match[1]!, adminToken)'],
     ['beams/routes-admin.ts', 'safeEqual(match[1]!, adminToken)'],
     ['beams/service.ts', 'safeEqual(token, instance.secretKey)'],

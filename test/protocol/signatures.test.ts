@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { channelAuthString, hmacSha256Hex, md5Hex, safeEqual, userAuthString, verifyAuth } from '../../src/protocol/signatures.js';
+import { channelAuthString, hexDigestEquals, hmacSha256Hex, md5Digest, md5Hex, safeEqual, userAuthString, verifyAuth } from '../../src/protocol/signatures.js';
 import { stringToSign, verifySignedRequest } from '../../src/protocol/http-signing.js';
 
 const DOC = { key: '278d425bdf160c739803', secret: '7ad3773142a6692b25b8' };
@@ -72,4 +72,41 @@ test('GET signing vector (B.1, observed from the SDK)', () => {
 test('webhook signature vector (C.1)', () => {
   const body = '{"time_ms":1327078148132,"events":[{"name":"channel_occupied","channel":"my-channel"}]}';
   assert.equal(hmacSha256Hex(DOC.secret, body), 'c19001ae3963ccb13bf618e5b16ba9848e7e74df0993aa0689168e341c6833cf');
+});
+
+test('hexDigestEquals: either case matches; wrong, short, long, odd-length or non-hex input does not', () => {
+  const digest = md5Digest('hello');
+  const hex = md5Hex('hello');
+  assert.equal(hex, '5d41402abc4b2a76b9719d911017c592');
+  assert.equal(hexDigestEquals(hex, digest), true);
+  assert.equal(hexDigestEquals(hex.toUpperCase(), digest), true);
+  assert.equal(hexDigestEquals(hex.replace('5d', '5e'), digest), false);
+  assert.equal(hexDigestEquals(hex.slice(0, -2), digest), false);
+  assert.equal(hexDigestEquals(`${hex}00`, digest), false);
+  // Buffer.from(…, 'hex') drops a trailing odd nibble and stops at junk: both must still fail.
+  assert.equal(hexDigestEquals(`${hex}0`, digest), false);
+  assert.equal(hexDigestEquals(`${hex.slice(0, -2)}zz`, digest), false);
+  assert.equal(hexDigestEquals('', digest), false);
+});
+
+test('verifySignedRequest: upper-case signature and body_md5 accepted; the first of repeated parameters counts', () => {
+  const body = '{"name":"foo","channels":["project-3"],"data":"{\\"some\\":\\"data\\"}"}';
+  const query: Array<[string, string]> = [
+    ['auth_key', DOC.key],
+    ['auth_timestamp', '1353088179'],
+    ['auth_version', '1.0'],
+    ['body_md5', 'EC365A775A4CD0599FAEB73354201B6F'],
+  ];
+  const signature = hmacSha256Hex(DOC.secret, stringToSign('POST', '/apps/3/events', query));
+  const req = { method: 'POST', path: '/apps/3/events', query: [...query, ['auth_signature', signature.toUpperCase()] as [string, string]], body: Buffer.from(body) };
+  assert.equal(verifySignedRequest(req, [DOC], 1353088179).ok, true);
+  const repeated = { ...req, query: [...req.query, ['auth_signature', 'junk'] as [string, string]] };
+  assert.equal(verifySignedRequest(repeated, [DOC], 1353088179).ok, true);
+  const wrong = { ...req, query: [...query, ['auth_signature', signature.replace(/^./, (c) => (c === '0' ? '1' : '0'))] as [string, string]] };
+  assert.match((verifySignedRequest(wrong, [DOC], 1353088179) as { message: string }).message, /Invalid signature/);
+});
+
+test('stringToSign sorts lower-cased keys and keeps the received order of equal keys', () => {
+  const query: Array<[string, string]> = [['b', '2'], ['A', '1'], ['c', '3'], ['a', '0'], ['auth_signature', 'x']];
+  assert.equal(stringToSign('post', '/p', query), 'POST\n/p\na=1&a=0&b=2&c=3');
 });
