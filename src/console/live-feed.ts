@@ -49,22 +49,25 @@ export class LiveFeed {
 
   start(): void {
     const log = (app: App, entry: Omit<LogEntry, 'at' | 'appId'>) => this.push({ at: Date.now(), appId: app.id, ...entry });
+    // Log entries (texts, data previews) are built only while a console is watching: this runs
+    // for every publish and connection, and nobody watches most of the time.
+    const watched = () => this.subscribers.size > 0;
     this.unobserve = this.engine.observe({
-      connectionOpened: (app, c) => (this.ratesFor(app.id), log(app, { kind: 'connection', text: `connected ${c.remoteAddress ?? ''}`.trim(), socketId: c.socketId })),
-      connectionClosed: (app, c, code) => log(app, { kind: 'connection', text: `disconnected${code ? ` (${code})` : ''}`, socketId: c.socketId }),
-      subscribed: (app, channel, socketId) => log(app, { kind: 'subscription', text: `subscribed to ${channel}`, channel, socketId }),
-      unsubscribed: (app, channel, socketId) => log(app, { kind: 'subscription', text: `unsubscribed from ${channel}`, channel, socketId }),
-      channelOccupied: (app, channel) => log(app, { kind: 'channel', text: `${channel} occupied`, channel }),
-      channelVacated: (app, channel) => log(app, { kind: 'channel', text: `${channel} vacated`, channel }),
-      memberAdded: (app, channel, userId) => log(app, { kind: 'presence', text: `member ${userId} joined ${channel}`, channel }),
-      memberRemoved: (app, channel, userId) => log(app, { kind: 'presence', text: `member ${userId} left ${channel}`, channel }),
+      connectionOpened: (app, c) => (this.ratesFor(app.id), watched() && log(app, { kind: 'connection', text: `connected ${c.remoteAddress ?? ''}`.trim(), socketId: c.socketId })),
+      connectionClosed: (app, c, code) => watched() && log(app, { kind: 'connection', text: `disconnected${code ? ` (${code})` : ''}`, socketId: c.socketId }),
+      subscribed: (app, channel, socketId) => watched() && log(app, { kind: 'subscription', text: `subscribed to ${channel}`, channel, socketId }),
+      unsubscribed: (app, channel, socketId) => watched() && log(app, { kind: 'subscription', text: `unsubscribed from ${channel}`, channel, socketId }),
+      channelOccupied: (app, channel) => watched() && log(app, { kind: 'channel', text: `${channel} occupied`, channel }),
+      channelVacated: (app, channel) => watched() && log(app, { kind: 'channel', text: `${channel} vacated`, channel }),
+      memberAdded: (app, channel, userId) => watched() && log(app, { kind: 'presence', text: `member ${userId} joined ${channel}`, channel }),
+      memberRemoved: (app, channel, userId) => watched() && log(app, { kind: 'presence', text: `member ${userId} left ${channel}`, channel }),
       clientEvent: (app, channel, event, data, socketId) =>
-        log(app, { kind: 'client_event', text: `${event} on ${channel}`, channel, event, data: preview(data), socketId }),
+        watched() && log(app, { kind: 'client_event', text: `${event} on ${channel}`, channel, event, data: preview(data), socketId }),
       published: (app, channel, event, data, recipients, source) => {
         const rates = this.ratesFor(app.id);
         rates.delivered += recipients;
         rates.published++;
-        if (source === 'api') {
+        if (source === 'api' && watched()) {
           log(app, { kind: 'api_event', text: `${event} on ${channel} → ${recipients} socket${recipients === 1 ? '' : 's'}`, channel, event, data: preview(data) });
         }
       },
