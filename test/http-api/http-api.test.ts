@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type Pusher from 'pusher';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { nextEvent } from '../helpers/wait.js';
+import { RawClient } from '../helpers/raw-client.js';
 import { md5Hex } from '../../src/protocol/signatures.js';
 import { signRequest } from '../../src/protocol/http-signing.js';
 
@@ -135,4 +136,18 @@ test('per-app API rate limit answers 429 with Retry-After', async () => {
   } finally {
     await limited.stop();
   }
+});
+
+test('a batch to one channel reaches a subscriber complete and in order (frames of one pass share a write)', async () => {
+  const raw = await RawClient.established(h.wsUrl, h.app.key);
+  raw.send({ event: 'pusher:subscribe', data: { channel: 'ordered' } });
+  await raw.waitEvent('pusher_internal:subscription_succeeded', 'ordered');
+  const batch = Array.from({ length: 10 }, (_, n) => ({ channel: 'ordered', name: 'step', data: { n } }));
+  const res = await server.triggerBatch(batch);
+  assert.equal(res.status, 200);
+  // waitEvent takes the earliest matching frame, so ten calls give the arrival order.
+  const order: number[] = [];
+  for (let i = 0; i < 10; i++) order.push((await raw.waitEvent('step', 'ordered')).data.n);
+  assert.deepEqual(order, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  raw.close();
 });
