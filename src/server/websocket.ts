@@ -50,6 +50,16 @@ export function frameText(text: string): Buffer {
  */
 class HeraldWebSocket extends WebSocket {
   transport: WebSocketTransport | undefined = undefined;
+
+  /**
+   * Every close frame — Herald's own, or ws answering a client's close or a protocol error
+   * (1009, 1007…) — first writes the frames this pass queued: they were sent before the close
+   * and must not be lost or follow the close frame.
+   */
+  override close(code?: number, data?: string | Buffer): void {
+    this.transport?.flush();
+    super.close(code, data);
+  }
 }
 
 /**
@@ -118,8 +128,7 @@ class WebSocketTransport implements ConnectionTransport {
   }
 
   close(code: number, reason: string): void {
-    // Frames queued before the close (e.g. the pusher:error explaining it) must precede the close frame.
-    this.flush();
+    // HeraldWebSocket.close writes the queued frames (e.g. the pusher:error explaining it) first.
     const ws = this.ws;
     if (ws.readyState === 0 || ws.readyState === 1) ws.close(code, reason);
   }
@@ -247,10 +256,7 @@ export class WebSocketGateway {
 
   /** Stops accepting and closes every socket with `code`. */
   closeAll(code: number, reason: string): void {
-    for (const ws of this.connections) {
-      if (ws.transport) ws.transport.close(code, reason);
-      else ws.close(code, reason);
-    }
+    for (const ws of this.connections) ws.close(code, reason);
   }
 
   terminateAll(): void {

@@ -95,3 +95,17 @@ test('pusher-js reconnects with a new socket id after the server closes with 420
   assert.notEqual(client.connection.socket_id, first);
   client.disconnect();
 });
+
+test('a reply queued in the same pass as the client\'s close frame is sent before the close reply', async () => {
+  const raw = await RawClient.established(h.wsUrl, h.app.key);
+  // One TCP write carrying pusher:ping and a close frame: the server handles both in one pass, so
+  // its pong is still queued when ws answers the close. The pong must go out first, not be lost.
+  const tcp = (raw.ws as unknown as { _socket: import('node:net').Socket })._socket;
+  tcp.cork();
+  raw.send({ event: 'pusher:ping', data: {} });
+  raw.ws.close(1000);
+  tcp.uncork();
+  const closed = await raw.closed;
+  assert.equal(closed.code, 1000);
+  assert.ok(raw.frames.some((f) => f.event === 'pusher:pong'), 'pusher:pong arrived before the close frame');
+});
