@@ -14,17 +14,14 @@ export class NetworkBytes {
   constructor(server: Server) {
     // One listener function for every socket ('close' fires once): a closure or `once` wrapper
     // per socket would cost ~200 bytes of heap per connection.
-    const open = this.open;
-    const folded = (read: number, written: number) => {
-      this.closedRead += read;
-      this.closedWritten += written;
-    };
+    const tracker = this;
     function onClose(this: Socket): void {
-      open.delete(this);
-      folded(this.bytesRead, this.bytesWritten);
+      tracker.open.delete(this);
+      tracker.closedRead += this.bytesRead;
+      tracker.closedWritten += this.bytesWritten;
     }
     server.on('connection', (socket: Socket) => {
-      open.add(socket);
+      tracker.open.add(socket);
       socket.on('close', onClose);
     });
   }

@@ -3,24 +3,23 @@ import * as crypto from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /** `crypto.hash` (Node ≥ 20.12): a one-shot digest without a Hash object per call. */
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: string) => string | Buffer }).hash;
-
-export function hmacSha256Hex(secret: string, message: string | Uint8Array): string {
-  return createHmac('sha256', secret).update(message).digest('hex');
-}
-
-export function md5Hex(body: string | Uint8Array): string {
-  if (oneShotHash) return oneShotHash('md5', body, 'hex') as string;
-  return createHash('md5').update(body).digest('hex');
-}
-
-export function md5Digest(body: string | Uint8Array): Buffer {
-  if (oneShotHash) return oneShotHash('md5', body, 'buffer') as Buffer;
-  return createHash('md5').update(body).digest();
-}
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'buffer') => Buffer }).hash;
 
 export function hmacSha256Digest(secret: string, message: string | Uint8Array): Buffer {
   return createHmac('sha256', secret).update(message).digest();
+}
+
+export function hmacSha256Hex(secret: string, message: string | Uint8Array): string {
+  return hmacSha256Digest(secret, message).toString('hex');
+}
+
+export function md5Digest(body: string | Uint8Array): Buffer {
+  if (oneShotHash) return oneShotHash('md5', body, 'buffer');
+  return createHash('md5').update(body).digest();
+}
+
+export function md5Hex(body: string | Uint8Array): string {
+  return md5Digest(body).toString('hex');
 }
 
 /**

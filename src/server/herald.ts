@@ -246,7 +246,6 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
   return herald;
 }
 
-/** Resolves once every socket has emitted 'close' (the engine has then disconnected it). */
 /** Runs the beforePublish hooks in order; synchronous unless a hook returns a promise. */
 function runPublishHooks(list: HeraldHooks['beforePublish'], from: number, app: App, events: ValidEvent[]): void | Promise<void> {
   for (let i = from; i < list.length; i++) {
@@ -255,6 +254,7 @@ function runPublishHooks(list: HeraldHooks['beforePublish'], from: number, app: 
   }
 }
 
+/** Resolves once every socket has emitted 'close' (the engine has then disconnected it). */
 function allClosed(sockets: Iterable<WebSocket>): Promise<void> {
   const pending = [...sockets].filter((ws) => ws.readyState !== ws.CLOSED).map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
   return Promise.all(pending).then(() => undefined);
