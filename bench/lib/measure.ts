@@ -193,19 +193,8 @@ export function generatorCpuPercents(before: number[], after: number[], wallMs: 
   return after.map((micros, i) => ((micros - (before[i] ?? 0)) / 1000 / wallMs) * 100);
 }
 
-export interface MergedCollect {
-  deliveries: number;
-  memberEvents: number;
-  latency: Histogram;
-  lost: number;
-  reordered: number;
-  duplicates: number;
-  stale: number;
-  protocolErrors: number;
-  firstProtocolError?: string;
-  unexpectedCloses: number;
-  openClients: number;
-}
+/** The generators' reports added up; the latency histograms merged into one. */
+export type MergedCollect = Omit<CollectResult, 'latency'> & { latency: Histogram };
 
 export function mergeCollects(results: CollectResult[]): MergedCollect {
   const latency = new Histogram();

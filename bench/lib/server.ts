@@ -9,7 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { spawnNode, terminate } from './spawn.js';
+import { spawnNode, terminate, type NodeChildOptions } from './spawn.js';
 import type { AppCredentials } from './signing.js';
 
 export interface ServerNode {
@@ -117,34 +117,27 @@ export async function launchHerald(options: LaunchOptions): Promise<ServerUnderT
       const inspectArgs = inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : [];
       const args = ['--port', String(port), '--host', '127.0.0.1'];
       let embeddedDataDir: string | undefined;
-      let child: ChildProcess;
+      let program: Pick<NodeChildOptions, 'nodeArgs' | 'script' | 'args' | 'env'>;
       if (options.reference) {
-        // Same spawning (raised open-files limit, same pid) as Herald; tsx as bin/herald.js uses it.
-        child = spawnNode({
-          nodeArgs: ['--import', 'tsx', ...options.nodeArgs, ...inspectArgs],
-          script: join(options.root, 'bench', 'reference', 'floor-server.ts'),
-          args,
-          cwd: options.root,
-          env: process.env,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
+        // tsx, as bin/herald.js registers it for Herald's sources.
+        program = { nodeArgs: ['--import', 'tsx'], script: join(options.root, 'bench', 'reference', 'floor-server.ts'), args, env: process.env };
       } else {
         const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
         dataDirs.push(dataDir);
-        // A fresh Herald creates its embedded store only after a minute of traffic (usage stats),
-        // which would land inside a measured phase: create it now, so Herald opens it at start.
         if (!options.env.HERALD_DATABASE_URL) {
+          // A fresh Herald creates its embedded store only after a minute of traffic (usage stats),
+          // which would land inside a measured phase: create it now, so Herald opens it at start.
           execFileSync(process.execPath, [join(options.root, 'bin', 'herald.js'), 'apps', 'list'], {
             cwd: options.root,
             env: { ...process.env, HERALD_DATA_DIR: dataDir, HERALD_LOG_LEVEL: 'warn' },
             stdio: 'ignore',
           });
+          embeddedDataDir = dataDir;
         }
-        child = spawnNode({
-          nodeArgs: [...options.nodeArgs, ...inspectArgs],
+        program = {
+          nodeArgs: [],
           script: join(options.root, 'bin', 'herald.js'),
           args: ['start', ...args],
-          cwd: options.root,
           env: {
             ...process.env,
             HERALD_APP_ID: options.app.id,
@@ -154,10 +147,15 @@ export async function launchHerald(options: LaunchOptions): Promise<ServerUnderT
             HERALD_DATA_DIR: dataDir,
             ...options.env,
           },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        embeddedDataDir = options.env.HERALD_DATABASE_URL ? undefined : dataDir;
+        };
       }
+      // Both kinds are spawned alike (raised open-files limit, the pid read for CPU and memory).
+      const child = spawnNode({
+        ...program,
+        nodeArgs: [...program.nodeArgs, ...options.nodeArgs, ...inspectArgs],
+        cwd: options.root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       children.push(child);
       const tail = captureTail(child);
       relayLogs(child, `[server ${i}]`, options.log);

@@ -29,14 +29,7 @@ export function applyDeliveryPhase(result: ScenarioResult, phase: PhaseResult): 
   result.durationS = seconds;
   result.deliveriesPerSec = deliveries / seconds;
   result.publishesPerSec = publish.published / seconds;
-  result.latency = collected.latency.summary();
-  result.latencyKind = 'delivery';
-  result.lost = collected.lost;
-  result.publishErrors = publish.failed;
-  result.reordered = collected.reordered;
-  result.duplicates = collected.duplicates;
-  result.protocolErrors = collected.protocolErrors;
-  result.unexpectedCloses = collected.unexpectedCloses;
+  applyOutcome(result, phase, 'delivery');
   applyCpu(result, phase);
   if (phase.serverCpuMicros !== undefined) {
     // Server CPU is split over deliveries; the publishes' own share is part of that figure.
@@ -45,10 +38,23 @@ export function applyDeliveryPhase(result: ScenarioResult, phase: PhaseResult): 
   // Per-connection memory is left to the memory scenarios (d, huge), which force a GC first;
   // here it would mostly show when V8 collected start-up garbage.
   if (phase.serverAfter) result.rssMb = phase.serverAfter.rssBytes / MB;
-  if (publish.failed > 0) result.notes.push(`${publish.failed} publishes failed, first: ${publish.firstError}`);
   if (publish.lateSends > 0) result.notes.push(`publisher fell behind its schedule ${publish.lateSends} times`);
-  if (collected.firstProtocolError) result.notes.push(`protocol error seen by a client: ${collected.firstProtocolError}`);
   if (collected.stale > 0) result.extra['late warm-up deliveries (ignored)'] = collected.stale;
+}
+
+/** Latency, loss, ordering and error figures of a publish phase, with notes for failures. */
+export function applyOutcome(result: ScenarioResult, phase: PhaseResult, latencyKind: ScenarioResult['latencyKind']): void {
+  const { publish, collected } = phase;
+  result.latency = collected.latency.summary();
+  result.latencyKind = latencyKind;
+  result.lost = collected.lost;
+  result.publishErrors = publish.failed;
+  result.reordered = collected.reordered;
+  result.duplicates = collected.duplicates;
+  result.protocolErrors = collected.protocolErrors;
+  result.unexpectedCloses = collected.unexpectedCloses;
+  if (publish.failed > 0) result.notes.push(`${publish.failed} publishes failed, first: ${publish.firstError}`);
+  if (collected.firstProtocolError) result.notes.push(`protocol error seen by a client: ${collected.firstProtocolError}`);
 }
 
 export function applyMemory(result: ScenarioResult, now: ProcSample | undefined, idle: ProcSample | undefined, connections: number): void {

@@ -9,7 +9,7 @@ import { connectClients, runPublishPhase, serverSample, sleep } from '../measure
 import { InspectorSession } from '../inspector.js';
 import { openDescriptors, type ProcSample } from '../proc-stats.js';
 import { emptyResult, type BenchContext, type ScenarioResult } from '../results.js';
-import { applyMemory, atMost, channelNames, noLoss, reportConnectFailures, MB, type ScenarioDefinition } from './common.js';
+import { applyMemory, applyOutcome, atMost, channelNames, noLoss, reportConnectFailures, MB, type ScenarioDefinition } from './common.js';
 
 /** Connections per 127.0.0.x source address: below the ~28,000 ephemeral ports of one address. */
 export const CONNECTIONS_PER_SOURCE_ADDRESS = 20_000;
@@ -151,18 +151,8 @@ async function runMemory(ctx: BenchContext, spec: MemorySpec): Promise<ScenarioR
     },
     { drainTimeoutMs: 60_000 },
   );
-  const { collected, publish } = phase;
-  result.latency = collected.latency.summary();
-  result.latencyKind = 'broadcast';
-  result.lost = collected.lost;
-  result.publishErrors = publish.failed;
-  result.reordered = collected.reordered;
-  result.duplicates = collected.duplicates;
-  result.protocolErrors = collected.protocolErrors;
-  result.unexpectedCloses = collected.unexpectedCloses;
-  result.extra['broadcast deliveries'] = collected.deliveries;
-  if (publish.failed > 0) result.notes.push(`${publish.failed} publishes failed, first: ${publish.firstError}`);
-  if (collected.firstProtocolError) result.notes.push(`protocol error seen by a client: ${collected.firstProtocolError}`);
+  applyOutcome(result, phase, 'broadcast');
+  result.extra['broadcast deliveries'] = phase.collected.deliveries;
   return result;
 }
 
