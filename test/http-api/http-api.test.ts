@@ -111,6 +111,14 @@ test('CORS preflight for browser callers', async () => {
   assert.match(res.headers.get('access-control-allow-methods') ?? '', /POST/);
 });
 
+test('CORS headers go to browser requests (Origin) only, not to server SDK calls', async () => {
+  const fromSdk = await server.trigger('cors-check', 'e', {});
+  assert.equal(fromSdk.status, 200);
+  assert.equal(fromSdk.headers.get('access-control-allow-origin'), null);
+  const fromBrowser = await fetch(`${h.httpUrl}/health`, { headers: { Origin: 'http://example.com' } });
+  assert.equal(fromBrowser.headers.get('access-control-allow-origin'), '*');
+});
+
 test('request bodies over the HTTP limit get 413', async () => {
   const big = 'x'.repeat(1024 * 1024 + 10);
   const res = await signed('POST', `/apps/${h.app.id}/events`, big);
