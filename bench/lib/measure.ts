@@ -177,7 +177,7 @@ export interface CpuReading {
   generatorCpuPercents: number[];
   /** CPU used by everything else on the machine, % of one core (undefined for a remote/unknown server). */
   otherCpuPercent: number | undefined;
-  /** Kernel interrupt/softirq time (mostly loopback TCP), % of one core; charged to no process. */
+  /** Kernel interrupt/softirq time charged to no process (see machineCpuMicros), % of one core. */
   interruptCpuPercent: number;
   wallMs: number;
   serverAfter: ProcSample | undefined;

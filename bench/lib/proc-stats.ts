@@ -38,9 +38,11 @@ export function cpuMicros(pid: number): number {
 
 /**
  * CPU time of the whole machine (all cores), in microseconds: `tasks` = busy time charged to
- * processes (user, nice, system), `interrupts` = irq + softirq, where the kernel does most of the
- * loopback TCP work without charging it to any process. Task time not explained by the server and
- * the generator means other processes competed for the cores.
+ * processes (user, nice, system), `interrupts` = irq + softirq time. On kernels without
+ * CONFIG_IRQ_TIME_ACCOUNTING (this machine's) loopback TCP work done in softirq inside a sender's
+ * write() is charged to the sender's system time, so `interrupts` holds only what ran outside a
+ * task's context (e.g. ksoftirqd). Task time not explained by the server and the generator means
+ * other processes competed for the cores.
  */
 export function machineCpuMicros(): { tasks: number; interrupts: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];

@@ -39,7 +39,7 @@ export class Connection {
   }
 
   send(message: OutboundMessage): void {
-    if (!this.closed) this.transport.send(message);
+    if (!this.closed) this.transport.deliver(message);
   }
 
   sendText(text: string): void {
@@ -52,7 +52,7 @@ export class Connection {
 
   close(code: number, reason: string): void {
     if (this.closed) return;
-    this.transport.close(code, reason);
+    this.transport.closeWith(code, reason);
   }
 
   /** Token bucket of `clientEventsPerSecond`, refilled continuously. */

@@ -14,7 +14,8 @@ export class OutboundMessage {
 }
 
 export interface ConnectionTransport {
-  send(message: OutboundMessage): void;
-  /** Closes with a WebSocket close code (Pusher 4xxx codes) and a reason. */
-  close(code: number, reason: string): void;
+  /** Queues one message for the client. */
+  deliver(message: OutboundMessage): void;
+  /** Closes with a WebSocket close code (Pusher 4xxx codes) and a reason; no-op once closing. */
+  closeWith(code: number, reason: string): void;
 }

@@ -45,11 +45,32 @@ export function frameText(text: string): Buffer {
 }
 
 /**
- * `ws` lets the server construct a subclass: the transport rides on the socket object itself, so
- * one set of module-level listeners (no per-connection closures) serves every connection.
+ * Frames queued during this event-loop pass, per socket. They are flushed together in the check
+ * phase (setImmediate): everything one socket is sent while a batch of I/O is handled leaves in
+ * one syscall, and a socket that gets a single frame (the common case) skips cork bookkeeping.
  */
-class HeraldWebSocket extends WebSocket {
-  transport: WebSocketTransport | undefined = undefined;
+const queuedSockets: HeraldWebSocket[] = [];
+function flushQueued(): void {
+  // Index loop: a flush never queues more frames, but keep it safe if one ever does.
+  for (let i = 0; i < queuedSockets.length; i++) queuedSockets[i]!.flush();
+  queuedSockets.length = 0;
+}
+
+/**
+ * `ws` lets the server construct a subclass, and Herald makes that subclass the engine's transport:
+ * one object per connection instead of two, and module-level listeners (no per-connection
+ * closures) reach their connection through `this`. At 100,000 connections every field counts.
+ */
+class HeraldWebSocket extends WebSocket implements ConnectionTransport {
+  connection: Connection | undefined = undefined;
+  gateway: WebSocketGateway | undefined = undefined;
+  /** The peer's address, shared with every other connection from it (WebSocketGateway.perIp). */
+  ip = '';
+  /** The TCP socket (ws keeps it too, but privately). */
+  socket: Socket | undefined = undefined;
+  /** Frames waiting for this pass's flush: none, one, or several (then one writev). */
+  private queued: Buffer | Buffer[] | undefined = undefined;
+  private queuedBytes = 0;
 
   /**
    * Every close frame — Herald's own, or ws answering a client's close or a protocol error
@@ -57,45 +78,20 @@ class HeraldWebSocket extends WebSocket {
    * and must not be lost or follow the close frame.
    */
   override close(code?: number, data?: string | Buffer): void {
-    this.transport?.flush();
+    this.flush();
     super.close(code, data);
   }
-}
 
-/**
- * Transports holding frames for this event-loop pass. They are flushed together in the check
- * phase (setImmediate): everything one socket is sent while a batch of I/O is handled leaves in
- * one syscall, and a socket that gets a single frame (the common case) skips cork bookkeeping.
- */
-const queuedTransports: WebSocketTransport[] = [];
-function flushQueued(): void {
-  // Index loop: a flush never queues more frames, but keep it safe if one ever does.
-  for (let i = 0; i < queuedTransports.length; i++) queuedTransports[i]!.flush();
-  queuedTransports.length = 0;
-}
-
-class WebSocketTransport implements ConnectionTransport {
-  connection: Connection | undefined = undefined;
-  /** Frames waiting for this pass's flush: none, one, or several (then one writev). */
-  private queued: Buffer | Buffer[] | undefined = undefined;
-  private queuedBytes = 0;
-
-  constructor(
-    readonly gateway: WebSocketGateway,
-    readonly ws: HeraldWebSocket,
-    readonly socket: Socket,
-    readonly ip: string,
-  ) {}
-
-  send(message: OutboundMessage): void {
-    if (this.ws.readyState !== 1 || this.socket.destroyed) return;
+  deliver(message: OutboundMessage): void {
+    const socket = this.socket!;
+    if (this.readyState !== 1 || socket.destroyed) return;
     let frame = message.wire as Buffer | undefined;
     if (frame === undefined) {
       frame = frameText(message.text);
       message.wire = frame;
     }
     const queuedBytes = this.queuedBytes + frame.length;
-    if (this.socket.writableLength + queuedBytes > this.gateway.maxBufferedBytes) {
+    if (socket.writableLength + queuedBytes > this.gateway!.maxBufferedBytes) {
       // A client that stops reading must not hold unbounded memory; 4100 makes pusher-js retry later.
       this.close(CloseCode.OverCapacity, 'Client is not reading fast enough');
       return;
@@ -104,8 +100,8 @@ class WebSocketTransport implements ConnectionTransport {
     const queued = this.queued;
     if (queued === undefined) {
       this.queued = frame;
-      if (queuedTransports.length === 0) setImmediate(flushQueued);
-      queuedTransports.push(this);
+      if (queuedSockets.length === 0) setImmediate(flushQueued);
+      queuedSockets.push(this);
     } else if (Array.isArray(queued)) queued.push(frame);
     else this.queued = [queued, frame];
   }
@@ -116,7 +112,7 @@ class WebSocketTransport implements ConnectionTransport {
     if (queued === undefined) return;
     this.queued = undefined;
     this.queuedBytes = 0;
-    const socket = this.socket;
+    const socket = this.socket!;
     if (socket.destroyed) return;
     if (!Array.isArray(queued)) {
       socket.write(queued);
@@ -127,18 +123,18 @@ class WebSocketTransport implements ConnectionTransport {
     socket.uncork();
   }
 
-  close(code: number, reason: string): void {
-    // HeraldWebSocket.close writes the queued frames (e.g. the pusher:error explaining it) first.
-    const ws = this.ws;
-    if (ws.readyState === 0 || ws.readyState === 1) ws.close(code, reason);
+  /** ConnectionTransport.close: Pusher close codes, only while the socket is open. */
+  closeWith(code: number, reason: string): void {
+    // close() writes the queued frames (e.g. the pusher:error explaining it) first.
+    if (this.readyState === 0 || this.readyState === 1) this.close(code, reason);
   }
 
   /** The socket is gone: forget queued frames and tell the engine. */
   closed(code: number): void {
     this.queued = undefined;
     this.queuedBytes = 0;
-    this.gateway.released(this);
-    if (this.connection) this.gateway.engine.disconnect(this.connection, code);
+    this.gateway?.released(this);
+    if (this.connection) this.gateway!.engine.disconnect(this.connection, code);
   }
 }
 
@@ -147,24 +143,43 @@ function destroyOnError(this: Duplex): void {
 }
 function ignoreError(): void {}
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-  const transport = (this as HeraldWebSocket).transport;
-  const connection = transport?.connection;
+  const ws = this as HeraldWebSocket;
+  const connection = ws.connection;
   if (!connection) return;
   if (isBinary) connection.sendError('Binary frames are not supported; send JSON text frames', null);
-  else transport!.gateway.engine.receive(connection, data.toString('utf8'));
+  else ws.gateway!.engine.receive(connection, data.toString('utf8'));
 }
 function onPingOrPong(this: WebSocket): void {
-  const transport = (this as HeraldWebSocket).transport;
-  if (transport?.connection) transport.gateway.engine.touch(transport.connection);
+  const ws = this as HeraldWebSocket;
+  if (ws.connection) ws.gateway!.engine.touch(ws.connection);
 }
 function onClose(this: WebSocket, code: number): void {
-  (this as HeraldWebSocket).transport?.closed(code);
+  (this as HeraldWebSocket).closed(code);
+}
+
+/**
+ * The peer's address without `socket.remoteAddress`, which caches a `{address, family, port}`
+ * object on the socket for its lifetime (~130 bytes a connection, for a value read once).
+ */
+function peerAddress(socket: Socket): string | undefined {
+  const handle = (socket as unknown as { _handle?: { getpeername?(out: { address?: string }): number } })._handle;
+  if (typeof handle?.getpeername === 'function') {
+    const out: { address?: string } = {};
+    if (handle.getpeername(out) === 0 && typeof out.address === 'string') return out.address;
+  }
+  return socket.remoteAddress;
+}
+
+/** Open connections from one address; `ip` is the one copy of the address string they all share. */
+interface Peer {
+  ip: string;
+  count: number;
 }
 
 export class WebSocketGateway {
   private readonly wss: WebSocketServer;
   readonly connections = new Set<HeraldWebSocket>();
-  private readonly perIp = new Map<string, number>();
+  private readonly perIp = new Map<string, Peer>();
   readonly maxBufferedBytes: number;
 
   constructor(
@@ -195,6 +210,8 @@ export class WebSocketGateway {
   }
 
   private accept(ws: HeraldWebSocket, req: IncomingMessage, socket: Socket): void {
+    // ws now handles socket errors itself; dropping ours keeps one 'error' listener, not an array.
+    socket.off('error', destroyOnError);
     this.connections.add(ws);
     ws.on('error', ignoreError);
     const rawUrl = req.url ?? '';
@@ -213,18 +230,21 @@ export class WebSocketGateway {
       this.connections.delete(ws);
       return;
     }
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    const address = peerAddress(socket);
+    const key = address ?? 'unknown';
     const perIpLimit = this.options.maxConnectionsPerIp ?? 0;
-    const fromIp = (this.perIp.get(ip) ?? 0) + 1;
-    if (perIpLimit > 0 && fromIp > perIpLimit) {
+    let peer = this.perIp.get(key);
+    if (perIpLimit > 0 && (peer?.count ?? 0) >= perIpLimit) {
       ws.close(CloseCode.OverCapacity, 'Too many connections from this address');
       this.connections.delete(ws);
       return;
     }
-    this.perIp.set(ip, fromIp);
+    if (peer) peer.count++;
+    else this.perIp.set(key, (peer = { ip: key, count: 1 }));
     socket.setNoDelay(true);
-    const transport = new WebSocketTransport(this, ws, socket, ip);
-    ws.transport = transport;
+    ws.gateway = this;
+    ws.socket = socket;
+    ws.ip = peer.ip;
     ws.on('close', onClose);
     const result = this.engine.connect(
       {
@@ -232,29 +252,28 @@ export class WebSocketGateway {
         protocol: get('protocol'),
         version: get('version'),
         client: get('client'),
-        remoteAddress: req.socket.remoteAddress,
+        remoteAddress: address === undefined ? undefined : peer.ip,
       },
-      transport,
+      ws,
     );
     if (!result.ok) {
-      transport.close(result.code, result.reason);
+      ws.closeWith(result.code, result.reason);
       return;
     }
-    transport.connection = result.connection;
+    ws.connection = result.connection;
     ws.on('message', onMessage);
     ws.on('pong', onPingOrPong);
     ws.on('ping', onPingOrPong);
   }
 
   /** Bookkeeping when a socket is gone (its per-address count and the open set). */
-  released(transport: WebSocketTransport): void {
-    this.connections.delete(transport.ws);
-    const n = (this.perIp.get(transport.ip) ?? 1) - 1;
-    if (n <= 0) this.perIp.delete(transport.ip);
-    else this.perIp.set(transport.ip, n);
+  released(ws: HeraldWebSocket): void {
+    this.connections.delete(ws);
+    const peer = this.perIp.get(ws.ip);
+    if (peer && --peer.count <= 0) this.perIp.delete(ws.ip);
   }
 
-  /** Stops accepting and closes every socket with `code`. */
+/** Stops accepting and closes every socket with `code`. */
   closeAll(code: number, reason: string): void {
     for (const ws of this.connections) ws.close(code, reason);
   }

@@ -11,10 +11,10 @@ import { hmacSha256Hex } from '../../src/protocol/signatures.js';
 class FakeTransport implements ConnectionTransport {
   sent: OutboundMessage[] = [];
   closedWith: [number, string] | undefined;
-  send(message: OutboundMessage) {
+  deliver(message: OutboundMessage) {
     this.sent.push(message);
   }
-  close(code: number, reason: string) {
+  closeWith(code: number, reason: string) {
     this.closedWith = [code, reason];
   }
   frames() {
