@@ -64,8 +64,8 @@ function flushQueued(): void {
 class HeraldWebSocket extends WebSocket implements ConnectionTransport {
   connection: Connection | undefined = undefined;
   gateway: WebSocketGateway | undefined = undefined;
-  /** The peer's address, shared with every other connection from it (WebSocketGateway.perIp). */
-  ip = '';
+  /** Open connections from this one's address (WebSocketGateway.perIp), set once accepted. */
+  peer: Peer | undefined = undefined;
   /** The TCP socket (ws keeps it too, but privately). */
   socket: Socket | undefined = undefined;
   /** Frames waiting for this pass's flush: none, one, or several (then one writev). */
@@ -123,18 +123,19 @@ class HeraldWebSocket extends WebSocket implements ConnectionTransport {
     socket.uncork();
   }
 
-  /** ConnectionTransport.close: Pusher close codes, only while the socket is open. */
+  /** ConnectionTransport.closeWith: Pusher close codes, only while the socket is open. */
   closeWith(code: number, reason: string): void {
     // close() writes the queued frames (e.g. the pusher:error explaining it) first.
     if (this.readyState === 0 || this.readyState === 1) this.close(code, reason);
   }
 
-  /** The socket is gone: forget queued frames and tell the engine. */
+  /** The socket is gone (onClose, registered once accepted): forget queued frames and tell the engine. */
   closed(code: number): void {
     this.queued = undefined;
     this.queuedBytes = 0;
-    this.gateway?.released(this);
-    if (this.connection) this.gateway!.engine.disconnect(this.connection, code);
+    const gateway = this.gateway!;
+    gateway.released(this);
+    if (this.connection) gateway.engine.disconnect(this.connection, code);
   }
 }
 
@@ -244,7 +245,7 @@ export class WebSocketGateway {
     socket.setNoDelay(true);
     ws.gateway = this;
     ws.socket = socket;
-    ws.ip = peer.ip;
+    ws.peer = peer;
     ws.on('close', onClose);
     const result = this.engine.connect(
       {
@@ -269,11 +270,11 @@ export class WebSocketGateway {
   /** Bookkeeping when a socket is gone (its per-address count and the open set). */
   released(ws: HeraldWebSocket): void {
     this.connections.delete(ws);
-    const peer = this.perIp.get(ws.ip);
-    if (peer && --peer.count <= 0) this.perIp.delete(ws.ip);
+    const peer = ws.peer!;
+    if (--peer.count <= 0) this.perIp.delete(peer.ip);
   }
 
-/** Stops accepting and closes every socket with `code`. */
+  /** Stops accepting and closes every socket with `code`. */
   closeAll(code: number, reason: string): void {
     for (const ws of this.connections) ws.close(code, reason);
   }

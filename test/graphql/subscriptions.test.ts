@@ -103,18 +103,21 @@ test('connectionStateChanged reports connections opening, closing and being refu
   const client = wsClient(h);
   const tight = wsClient(h, basic('tight-key', 'tight-secret-1'));
   try {
-    const live = await subscribe(h, client, `subscription { connectionStateChanged { appId state previousState at connection { socketId appId state } data { closeCode reason } } }`);
+    const live = await subscribe(h, client, `subscription { connectionStateChanged { appId state previousState at connection { socketId appId state } data { closeCode reason remoteAddress } } }`);
     const pusher = h.pusherClient();
     const socketId = await connected(pusher);
     const opened = (await live.next()).data.connectionStateChanged;
     assert.equal(opened.state, 'CONNECTED');
     assert.equal(opened.appId, h.app.id);
     assert.deepEqual(opened.connection, { socketId, appId: h.app.id, state: 'CONNECTED' });
+    // The peer's address, read from the socket handle (not socket.remoteAddress, see websocket.ts).
+    assert.equal(opened.data.remoteAddress, '127.0.0.1');
     pusher.disconnect();
     const closed = (await live.next()).data.connectionStateChanged;
     assert.equal(closed.state, 'DISCONNECTED');
     assert.equal(closed.previousState, 'CONNECTED');
     assert.equal(closed.connection.socketId, socketId);
+    assert.equal(closed.data.remoteAddress, '127.0.0.1');
 
     // tight-app admits one connection: the second is refused (4004) and reported as FAILED.
     const refusedLive = await subscribe(h, tight, `subscription { connectionStateChanged { state connection { socketId } data { closeCode reason } } }`);
