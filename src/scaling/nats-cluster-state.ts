@@ -16,7 +16,10 @@ import type { Logger } from '../server/logger.js';
 import type {
   ChannelSummary,
   ClusterChanges,
-  ClusterState,
+  ChannelCache,
+  ClusterNode,
+  Membership,
+  UserPresence,
   JoinRequest,
   JoinResult,
   LeaveResult,
@@ -58,7 +61,7 @@ function bump(counts: Counts, key: string, by: number): number {
   return next;
 }
 
-export class NatsClusterState implements ClusterState {
+export class NatsClusterState implements Membership, UserPresence, ChannelCache, ClusterNode {
   readonly name = 'nats';
   readonly nodeId = `${hostname().slice(0, 40)}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private bucket: KV | undefined;
@@ -163,7 +166,6 @@ export class NatsClusterState implements ClusterState {
       revision,
       memberAdded: result.added,
       roster: result.roster,
-      cached: request.withCache ? await this.getCache(request.appId, request.channel) : undefined,
     };
   }
 

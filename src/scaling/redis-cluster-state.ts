@@ -14,7 +14,10 @@ import type { Logger } from '../server/logger.js';
 import type {
   ChannelSummary,
   ClusterChanges,
-  ClusterState,
+  ChannelCache,
+  ClusterNode,
+  Membership,
+  UserPresence,
   JoinRequest,
   JoinResult,
   LeaveResult,
@@ -47,7 +50,7 @@ const SCRIPTS = {
   heraldReap: scripts.REAP,
 } as const;
 
-export class RedisClusterState implements ClusterState {
+export class RedisClusterState implements Membership, UserPresence, ChannelCache, ClusterNode {
   readonly name = 'redis';
   readonly nodeId = `${hostname().slice(0, 40)}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private readonly redis: Redis;
@@ -132,12 +135,12 @@ export class RedisClusterState implements ClusterState {
       member?.userId ?? '',
       member ? JSON.stringify([member.rawUserId, member.userInfo ?? null]) : '',
       request.maxMembers,
-      request.withCache ? '1' : '0',
+      '0',
     )) as Reply;
     const status = reply[0] as number;
     if (status === -1) return { ok: false, reason: this.evicted(request.appId, token) };
     if (status === -2) return { ok: false, reason: 'full' };
-    const [count, revision, added, roster, cached] = reply as [number, number, number, string[] | null, string | null];
+    const [count, revision, added, roster] = reply as [number, number, number, string[] | null];
     return {
       ok: true,
       token,
@@ -146,7 +149,6 @@ export class RedisClusterState implements ClusterState {
       revision,
       memberAdded: added === 1,
       roster: roster ? parseRoster(roster) : undefined,
-      cached: cached ? parseCache(cached) : undefined,
     };
   }
 
