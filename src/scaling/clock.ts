@@ -42,10 +42,13 @@ export class ManualClock implements Clock {
   private seq = 0;
   private readonly timers = new Map<number, { at: number; fn: () => void; every: number }>();
   private readonly randoms: number[];
+  private seed: number;
 
+  /** `randoms` are returned first; then a deterministic sequence (seeded by `start`). */
   constructor(start = 1_000_000, randoms: number[] = []) {
     this.time = start;
     this.randoms = randoms;
+    this.seed = (start % 2147483646) + 1;
   }
 
   now(): number {
@@ -53,7 +56,9 @@ export class ManualClock implements Clock {
   }
 
   random(): number {
-    return this.randoms.length ? this.randoms.shift()! : 0.5;
+    if (this.randoms.length) return this.randoms.shift()!;
+    this.seed = (this.seed * 48271) % 2147483647;
+    return (this.seed - 1) / 2147483646;
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
