@@ -15,7 +15,7 @@ import { systemClock, type Clock } from '../scaling/clock.js';
 import type { ChannelCache, ClusterNode, Membership, UserPresence } from '../scaling/cluster-state.js';
 import { isPromise, type MaybePromise } from '../scaling/maybe-promise.js';
 import { memoryScaling, type Scaling } from '../scaling/scaling.js';
-import { attachControl } from './control.js';
+import { attachControl, pruneCountObservers } from './control.js';
 import { clusterQueries, type ChannelQueries } from './queries.js';
 import { AppState } from './app-state.js';
 import { Connection } from './connection.js';
@@ -418,6 +418,7 @@ export class ChannelsEngine {
           conn.send(PING);
         }
       }
+      pruneCountObservers(state, now);
     }
   }
 
