@@ -1,5 +1,6 @@
 /** pusher:subscribe / pusher:unsubscribe (spec A.3, A.7, A.8, A.10, A.12). */
 import { channelAuthString, verifyAuth } from '../protocol/signatures.js';
+import { ErrorCode } from '../protocol/errors.js';
 import { channelNameError, channelType, serverToUserId } from '../protocol/names.js';
 import { encodeEvent, encodeObjectEvent, encodeSubscriptionError } from '../protocol/messages.js';
 import type { AppState } from './app-state.js';
@@ -17,7 +18,7 @@ interface SubscribeData {
 
 /** Subscription refusals: Pusher's `pusher:error` (code null) plus a channel-scoped subscription_error. */
 function refuse(conn: Connection, channel: string, message: string, type = 'AuthError', status = 401): void {
-  conn.sendError(message, null, channel);
+  conn.sendError(message, type === 'AuthError' ? ErrorCode.SubscriptionUnauthorized : null, channel);
   conn.sendText(encodeSubscriptionError(channel, type, message, status));
 }
 

@@ -50,7 +50,7 @@ export function signIn(engine: ChannelsEngine, state: AppState, conn: Connection
     set.add(user.id);
   }
 
-  conn.sendText(encodeObjectEvent('pusher:signin_success', undefined, { user_data: data.user_data }));
+  conn.sendText(encodeObjectEvent('pusher:signin_success', undefined, { user_data: data.user_data, auth: data.auth }));
   if (fullWatchlist.length > limit) {
     conn.sendError(`Watchlist limit exceeded: only the first ${limit} user ids are watched`, ErrorCode.WatchlistLimit);
   }

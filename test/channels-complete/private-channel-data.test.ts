@@ -75,7 +75,7 @@ test('channel_data that differs from what was signed is refused, naming the sign
   const forged = JSON.stringify({ user_id: 'mallory' });
   raw.send({ event: 'pusher:subscribe', data: { channel: 'private-cd-forged', auth: auth.auth, channel_data: forged } });
   const error = await raw.waitEvent('pusher:error', 'private-cd-forged');
-  assert.equal(error.data.code, null);
+  assert.equal(error.data.code, 4009);
   assert.equal(error.data.message.startsWith(`Invalid signature: Expected HMAC SHA256 hex digest of ${raw.socketId}:private-cd-forged:${forged}`), true);
   const subError = await raw.waitEvent('pusher:subscription_error', 'private-cd-forged');
   assert.equal(subError.data.status, 401);
