@@ -15,6 +15,8 @@ export interface CachedEvent {
   event: string;
   data: string;
   expiresAt: number;
+  /** When it was published (ms since the epoch), for GraphQL's cachedEvent.at. */
+  publishedAt: number;
 }
 
 export class Channel {

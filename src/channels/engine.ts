@@ -12,7 +12,7 @@ import { encodeConnectionEstablished, encodeEvent, parseInboundFrame, PING_FRAME
 import type { Broker, BrokerMessage } from '../scaling/broker.js';
 import type { ClusterState } from '../scaling/cluster-state.js';
 import { attachCluster, onClusterMessage } from './cluster-messages.js';
-import { clusterQueries, localQueries, type ChannelQueries } from './queries.js';
+import { clusterQueries, localQueries, type CachedEventInfo, type ChannelQueries } from './queries.js';
 import { AppState } from './app-state.js';
 import { Connection } from './connection.js';
 import type { EngineObserver, ObserverEvent } from './observer.js';
@@ -312,7 +312,8 @@ export class ChannelsEngine {
     if (!app) return;
     const target = state ?? this.stateFor(app);
     if (message.source === 'api' && channelType(message.channel).cache) {
-      target.cache.set(message.channel, { event: message.eventName, data: message.data, expiresAt: this.now() + app.cacheTtlSeconds * 1000 });
+      const now = this.now();
+      target.cache.set(message.channel, { event: message.eventName, data: message.data, expiresAt: now + app.cacheTtlSeconds * 1000, publishedAt: now });
     }
     const delivered = this.deliverLocal(target, message.channel, message.frame, message.excludeSocketId);
     this.emit('published', app, message.channel, message.eventName, message.data, delivered, message.source);
@@ -363,10 +364,10 @@ export class ChannelsEngine {
     return [...ch.members.values()].map((m) => ({ id: m.userId, userInfo: m.userInfo }));
   }
 
-  cachedEvent(appId: string, channel: string): { event: string; data: string; ttl: number } | undefined {
+  cachedEvent(appId: string, channel: string): CachedEventInfo | undefined {
     const now = this.now();
     const entry = this.states.get(appId)?.cachedEvent(channel, now);
-    return entry ? { event: entry.event, data: entry.data, ttl: Math.max(0, Math.ceil((entry.expiresAt - now) / 1000)) } : undefined;
+    return entry ? { event: entry.event, data: entry.data, ttl: Math.max(0, Math.ceil((entry.expiresAt - now) / 1000)), publishedAt: entry.publishedAt } : undefined;
   }
 
   connectionCount(appId?: string): number {

@@ -14,7 +14,15 @@ export interface ChannelQueries {
   /** Occupied channels (never #server-to-user-), optionally filtered by prefix, with their counts. */
   channels(appId: string, prefix?: string): Promise<ChannelSummary[]>;
   members(appId: string, channel: string): Promise<Array<{ id: string; userInfo: unknown }>>;
-  cachedEvent(appId: string, channel: string): Promise<{ event: string; data: string; ttl: number } | undefined>;
+  cachedEvent(appId: string, channel: string): Promise<CachedEventInfo | undefined>;
+}
+
+/** A cache channel's last event: seconds left, and when it was published (absent for entries an older version wrote). */
+export interface CachedEventInfo {
+  event: string;
+  data: string;
+  ttl: number;
+  publishedAt?: number;
 }
 
 export function localQueries(engine: ChannelsEngine): ChannelQueries {

@@ -118,7 +118,7 @@ export interface ClusterState {
   channels(appId: string, prefix?: string): Promise<ChannelSummary[]>;
   members(appId: string, channel: string): Promise<MemberInput[]>;
   setCache(appId: string, channel: string, event: string, data: string, ttlSeconds: number): Promise<void>;
-  getCache(appId: string, channel: string): Promise<{ event: string; data: string; ttl: number } | undefined>;
+  getCache(appId: string, channel: string): Promise<{ event: string; data: string; ttl: number; publishedAt?: number } | undefined>;
 
   onReaped(handler: (appId: string, changes: ClusterChanges) => void): void;
   onEvicted(handler: (appId: string) => void): void;

@@ -214,10 +214,10 @@ export class RedisClusterState implements ClusterState {
   }
 
   async setCache(appId: string, channel: string, event: string, data: string, ttlSeconds: number): Promise<void> {
-    await this.redis.set(this.appKey(appId) + 'cache:' + channel, JSON.stringify([event, data]), 'PX', ttlSeconds * 1000);
+    await this.redis.set(this.appKey(appId) + 'cache:' + channel, JSON.stringify([event, data, Date.now()]), 'PX', ttlSeconds * 1000);
   }
 
-  async getCache(appId: string, channel: string): Promise<{ event: string; data: string; ttl: number } | undefined> {
+  async getCache(appId: string, channel: string): Promise<{ event: string; data: string; ttl: number; publishedAt?: number } | undefined> {
     const key = this.appKey(appId) + 'cache:' + channel;
     const [value, pttl] = await Promise.all([this.redis.get(key), this.redis.pttl(key)]);
     const parsed = value ? parseCache(value) : undefined;
@@ -331,10 +331,11 @@ function parseRoster(flat: string[]): MemberInput[] {
   return out;
 }
 
-function parseCache(json: string): { event: string; data: string } | undefined {
+function parseCache(json: string): { event: string; data: string; publishedAt?: number } | undefined {
   try {
-    const [event, data] = JSON.parse(json) as [unknown, unknown];
-    return typeof event === 'string' && typeof data === 'string' ? { event, data } : undefined;
+    const [event, data, publishedAt] = JSON.parse(json) as [unknown, unknown, unknown];
+    if (typeof event !== 'string' || typeof data !== 'string') return undefined;
+    return typeof publishedAt === 'number' ? { event, data, publishedAt } : { event, data };
   } catch {
     return undefined;
   }
