@@ -107,15 +107,17 @@ function observeEngine(ctx: ModuleContext, apps: AppStatsTable, metrics: HeraldM
     }
   });
   return ctx.engine.observe({
-    connectionOpened(app) {
+    connectionOpened(app, conn) {
       const stats = apps.get(app.id);
       stats.connections++;
       stats.connectionsOpened++;
+      metrics.transportConnections.inc({ transport: conn.transport ?? 'ws' });
     },
-    connectionClosed(app) {
+    connectionClosed(app, conn) {
       const stats = apps.get(app.id);
       stats.connections--;
       stats.connectionsClosed++;
+      metrics.transportConnections.dec({ transport: conn.transport ?? 'ws' });
     },
     connectionRefused(_appKey, code) {
       metrics.refused.inc({ code: String(code) });

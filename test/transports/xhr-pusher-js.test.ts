@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type Pusher from 'pusher';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import type { PusherJs } from '../helpers/pusher-js.js';
-import { nextEvent, withTimeout } from '../helpers/wait.js';
+import { eventually, nextEvent, withTimeout } from '../helpers/wait.js';
 import { authorizedClient, signedIn, subscribed, type AuthorizedClientOptions } from '../channels-complete/support.js';
 
 const masterKey = randomBytes(32).toString('base64');
@@ -130,3 +130,26 @@ test('the default strategy falls back to xhr_streaming while the WebSocket port 
   assert.deepEqual(await got, { via: 'fallback' });
   c.disconnect();
 });
+
+test('metrics count open connections by transport', async () => {
+  const gauge = async (transport: string) => {
+    const text = await (await fetch(`${h.httpUrl}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`herald_transport_connections{transport="${transport}"}`));
+    return Number(line?.split(' ').at(-1));
+  };
+  // Sessions of clients that disconnected earlier end at once instead of at their idle timeout.
+  h.herald.engine.closeAll(4200, 'Start from zero');
+  await eventually(async () => (await gauge('xhr_streaming')) === 0 && (await gauge('xhr_polling')) === 0, 5000, 'no HTTP sessions');
+  const beforeStreaming = 0;
+  const beforePolling = 0;
+  const streaming = client('xhr_streaming');
+  const polling = client('xhr_polling');
+  await connectedVia(streaming, 'xhr_streaming');
+  await connectedVia(polling, 'xhr_polling');
+  assert.equal(await gauge('xhr_streaming'), beforeStreaming + 1);
+  assert.equal(await gauge('xhr_polling'), beforePolling + 1);
+  assert.ok((await gauge('ws')) >= 0);
+  streaming.disconnect();
+  polling.disconnect();
+});
+
