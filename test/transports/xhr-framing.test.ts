@@ -1,7 +1,7 @@
 /** The xhr transports' frame encoding and send-body parsing (pure, no sockets). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeFrame, messagesFrame, parseSendBody, validSessionSegments } from '../../src/transports/xhr/framing.js';
+import { closeFrame, messagesFrame, parseSendBody, validSessionSegments, xhrSessionKey } from '../../src/transports/xhr/framing.js';
 
 test('frames are one line each, with messages JSON-escaped so a newline inside never splits a frame', () => {
   assert.equal(messagesFrame(['{"event":"a"}', 'line\nbreak']), 'a["{\\"event\\":\\"a\\"}","line\\nbreak"]\n');
@@ -22,4 +22,13 @@ test('session path segments: what pusher-js generates is valid; dots, slashes an
   for (const [server, session] of [['1.2', 'abc'], ['1', 'a/b'], ['', 'abc'], ['1', 'x'.repeat(33)], ['1', '..']]) {
     assert.equal(validSessionSegments(server!, session!), false, `${server}/${session}`);
   }
+});
+
+test('xhrSessionKey: the same key for every request of one session, none for other paths', () => {
+  for (const kind of ['xhr_streaming', 'xhr', 'xhr_send']) {
+    assert.equal(xhrSessionKey(`/pusher/app/k1/123/abcdefgh/${kind}?protocol=7&t=1`), 'k1/123/abcdefgh');
+  }
+  assert.equal(xhrSessionKey('/app/k1'), undefined);
+  assert.equal(xhrSessionKey('/apps/1/events'), undefined);
+  assert.equal(xhrSessionKey('/pusher/app/k1/1.2/abc/xhr'), undefined);
 });

@@ -52,3 +52,14 @@ export function parseSendBody(body: string): SendBody {
   }
   return { ok: true, messages: parsed as string[] };
 }
+
+/**
+ * The routing key of an xhr request path, `{key}/{server}/{session}`, or undefined for any other
+ * path: every request with the same key must reach the process that holds the session. For a
+ * multi-worker supervisor or a balancer that hashes it (docs/protocol.md, "stickiness").
+ */
+export function xhrSessionKey(path: string): string | undefined {
+  const match = /\/app\/([^/?]+)\/([^/?]+)\/([^/?]+)\/(?:xhr_streaming|xhr|xhr_send)(?:\?|$)/.exec(path);
+  if (!match || !validSessionSegments(match[2]!, match[3]!)) return undefined;
+  return `${match[1]}/${match[2]}/${match[3]}`;
+}
