@@ -16,7 +16,7 @@ export const webhookEndpointSchema = z.object({
   events: z
     .array(z.enum(webhookEventTypes))
     .optional()
-    .describe('Event types sent to this endpoint; all types when omitted'),
+    .describe('Event types sent to this endpoint; when omitted, every type except subscription_count (sent only when listed)'),
   channelPrefix: z.string().optional().describe('Only events on channels starting with this prefix'),
   headers: z.record(z.string(), z.string()).optional().describe('Extra HTTP headers sent with every request'),
 });

@@ -172,6 +172,7 @@ export class UsageTracker {
   /**
    * HTTP publish admission: refuses with 403 when the publish would take today's messages above
    * the daily quota. Estimate: per channel, one message sent plus one per local subscriber.
+   * A publish with `info` counts one more message, as Pusher bills it (seed 003: "counts as two").
    */
   checkPublish(app: App, events: ValidEvent[]): void {
     let sent = 0;
@@ -180,6 +181,10 @@ export class UsageTracker {
       for (const channel of event.channels) {
         sent++;
         estimate += 1 + this.options.engine.subscriptionCount(app.id, channel);
+      }
+      if (event.info.length > 0) {
+        sent++;
+        estimate++;
       }
     }
     const quota = app.quotas.dailyMessages;

@@ -62,9 +62,23 @@ interface PageResult {
   failed: number;
   invalid: DeviceTarget[];
   lastError?: string;
+  deliveredUsers: Set<string>;
+  failedUsers: Set<string>;
 }
 
-/** Events: 'job-finished' (publishId, status), 'job-released' (publishId). */
+/** Totals of one run of a publish job. */
+export interface PublishTotals {
+  devices: number;
+  delivered: number;
+  failed: number;
+  removed: number;
+  lastError: string | undefined;
+}
+
+/**
+ * Events: 'job-finished' (publishId, status), 'job-released' (publishId), and for Beams webhooks
+ * 'publish-started' (job, on its first run) and 'publish-finished' (job, totals, {delivered, failed} user ids).
+ */
 export class DeliveryWorker extends EventEmitter {
   readonly owner = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly options: DeliveryOptions;
@@ -190,6 +204,10 @@ export class DeliveryWorker extends EventEmitter {
           : devices.pageByUsers(instance.id, job.targets, after, pageSize);
 
       const totals = { devices: 0, delivered: 0, failed: 0, removed: 0, lastError: undefined as string | undefined };
+      // Users reached / not reached by this run of the job (Beams' v1.PublishToUsersAttempt webhook).
+      const deliveredUsers = new Set<string>();
+      const failedUsers = new Set<string>();
+      if (job.cursor === '') this.emit('publish-started', job);
       let next = fetchPage(job.cursor);
       for (;;) {
         const page = await next;
@@ -220,11 +238,14 @@ export class DeliveryWorker extends EventEmitter {
         totals.failed += result.failed;
         totals.removed += removed;
         totals.lastError = result.lastError ?? totals.lastError;
+        for (const user of result.deliveredUsers) deliveredUsers.add(user);
+        for (const user of result.failedUsers) failedUsers.add(user);
         this.emit('page', job.id, result.attempted);
       }
       await publishes.finish(job.id, this.owner, 'done');
       // One line per publish (this run of it), never one per device.
       logger.info({ publishId: job.id, instanceId: instance.id, ...totals }, 'Beams publish delivered');
+      this.emit('publish-finished', job, totals, { delivered: deliveredUsers, failed: failedUsers });
       this.emit('job-finished', job.id, 'done');
     } catch (err) {
       if (signal.aborted) {
@@ -241,7 +262,7 @@ export class DeliveryWorker extends EventEmitter {
   }
 
   private async sendPage(page: DeviceTarget[], prepared: PreparedPublish, gateways: InstanceProviders, signal: AbortSignal): Promise<PageResult> {
-    const result: PageResult = { attempted: 0, delivered: 0, failed: 0, invalid: [] };
+    const result: PageResult = { attempted: 0, delivered: 0, failed: 0, invalid: [], deliveredUsers: new Set(), failedUsers: new Set() };
     let index = 0;
     const lane = async () => {
       while (index < page.length && !signal.aborted) {
@@ -249,10 +270,13 @@ export class DeliveryWorker extends EventEmitter {
         const outcome = await this.sendWithRetries(device, prepared, gateways, signal);
         if (!outcome || signal.aborted) continue;
         result.attempted++;
-        if (outcome.kind === 'delivered') result.delivered++;
-        else if (outcome.kind === 'invalid-token') result.invalid.push(device);
+        if (outcome.kind === 'delivered') {
+          result.delivered++;
+          if (device.userId !== undefined) result.deliveredUsers.add(device.userId);
+        } else if (outcome.kind === 'invalid-token') result.invalid.push(device);
         else {
           result.failed++;
+          if (device.userId !== undefined) result.failedUsers.add(device.userId);
           result.lastError = `${device.platform}: ${outcome.reason}`;
         }
       }

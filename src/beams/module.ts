@@ -12,6 +12,7 @@ import type { HeraldConfig } from '../config/schema.js';
 import type { HeraldModule } from '../server/module.js';
 import { getDatabase } from '../storage/module.js';
 import type { DeliveryOptions } from './delivery.js';
+import type { BeamsWebhookOptions } from './webhooks.js';
 import { BeamsError, beamsRoute } from './errors.js';
 import './migrations.js';
 import { registerAdminRoutes } from './routes-admin.js';
@@ -24,6 +25,8 @@ import { BEAMS_SERVICE, BeamsService } from './service.js';
 export interface BeamsModuleOptions {
   /** Tuning of the delivery worker (page size, concurrency, poll interval…). */
   delivery?: Partial<DeliveryOptions>;
+  /** Tuning of Beams webhooks (retry delays, timeout). */
+  webhooks?: Partial<BeamsWebhookOptions>;
 }
 
 const API_PREFIXES = ['publish_api', 'device_api', 'customer_api', 'user_api', 'reporting_api'];
@@ -40,7 +43,7 @@ export function beamsModule(options: BeamsModuleOptions = {}): HeraldModule {
     name: 'beams',
     async start(ctx) {
       const logger = ctx.logger.child({ module: 'beams' });
-      service = new BeamsService(() => getDatabase(ctx.services), logger, options.delivery);
+      service = new BeamsService(() => getDatabase(ctx.services), logger, options.delivery, options.webhooks);
       ctx.services.set(BEAMS_SERVICE, service);
       registerPublishRoutes(ctx.router, service);
       registerDeviceRoutes(ctx.router, service);
@@ -61,8 +64,10 @@ export function beamsModule(options: BeamsModuleOptions = {}): HeraldModule {
         await service.instances.ensure(beamsInstanceId, beamsSecretKey);
         logger.info({ instanceId: beamsInstanceId }, 'Beams default instance ready');
         service.worker.start();
+        service.webhooks.start();
       } else if (storeExists(ctx.config)) {
         service.worker.start();
+        service.webhooks.start();
       }
     },
     async stop() {

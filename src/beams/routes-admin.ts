@@ -17,7 +17,7 @@ import type { BeamsService } from './service.js';
 import { SettingsError } from './settings.js';
 
 const BASE = '/admin/beams/instances';
-const INPUT_KEYS = new Set(['id', 'name', 'secretKey', 'apns', 'fcm', 'web', 'limits']);
+const INPUT_KEYS = new Set(['id', 'name', 'secretKey', 'apns', 'fcm', 'web', 'limits', 'webhooks']);
 
 export function checkAdmin(ctx: HttpContext, adminToken: string | undefined): void {
   if (!adminToken) throw new HttpError(403, 'Admin API disabled: set HERALD_ADMIN_TOKEN');

@@ -130,7 +130,25 @@ export function registerDeviceRoutes(router: Router, service: BeamsService): voi
       if (typeof body.publishId !== 'string' || body.publishId.length > 100) throw badRequest("'publishId' must be a string");
       if (event !== 'delivery' && event !== 'open') throw badRequest("'event' must be 'delivery' or 'open'");
       await service.publishes.recordReport(instance.id, body.publishId, event);
+      // Acknowledgement/open webhooks are about Authenticated Users: the user the reporting device
+      // is associated with (the stored association wins over what the report says).
+      const userId = await reportingUser(service, instance.id, body);
+      if (userId !== undefined) await service.webhooks.userNotification(instance.id, body.publishId, userId, event);
       sendOk(ctx);
     }),
   );
 }
+
+async function reportingUser(service: BeamsService, instanceId: string, body: Record<string, unknown>): Promise<string | undefined> {
+  const deviceId = body.deviceId;
+  if (typeof deviceId === 'string' && deviceId.length <= 100) {
+    const platform = deviceId.slice(0, deviceId.indexOf('-'));
+    if (platform === 'web' || platform === 'apns' || platform === 'fcm') {
+      const device = await service.devices.get(instanceId, platform, deviceId);
+      if (device) return device.userId ?? undefined;
+    }
+  }
+  const claimed = body.userId;
+  return typeof claimed === 'string' && claimed.length > 0 && claimed.length <= 164 ? claimed : undefined;
+}
+

@@ -15,6 +15,9 @@ import { DeviceStore } from './store.js';
 import { safeEqual } from '../protocol/signatures.js';
 import type { HttpContext } from '../server/router.js';
 import type { PublishRequest } from './validation.js';
+import { BeamsWebhooks, type BeamsWebhookOptions } from './webhooks.js';
+import type { PublishJob } from './publishes.js';
+import type { PublishTotals } from './delivery.js';
 
 export const BEAMS_SERVICE = 'beams';
 
@@ -24,18 +27,29 @@ export class BeamsService {
   readonly publishes: PublishStore;
   readonly providers: ProviderPool;
   readonly worker: DeliveryWorker;
+  readonly webhooks: BeamsWebhooks;
   private readonly limiter = new TokenBuckets(10_000);
 
   constructor(
     db: () => Promise<Database>,
     readonly logger: Logger,
     delivery: Partial<DeliveryOptions> = {},
+    webhookOptions: Partial<BeamsWebhookOptions> = {},
   ) {
     this.instances = new InstanceStore(db);
     this.devices = new DeviceStore(db);
     this.publishes = new PublishStore(db);
     this.providers = new ProviderPool();
     this.worker = new DeliveryWorker({ publishes: this.publishes, devices: this.devices, instances: this.instances, providers: this.providers, logger }, delivery);
+    this.webhooks = new BeamsWebhooks(db, this.instances, logger, webhookOptions);
+    const failed = (err: unknown) => logger.warn({ err }, 'Beams webhook could not be queued');
+    this.worker.on('publish-started', (job: PublishJob) => void this.webhooks.publishHook(job, 'STARTED').catch(failed));
+    this.worker.on('publish-finished', (job: PublishJob, totals: PublishTotals, reached: { delivered: Set<string>; failed: Set<string> }) => {
+      void (async () => {
+        await this.webhooks.publishHook(job, 'FINISHED', totals);
+        if (job.kind === 'users') await this.webhooks.publishToUsersAttempt(job, reached, await this.devices.usersWithDevices(job.instanceId, job.targets));
+      })().catch(failed);
+    });
   }
 
   /** The instance named in the path, or 404 (every Beams API call starts here). */
@@ -78,6 +92,7 @@ export class BeamsService {
 
   async close(): Promise<void> {
     await this.worker.stop();
+    await this.webhooks.stop();
     this.providers.closeAll();
   }
 }

@@ -3,7 +3,7 @@
  * APNs token-auth key, FCM service account, VAPID key pair (generated when absent), and the
  * endpoints of each provider so operators — and tests — can point them elsewhere.
  */
-import { createECDH, createPrivateKey } from 'node:crypto';
+import { createECDH, createPrivateKey, randomUUID } from 'node:crypto';
 import webPush from 'web-push';
 import { z } from 'zod';
 
@@ -89,6 +89,24 @@ export const limitsSchema = z.object({
   publishesPerSecond: z.number().int().min(0).max(100_000).default(100),
 });
 
+/** Beams webhook event types (Pusher's docs: concepts/webhooks). */
+export const BEAMS_WEBHOOK_EVENTS = ['v1.PublishToUsersAttempt', 'v1.UserNotificationAcknowledgement', 'v1.UserNotificationOpen'] as const;
+export type BeamsWebhookEvent = (typeof BEAMS_WEBHOOK_EVENTS)[number];
+
+export const webhookSettingsSchema = z.object({
+  /** Sent as Webhook-ID-UUID; generated when absent. */
+  id: z.string().uuid().optional(),
+  url,
+  /** Key of the Webhook-Signature header: hex HMAC-SHA1 of the body. */
+  secret: z.string().min(1).max(256),
+  /** Event types sent to this URL; every type when absent. */
+  events: z.array(z.enum(BEAMS_WEBHOOK_EVENTS)).max(BEAMS_WEBHOOK_EVENTS.length).optional(),
+  /** Sent as `custom_data` in every request body. */
+  customData: z.record(z.string(), z.unknown()).refine((d) => JSON.stringify(d).length <= 4096, 'must serialize to at most 4096 characters').optional(),
+});
+export const webhooksSettingsSchema = z.array(webhookSettingsSchema).max(10);
+export type BeamsWebhookSettings = z.output<typeof webhookSettingsSchema> & { id: string };
+
 export type ApnsSettings = z.output<typeof apnsSettingsSchema>;
 export type FcmSettings = z.output<typeof fcmSettingsSchema>;
 export type WebSettings = z.output<typeof webSettingsSchema> & { vapidPublicKey: string; vapidPrivateKey: string };
@@ -99,6 +117,7 @@ export interface InstanceSettings {
   fcm?: FcmSettings;
   web: WebSettings;
   limits: LimitSettings;
+  webhooks: BeamsWebhookSettings[];
 }
 
 /** What an operator may send when creating/updating (null removes a provider). */
@@ -107,6 +126,8 @@ export interface SettingsPatch {
   fcm?: z.input<typeof fcmSettingsSchema> | null;
   web?: z.input<typeof webSettingsSchema>;
   limits?: z.input<typeof limitsSchema>;
+  /** Replaces the instance's webhooks ([] removes them all). */
+  webhooks?: z.input<typeof webhooksSettingsSchema>;
 }
 
 export class SettingsError extends Error {
@@ -138,7 +159,11 @@ export function applySettingsPatch(current: InstanceSettings | undefined, patch:
     ...(current?.fcm ? { fcm: current.fcm } : {}),
     web: current?.web ?? (undefined as unknown as WebSettings),
     limits: current?.limits ?? limitsSchema.parse({}),
+    webhooks: current?.webhooks ?? [],
   };
+  if (patch.webhooks !== undefined) {
+    next.webhooks = parse(webhooksSettingsSchema, patch.webhooks, 'webhooks').map((w) => ({ ...w, id: w.id ?? randomUUID() }));
+  }
   if (patch.apns === null) delete next.apns;
   else if (patch.apns !== undefined) next.apns = parse(apnsSettingsSchema, patch.apns, 'apns');
   if (patch.fcm === null) delete next.fcm;
@@ -173,6 +198,7 @@ export function readSettings(stored: unknown): InstanceSettings {
     ...(raw.fcm ? { fcm: raw.fcm } : {}),
     web: { vapidSubject: DEFAULT_VAPID_SUBJECT, allowedEndpointHosts: DEFAULT_WEB_PUSH_HOSTS, allowInsecureEndpoints: false, ...(raw.web ?? {}) } as WebSettings,
     limits: limitsSchema.parse(raw.limits ?? {}),
+    webhooks: Array.isArray(raw.webhooks) ? raw.webhooks : [],
   };
 }
 
@@ -193,6 +219,7 @@ export function publicSettings(settings: InstanceSettings): Record<string, unkno
       vapidPrivateKey: '[configured]',
     },
     limits: settings.limits,
+    webhooks: settings.webhooks.map((w) => ({ ...w, secret: '[configured]' })),
   };
 }
 

@@ -22,6 +22,8 @@ export interface DeviceTarget {
   platform: Platform;
   token: string;
   bundleId: string | null;
+  /** The authenticated user of the device (publishes to users only; for Beams webhooks). */
+  userId?: string;
 }
 
 export type SetUserResult = 'ok' | 'device-not-found' | 'other-user' | 'too-many-devices';
@@ -203,13 +205,22 @@ export class DeviceStore {
 
   /** Next page of devices belonging to any of `users`, with ids after `afterId`. */
   async pageByUsers(instanceId: string, users: string[], afterId: string, limit: number): Promise<DeviceTarget[]> {
-    const rows = await (await this.db()).query<{ id: string; platform: Platform; token: string; bundle_id: string | null }>(
-      `SELECT id, platform, token, bundle_id FROM beams_devices
+    const rows = await (await this.db()).query<{ id: string; platform: Platform; token: string; bundle_id: string | null; user_id: string }>(
+      `SELECT id, platform, token, bundle_id, user_id FROM beams_devices
         WHERE instance_id = $1 AND user_id = ANY($2::text[]) AND id > $3
         ORDER BY id LIMIT $4`,
       [instanceId, users, afterId, limit],
     );
-    return rows.map((r) => ({ id: r.id, platform: r.platform, token: r.token, bundleId: r.bundle_id }));
+    return rows.map((r) => ({ id: r.id, platform: r.platform, token: r.token, bundleId: r.bundle_id, userId: r.user_id }));
+  }
+
+  /** Which of `users` have at least one device (Beams webhooks: `users_no_devices`). */
+  async usersWithDevices(instanceId: string, users: string[]): Promise<Set<string>> {
+    const rows = await (await this.db()).query<{ user_id: string }>(
+      'SELECT DISTINCT user_id FROM beams_devices WHERE instance_id = $1 AND user_id = ANY($2::text[])',
+      [instanceId, users],
+    );
+    return new Set(rows.map((r) => r.user_id));
   }
 
   /** Device counts per platform (admin API / CLI). */

@@ -188,7 +188,7 @@ export class ChannelsEngine {
     if (app.userAuthentication.required) armAuthorizationDeadline(this.clock, conn, now);
     state.connections.set(socketId, conn);
     conn.sendText(encodeConnectionEstablished(socketId, this.activityTimeout));
-    this.emit('connectionOpened', app, { socketId, appId: app.id, remoteAddress: request.remoteAddress });
+    this.emit('connectionOpened', app, { socketId, appId: app.id, remoteAddress: request.remoteAddress, transport: transport.kind ?? 'ws' });
     return { ok: true, connection: conn };
   }
 
@@ -201,7 +201,7 @@ export class ChannelsEngine {
     for (const name of [...conn.subscriptions.keys()]) unsubscribe(this, state, conn, name);
     if (conn.user) signOut(this, state, conn);
     state.connections.delete(conn.socketId);
-    this.emit('connectionClosed', conn.app, { socketId: conn.socketId, appId: conn.app.id, remoteAddress: conn.remoteAddress }, code);
+    this.emit('connectionClosed', conn.app, { socketId: conn.socketId, appId: conn.app.id, remoteAddress: conn.remoteAddress, transport: conn.transport.kind ?? 'ws' }, code);
   }
 
   /** Handles one text frame from a client. Never throws. */

@@ -9,6 +9,8 @@ export interface ConnectionSummary {
   appId: string;
   remoteAddress?: string;
   userId?: string;
+  /** `ws`, `xhr_streaming` or `xhr_polling`. */
+  transport?: string;
 }
 
 export interface EngineObserver {

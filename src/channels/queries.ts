@@ -3,9 +3,11 @@
  * cluster-wide, answered by the Membership and the ChannelCache (in memory: this process; with
  * Redis or NATS: one round trip, never a scatter-gather over the nodes).
  */
-import type { ChannelCache, ChannelSummary, Membership } from '../scaling/cluster-state.js';
+import type { CachedEventAnswer, ChannelCache, ChannelSummary, Membership } from '../scaling/cluster-state.js';
 
 export type { ChannelSummary };
+/** A cache channel's last event: seconds left, and when it was published. */
+export type CachedEventInfo = CachedEventAnswer;
 
 export interface ChannelQueries {
   subscriptionCount(appId: string, channel: string): Promise<number>;
@@ -13,7 +15,7 @@ export interface ChannelQueries {
   /** Occupied channels (never #server-to-user-), optionally filtered by prefix, with their counts. */
   channels(appId: string, prefix?: string): Promise<ChannelSummary[]>;
   members(appId: string, channel: string): Promise<Array<{ id: string; userInfo: unknown }>>;
-  cachedEvent(appId: string, channel: string): Promise<{ event: string; data: string; ttl: number } | undefined>;
+  cachedEvent(appId: string, channel: string): Promise<CachedEventInfo | undefined>;
 }
 
 export function clusterQueries({ membership, cache }: { membership: Membership; cache: ChannelCache }): ChannelQueries {

@@ -1,5 +1,6 @@
 /** pusher:subscribe / pusher:unsubscribe (spec A.3, A.7, A.8, A.10, A.12): validation; membership.ts does the rest. */
 import { channelAuthString, verifyAuth } from '../protocol/signatures.js';
+import { ErrorCode } from '../protocol/errors.js';
 import { channelNameError, channelType, serverToUserId } from '../protocol/names.js';
 import { encodeSubscriptionError } from '../protocol/messages.js';
 import type { MemberInput } from '../scaling/cluster-state.js';
@@ -16,7 +17,7 @@ interface SubscribeData {
 
 /** Subscription refusals: Pusher's `pusher:error` (code null) plus a channel-scoped subscription_error. */
 function refuse(conn: Connection, channel: string, message: string, type = 'AuthError', status = 401): void {
-  conn.sendError(message, null, channel);
+  conn.sendError(message, type === 'AuthError' ? ErrorCode.SubscriptionUnauthorized : null, channel);
   conn.sendText(encodeSubscriptionError(channel, type, message, status));
 }
 
@@ -53,8 +54,8 @@ export function subscribe(engine: ChannelsEngine, state: AppState, conn: Connect
     }
     case 'private':
     case 'encrypted': {
-      const signed = channelAuthString(conn.socketId, name);
-      if (!verifyAuth(data.auth, signed, conn.app.credentials)) {
+      const signed = privateChannelSignatureValid(conn, name, data);
+      if (signed !== true) {
         refuse(conn, name, invalidSignature(signed, data.auth));
         return;
       }
@@ -127,6 +128,23 @@ function presenceMember(conn: Connection, name: string, data: SubscribeData): Me
     return 'refused';
   }
   return { userId, rawUserId, userInfo };
+}
+
+/**
+ * A private/encrypted subscription is signed over `socket_id:channel`, or — as the `pusher` SDK's
+ * authorizeChannel(socketId, channel, data) does whenever user data is passed, and Pusher accepts —
+ * over `socket_id:channel:channel_data` when the client sends that channel_data. Both forms are
+ * always computed and checked, so timing does not reveal which one matched. Returns true, or the
+ * string the client should have signed (for the error message).
+ */
+function privateChannelSignatureValid(conn: Connection, name: string, data: SubscribeData): true | string {
+  const plain = channelAuthString(conn.socketId, name);
+  const channelData = typeof data.channel_data === 'string' ? data.channel_data : undefined;
+  if (channelData === undefined) return verifyAuth(data.auth, plain, conn.app.credentials) ? true : plain;
+  const withData = channelAuthString(conn.socketId, name, channelData);
+  const plainOk = verifyAuth(data.auth, plain, conn.app.credentials);
+  const withDataOk = verifyAuth(data.auth, withData, conn.app.credentials);
+  return plainOk || withDataOk ? true : withData;
 }
 
 function invalidSignature(signed: string, auth: unknown): string {

@@ -14,6 +14,8 @@ export class OutboundMessage {
 }
 
 export interface ConnectionTransport {
+  /** Which transport this is, for metrics and the console (`ws` when absent). */
+  readonly kind?: string;
   /** Queues one message for the client. */
   deliver(message: OutboundMessage): void;
   /** Closes with a WebSocket close code (Pusher 4xxx codes) and a reason; no-op once closing. */

@@ -39,7 +39,7 @@ export function signIn(engine: ChannelsEngine, state: AppState, conn: Connection
   state.hub.addUser(conn, { id: user.id, userData: data.user_data, userInfo: user.user_info, watchlist });
   markAuthorized(conn);
 
-  conn.sendText(encodeObjectEvent('pusher:signin_success', undefined, { user_data: data.user_data }));
+  conn.sendText(encodeObjectEvent('pusher:signin_success', undefined, { user_data: data.user_data, auth: data.auth }));
   if (fullWatchlist.length > limit) {
     conn.sendError(`Watchlist limit exceeded: only the first ${limit} user ids are watched`, ErrorCode.WatchlistLimit);
   }

@@ -53,7 +53,7 @@ export class LiveFeed {
     // for every publish and connection, and nobody watches most of the time.
     const watched = () => this.subscribers.size > 0;
     this.unobserve = this.engine.observe({
-      connectionOpened: (app, c) => (this.ratesFor(app.id), watched() && log(app, { kind: 'connection', text: `connected ${c.remoteAddress ?? ''}`.trim(), socketId: c.socketId })),
+      connectionOpened: (app, c) => (this.ratesFor(app.id), watched() && log(app, { kind: 'connection', text: `connected ${c.remoteAddress ?? ''} via ${c.transport ?? 'ws'}`.replace('  ', ' '), socketId: c.socketId })),
       connectionClosed: (app, c, code) => watched() && log(app, { kind: 'connection', text: `disconnected${code ? ` (${code})` : ''}`, socketId: c.socketId }),
       subscribed: (app, channel, socketId) => watched() && log(app, { kind: 'subscription', text: `subscribed to ${channel}`, channel, socketId }),
       unsubscribed: (app, channel, socketId) => watched() && log(app, { kind: 'subscription', text: `unsubscribed from ${channel}`, channel, socketId }),

@@ -151,6 +151,10 @@ function registerRoutes(ctx: ModuleContext, feed: LiveFeed, streams: Set<ServerR
     requireAdmin(http);
     const app = appOr404(http.params.appId!);
     const body = objectBody(await http.json<unknown>()) as { channel?: unknown; event?: unknown; data?: unknown };
+    // Seed 004: "You cannot trigger client events from the debug console" (only clients send them).
+    if (typeof body.event === 'string' && body.event.startsWith('client-')) {
+      throw new HttpError(400, 'You cannot trigger client events (client-*) from the console');
+    }
     // The same validation and admission (quotas) as POST /apps/{id}/events.
     const event = validateEvent({ name: body.event, data: body.data, channels: [body.channel] } as EventBody, app);
     for (const hook of ctx.hooks.beforePublish) await hook(app, [event]);

@@ -25,6 +25,8 @@ export interface HeraldMetrics {
   httpRequests: Counter<'route' | 'status'>;
   httpDuration: Histogram<'route'>;
   refused: Counter<'code'>;
+  /** Open connections of this node by transport (`ws`, `xhr_streaming`, `xhr_polling`). */
+  transportConnections: Gauge<'transport'>;
   publishLatency: Histogram<'broker'>;
   webhookRequests: Counter<'app' | 'outcome'>;
   webhookEvents: Counter<'app' | 'outcome'>;
@@ -123,6 +125,8 @@ export function createMetrics(state: MetricsState): HeraldMetrics {
   appCounter(registry, state, 'messages_sent_total', 'Event deliveries to WebSocket clients of this node (one per recipient)', (s) => s.messagesOut);
   appCounter(registry, state, 'message_bytes_sent_total', 'Event data bytes delivered (data size times recipients; frame envelope excluded)', (s) => s.bytesOut);
 
+  const transportConnections = new Gauge({ name: `${PREFIX}transport_connections`, help: 'Open connections of this node by transport: ws, or the HTTP fallbacks xhr_streaming and xhr_polling', labelNames: ['transport'], registers });
+  for (const transport of ['ws', 'xhr_streaming', 'xhr_polling']) transportConnections.set({ transport }, 0);
   const refused = new Counter({ name: `${PREFIX}connections_refused_total`, help: 'WebSocket handshakes refused, by Pusher close code', labelNames: ['code'], registers });
   const httpRequests = new Counter({ name: `${PREFIX}http_requests_total`, help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers });
   const httpDuration = new Histogram({
@@ -210,6 +214,7 @@ export function createMetrics(state: MetricsState): HeraldMetrics {
     httpRequests,
     httpDuration,
     refused,
+    transportConnections,
     publishLatency,
     webhookRequests,
     webhookEvents,

@@ -106,16 +106,25 @@ function observeEngine(ctx: ModuleContext, apps: AppStatsTable, metrics: HeraldM
       for (const channel of event.channels) pending.add(PendingPublishes.key(app.id, channel, event.name), now);
     }
   });
+  // One labelled child per transport, looked up once: connection churn must not hash labels each time.
+  const byTransport = new Map<string, ReturnType<typeof metrics.transportConnections.labels>>();
+  const transportGauge = (transport = 'ws') => {
+    let child = byTransport.get(transport);
+    if (!child) byTransport.set(transport, (child = metrics.transportConnections.labels({ transport })));
+    return child;
+  };
   return ctx.engine.observe({
-    connectionOpened(app) {
+    connectionOpened(app, conn) {
       const stats = apps.get(app.id);
       stats.connections++;
       stats.connectionsOpened++;
+      transportGauge(conn.transport).inc();
     },
-    connectionClosed(app) {
+    connectionClosed(app, conn) {
       const stats = apps.get(app.id);
       stats.connections--;
       stats.connectionsClosed++;
+      transportGauge(conn.transport).dec();
     },
     connectionRefused(_appKey, code) {
       metrics.refused.inc({ code: String(code) });

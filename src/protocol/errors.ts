@@ -22,8 +22,15 @@ export const CloseCode = {
 export const ErrorCode = {
   ClientEventRateLimit: 4301,
   WatchlistLimit: 4302,
-  /** Herald: a frame was not valid JSON or not a known event; Pusher sends code null here. */
-  InvalidMessage: null,
+  /**
+   * Every other refusal of a frame (invalid JSON, unsupported event, bad channel name, client event
+   * not allowed, limits): seed 001 gives every `pusher:error` a numeric code from Pusher's documented
+   * ranges, and 4300–4399 is "any other type of error". pusher-js only reports these (a `pusher:error`
+   * closes nothing once connected), so any code in the range keeps it working.
+   */
+  Generic: 4300,
+  /** A private/presence/encrypted subscription with a wrong signature: 4009 "connection is unauthorized". */
+  SubscriptionUnauthorized: 4009,
 } as const;
 
 export class ProtocolError extends Error {

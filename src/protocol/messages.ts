@@ -2,6 +2,7 @@
  * Frame encoding (spec A.2). Server→client `data` is always a JSON string ("double encoding"),
  * except `pusher:error`, whose data Pusher sends as an object.
  */
+import { ErrorCode } from './errors.js';
 
 export interface InboundFrame {
   event: string;
@@ -57,8 +58,9 @@ export function encodeObjectEvent(event: string, channel: string | undefined, pa
   return encodeEvent(event, channel, JSON.stringify(payload));
 }
 
+/** A `pusher:error`; no code given means {@link ErrorCode.Generic}, so the code is always a number. */
 export function encodeError(message: string, code: number | null, channel?: string): string {
-  const frame: Record<string, unknown> = { event: 'pusher:error', data: { code, message } };
+  const frame: Record<string, unknown> = { event: 'pusher:error', data: { code: code ?? ErrorCode.Generic, message } };
   if (channel !== undefined) frame.channel = channel;
   return JSON.stringify(frame);
 }

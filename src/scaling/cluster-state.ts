@@ -104,6 +104,8 @@ export interface CachedEventAnswer {
   data: string;
   /** Seconds left. */
   ttl: number;
+  /** When it was published (ms since the epoch); absent for entries an older version wrote. */
+  publishedAt?: number;
 }
 
 /** Channel subscriptions and presence members, cluster-wide. */

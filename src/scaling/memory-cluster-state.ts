@@ -203,7 +203,7 @@ export class MemoryUserPresence implements UserPresence {
 const SWEEP_EVERY_MS = 10_000;
 
 export class MemoryChannelCache implements ChannelCache {
-  private readonly entries = new Map<string, { event: string; data: string; expiresAt: number }>();
+  private readonly entries = new Map<string, { event: string; data: string; expiresAt: number; publishedAt: number }>();
   private sweptAt = 0;
 
   constructor(private readonly clock: Clock) {}
@@ -211,7 +211,7 @@ export class MemoryChannelCache implements ChannelCache {
   setCache(appId: string, channel: string, event: string, data: string, ttlSeconds: number): void {
     const now = this.clock.now();
     if (now - this.sweptAt >= SWEEP_EVERY_MS) this.sweep(now);
-    this.entries.set(`${appId}\n${channel}`, { event, data, expiresAt: now + ttlSeconds * 1000 });
+    this.entries.set(`${appId}\n${channel}`, { event, data, expiresAt: now + ttlSeconds * 1000, publishedAt: now });
   }
 
   getCache(appId: string, channel: string): CachedEventAnswer | undefined {
@@ -223,7 +223,7 @@ export class MemoryChannelCache implements ChannelCache {
       this.entries.delete(key);
       return undefined;
     }
-    return { event: entry.event, data: entry.data, ttl: Math.ceil(left / 1000) };
+    return { event: entry.event, data: entry.data, ttl: Math.ceil(left / 1000), publishedAt: entry.publishedAt };
   }
 
   private sweep(now: number): void {

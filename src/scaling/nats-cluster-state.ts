@@ -13,6 +13,7 @@
 import type { JetStreamManager, KV } from 'nats';
 import type { Logger } from '../server/logger.js';
 import type {
+  CachedEventAnswer,
   ChannelSummary,
   ClusterChanges,
   ChannelCache,
@@ -233,16 +234,17 @@ export class NatsClusterState implements Membership, UserPresence, ChannelCache,
   }
 
   async setCache(appId: string, channel: string, event: string, data: string, ttlSeconds: number): Promise<void> {
-    await this.kv.put(this.cacheKey(appId, channel), encodeJson({ e: event, d: data, x: this.clock.now() + ttlSeconds * 1000 }));
+    await this.kv.put(this.cacheKey(appId, channel), encodeJson({ e: event, d: data, x: this.clock.now() + ttlSeconds * 1000, p: this.clock.now() }));
   }
 
-  async getCache(appId: string, channel: string): Promise<{ event: string; data: string; ttl: number } | undefined> {
+  async getCache(appId: string, channel: string): Promise<CachedEventAnswer | undefined> {
     const entry = await this.kv.get(this.cacheKey(appId, channel));
     if (!entry || entry.operation !== 'PUT') return undefined;
-    const doc = parse<{ e?: unknown; d?: unknown; x?: unknown }>(entry.value);
+    const doc = parse<{ e?: unknown; d?: unknown; x?: unknown; p?: unknown }>(entry.value);
     if (!doc || typeof doc.e !== 'string' || typeof doc.d !== 'string' || typeof doc.x !== 'number') return undefined;
     const left = doc.x - this.clock.now();
-    return left > 0 ? { event: doc.e, data: doc.d, ttl: Math.ceil(left / 1000) } : undefined;
+    if (left <= 0) return undefined;
+    return typeof doc.p === 'number' ? { event: doc.e, data: doc.d, ttl: Math.ceil(left / 1000), publishedAt: doc.p } : { event: doc.e, data: doc.d, ttl: Math.ceil(left / 1000) };
   }
 
   // ---- keys, registration, heartbeats, reaping --------------------------------------------

@@ -6,6 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../server/logger.js';
 import type {
+  CachedEventAnswer,
   ChannelSummary,
   ClusterChanges,
   ChannelCache,
@@ -184,10 +185,10 @@ export class RedisClusterState implements Membership, UserPresence, ChannelCache
   }
 
   async setCache(appId: string, channel: string, event: string, data: string, ttlSeconds: number): Promise<void> {
-    await this.redis.set(this.appKey(appId) + 'cache:' + channel, JSON.stringify([event, data]), 'PX', ttlSeconds * 1000);
+    await this.redis.set(this.appKey(appId) + 'cache:' + channel, JSON.stringify([event, data, (this.options.clock ?? systemClock).now()]), 'PX', ttlSeconds * 1000);
   }
 
-  async getCache(appId: string, channel: string): Promise<{ event: string; data: string; ttl: number } | undefined> {
+  async getCache(appId: string, channel: string): Promise<CachedEventAnswer | undefined> {
     const key = this.appKey(appId) + 'cache:' + channel;
     const [value, pttl] = await Promise.all([this.redis.get(key), this.redis.pttl(key)]);
     const parsed = value ? parseCache(value) : undefined;
@@ -252,10 +253,11 @@ function parseRoster(flat: string[]): MemberInput[] {
   return out;
 }
 
-function parseCache(json: string): { event: string; data: string } | undefined {
+function parseCache(json: string): { event: string; data: string; publishedAt?: number } | undefined {
   try {
-    const [event, data] = JSON.parse(json) as [unknown, unknown];
-    return typeof event === 'string' && typeof data === 'string' ? { event, data } : undefined;
+    const [event, data, publishedAt] = JSON.parse(json) as [unknown, unknown, unknown];
+    if (typeof event !== 'string' || typeof data !== 'string') return undefined;
+    return typeof publishedAt === 'number' ? { event, data, publishedAt } : { event, data };
   } catch {
     return undefined;
   }

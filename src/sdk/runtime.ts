@@ -5,7 +5,7 @@
  *
  * | runtime | proxy                                   | keepAlive: false                         |
  * |---------|-----------------------------------------|------------------------------------------|
- * | Node    | undici `ProxyAgent` (needs `undici`)    | undici `Agent({pipelining: 0})`, else warn |
+ * | Node    | undici `ProxyAgent` (`undici` is a dependency) | undici `Agent({pipelining: 0})`, else warn |
  * | Deno    | `Deno.createHttpClient({proxy})`        | `Deno.createHttpClient({poolMaxIdlePerHost: 0})` |
  * | Bun     | fetch `proxy` option                    | fetch `keepalive: false`                 |
  * | edge    | not possible → configuration error      | platform-managed → warning               |

@@ -7,6 +7,7 @@ import { metricsModule } from '../metrics/module.js';
 import { webhooksModule } from '../webhooks/module.js';
 import { beamsModule } from '../beams/module.js';
 import { graphqlModule } from '../graphql/module.js';
+import { xhrTransportsModule } from '../transports/xhr/module.js';
 
 export function defaultModules(): HeraldModule[] {
   return [
@@ -16,6 +17,7 @@ export function defaultModules(): HeraldModule[] {
     beamsModule(),
     graphqlModule(),
     consoleModule(),
+    xhrTransportsModule(),
     metricsModule(), // keep last: its beforePublish hook times publishes after admission checks
   ];
 }

@@ -10,8 +10,9 @@ import type { WebhookEvent } from './events.js';
 export function endpointsFor(app: App, event: WebhookEvent): string[] {
   const urls: string[] = [];
   for (const endpoint of app.webhooks) {
-    // Omitted `events` means every type; an explicit empty list means none.
-    if (endpoint.events && !endpoint.events.includes(event.name)) continue;
+    // Omitted `events` means Pusher's six types (seed 004); `subscription_count` only when listed.
+    // An explicit empty list means none.
+    if (endpoint.events ? !endpoint.events.includes(event.name) : event.name === 'subscription_count') continue;
     if (endpoint.channelPrefix && !event.channel.startsWith(endpoint.channelPrefix)) continue;
     if (!urls.includes(endpoint.url)) urls.push(endpoint.url);
   }

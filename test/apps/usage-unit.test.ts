@@ -70,6 +70,19 @@ test('the daily quota counts sent + delivered messages and resets at 00:00 UTC',
   tracker.checkPublish(app, [event]);
 });
 
+test('a publish with info counts as two messages (seed 003), in usage and in the quota estimate', () => {
+  const tracker = new UsageTracker({ engine: fakeEngine(0), nodeId: 'n', cluster: false, flushIntervalMs: 1000, logger });
+  tracker.checkPublish(app, [{ name: 'e', data: '{}', channels: ['a'], info: [] }]);
+  assert.equal(tracker.messagesToday(app.id), 1);
+  tracker.checkPublish(app, [{ name: 'e', data: '{}', channels: ['a'], info: ['subscription_count'] }]);
+  assert.equal(tracker.messagesToday(app.id), 3, 'the publish with info added two');
+  // 3 used + 8 estimated for 7 channels with info (7 + 1) = 11 > 10: refused because of the info message.
+  const sevenWithInfo = { name: 'e', data: '{}', channels: ['a', 'b', 'c', 'd', 'e', 'f', 'g'], info: ['subscription_count'] };
+  assert.throws(() => tracker.checkPublish(app, [sevenWithInfo]), (err: unknown) => err instanceof HttpError && err.status === 403 && /needs about 8/.test(err.message));
+  tracker.checkPublish(app, [{ ...sevenWithInfo, info: [] }]);
+  assert.equal(tracker.messagesToday(app.id), 10);
+});
+
 test('the connection quota counts this node plus what other nodes report', () => {
   const tracker = new UsageTracker({ engine: fakeEngine(0, 1), nodeId: 'n', cluster: true, flushIntervalMs: 1000, logger });
   assert.equal(tracker.admit(app, 1), undefined);

@@ -2,6 +2,7 @@
  * Shared set-up for the Beams tests: a Herald with storage + Beams, the three provider fakes, and an
  * instance whose provider endpoints point at those fakes.
  */
+import type { BeamsWebhookOptions } from '../../src/beams/webhooks.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +52,7 @@ export interface BeamsHerald {
 }
 
 export async function startBeamsHerald(
-  options: { config?: Partial<HeraldConfigInput>; delivery?: Partial<DeliveryOptions>; defaultModules?: boolean } = {},
+  options: { config?: Partial<HeraldConfigInput>; delivery?: Partial<DeliveryOptions>; webhooks?: Partial<BeamsWebhookOptions>; defaultModules?: boolean } = {},
 ): Promise<BeamsHerald> {
   // A data directory seeded from the cached template cluster: opening it skips PGlite's initdb.
   const ownDir = options.config?.dataDir === undefined && options.config?.databaseUrl === undefined ? mkdtempSync(join(tmpdir(), 'herald-beams-')) : undefined;
@@ -59,7 +60,7 @@ export async function startBeamsHerald(
   if (dataDir) await seedEmbeddedDataDir(dataDir);
   const th = await startTestHerald({
     config: { ...options.config, ...(dataDir ? { dataDir } : {}) },
-    ...(options.defaultModules ? {} : { modules: [storageModule(), beamsModule({ delivery: { pollMs: 250, ...options.delivery } })] }),
+    ...(options.defaultModules ? {} : { modules: [storageModule(), beamsModule({ delivery: { pollMs: 250, ...options.delivery }, webhooks: options.webhooks })] }),
   });
   const service = th.herald.services.get(BEAMS_SERVICE) as BeamsService;
   return {

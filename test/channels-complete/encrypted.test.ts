@@ -45,7 +45,7 @@ test('subscription without a valid signature is refused like a private channel',
   const raw = await RawClient.established(h.wsUrl, h.app.key);
   raw.send({ event: 'pusher:subscribe', data: { channel: 'private-encrypted-x', auth: `${h.app.key}:${'0'.repeat(64)}` } });
   const error = await raw.waitEvent('pusher:error', 'private-encrypted-x');
-  assert.equal(error.data.code, null);
+  assert.equal(error.data.code, 4009);
   assert.match(error.data.message, /^Invalid signature/);
   const subError = await raw.waitEvent('pusher:subscription_error', 'private-encrypted-x');
   assert.equal(subError.data.status, 401);
@@ -75,7 +75,7 @@ test('client events on encrypted channels are refused by the server', async () =
 
   raw.send({ event: 'client-typing', channel: 'private-encrypted-chat', data: { nonce: 'x', ciphertext: 'y' } });
   const error = await raw.waitEvent('pusher:error', 'private-encrypted-chat');
-  assert.equal(error.data.code, null);
+  assert.equal(error.data.code, 4300);
   assert.equal(error.data.message, 'Client event rejected - only supported on private and presence channels');
   // A later API event arrives, proving the client event was dropped, not merely slow.
   const marker = nextEvent(channel, 'marker');

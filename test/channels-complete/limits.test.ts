@@ -95,7 +95,7 @@ test('presence user_info over 1 KB (bytes, not characters) is refused', async ()
   const raw = await RawClient.established(h.wsUrl, h.app.key);
   presenceSubscribe(raw, 'presence-big', { user_id: 'big', user_info: { name: 'é'.repeat(600) } });
   const error = await raw.waitEvent('pusher:error', 'presence-big');
-  assert.deepEqual(error.data, { code: null, message: 'user_info too large (limit 1024 bytes)' });
+  assert.deepEqual(error.data, { code: 4300, message: 'user_info too large (limit 1024 bytes)' });
   const subError = await raw.waitEvent('pusher:subscription_error', 'presence-big');
   assert.equal(subError.data.type, 'LimitReached');
   presenceSubscribe(raw, 'presence-big', { user_id: 'small', user_info: { name: 'e'.repeat(600) } });
@@ -151,7 +151,7 @@ test('payload: 10 KB (HTTP 413 through the SDK, client events refused)', async (
   const channel = await subscribed(sender, 'private-payloads');
   const error = nextEvent<{ code: number | null; message: string }>(sender, 'pusher:error');
   channel.trigger('client-big', big);
-  assert.deepEqual(await error, { code: null, message: 'Client event rejected - data larger than 10240 bytes' });
+  assert.deepEqual(await error, { code: 4300, message: 'Client event rejected - data larger than 10240 bytes' });
   sender.disconnect();
 });
 

@@ -52,6 +52,15 @@ test('signin_success frame carries the exact signed user_data string', async () 
   raw.close();
 });
 
+test('signin_success carries the auth it answers, as seed 001 describes', async () => {
+  const raw = await RawClient.established(h.wsUrl, h.app.key);
+  const auth = server.authenticateUser(raw.socketId, { id: 'carol' });
+  raw.send({ event: 'pusher:signin', data: auth });
+  const frame = await raw.waitEvent('pusher:signin_success');
+  assert.deepEqual(frame.data, { user_data: auth.user_data, auth: auth.auth });
+  raw.close();
+});
+
 test('sign-in refusals: pusher:error 4009, the socket stays open', async () => {
   const raw = await RawClient.established(h.wsUrl, h.app.key);
   const userData = JSON.stringify({ id: 'mallory' });

@@ -47,12 +47,12 @@ test('private channel with a valid signature', async () => {
   client.disconnect();
 });
 
-test('private channel with a bad signature: pusher:error (code null) and pusher:subscription_error, socket stays open', async () => {
+test('private channel with a bad signature: pusher:error (code 4009) and pusher:subscription_error, socket stays open', async () => {
   const raw = await RawClient.established(h.wsUrl, h.app.key);
   const wrong = `${h.app.key}:${hmacSha256Hex(h.app.secret, `${raw.socketId}:private-other`)}`;
   raw.send({ event: 'pusher:subscribe', data: { channel: 'private-orders', auth: wrong } });
   const error = await raw.waitEvent('pusher:error');
-  assert.equal(error.data.code, null);
+  assert.equal(error.data.code, 4009);
   assert.match(error.data.message, /^Invalid signature: Expected HMAC SHA256 hex digest of \d+\.\d+:private-orders, but got /);
   const subError = await raw.waitEvent('pusher:subscription_error', 'private-orders');
   assert.deepEqual(Object.keys(subError.data).sort(), ['error', 'status', 'type']);

@@ -285,3 +285,19 @@ test('app, cluster, appStats and appUsage', async () => {
     client.disconnect();
   }
 });
+
+test('ChannelInfo.cachedEvent.at is when the event was published, not when the query ran', async () => {
+  const before = Date.now();
+  await h.pusherServer().trigger('cache-at-test', 'price', { n: 1 });
+  const published = Date.now();
+  // Let the clock move on, so query time and publish time differ by far more than the clock's resolution.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const queried = Date.now();
+  const channel = (await gqlData(h, `{ channel(name: "cache-at-test") { info { cachedEvent { name source at } } } }`)).channel;
+  const cached = channel.info.cachedEvent;
+  assert.equal(cached.name, 'price');
+  assert.equal(cached.source, 'cache');
+  const at = Date.parse(cached.at);
+  assert.ok(at >= before - 1 && at <= published + 1, `at ${cached.at} within the publish (${before}..${published}), query at ${queried}`);
+});
+

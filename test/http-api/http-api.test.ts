@@ -45,6 +45,18 @@ test('trigger to several channels, with info counts', async () => {
   client.disconnect();
 });
 
+test("pusher.trigger('ch', 'ev') without data is accepted (seed 003: data is optional) and delivered with empty data", async () => {
+  const raw = await RawClient.established(h.wsUrl, h.app.key);
+  raw.send({ event: 'pusher:subscribe', data: { channel: 'no-data' } });
+  await raw.waitEvent('pusher_internal:subscription_succeeded', 'no-data');
+  const trigger = server.trigger.bind(server) as unknown as (channel: string, event: string) => Promise<Response>;
+  const res = await trigger('no-data', 'ev');
+  assert.equal(res.status, 200);
+  const frame = await raw.waitEvent('ev', 'no-data');
+  assert.equal(frame.data, '');
+  raw.close();
+});
+
 test('batch trigger with per-item info', async () => {
   const client = h.pusherClient();
   const ch = client.subscribe('batch-1');
@@ -79,7 +91,6 @@ test('error paths return Pusher statuses with readable bodies', async () => {
     ['unknown route', signed('GET', `/apps/${h.app.id}/nothing`), 404, /Not found/],
     ['not JSON', signed('POST', `/apps/${h.app.id}/events`, 'nope'), 400, /not valid JSON/],
     ['missing name', signed('POST', `/apps/${h.app.id}/events`, JSON.stringify({ data: 'x', channels: ['c'] })), 400, /Event name/],
-    ['missing data', signed('POST', `/apps/${h.app.id}/events`, JSON.stringify({ name: 'e', channels: ['c'] })), 400, /data is required/],
     ['no channels', signed('POST', `/apps/${h.app.id}/events`, JSON.stringify({ name: 'e', data: 'x' })), 400, /channels/],
     ['101 channels', signed('POST', `/apps/${h.app.id}/events`, JSON.stringify({ name: 'e', data: 'x', channels: Array.from({ length: 101 }, (_, i) => `c${i}`) })), 400, /too many channels/],
     ['bad channel name', signed('POST', `/apps/${h.app.id}/events`, JSON.stringify({ name: 'e', data: 'x', channels: ['bad name'] })), 400, /Invalid channel name/],

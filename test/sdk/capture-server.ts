@@ -25,6 +25,8 @@ export interface CaptureServer {
   /** Resolves with the next request that arrives (or the oldest one not yet taken). */
   next(): Promise<CapturedRequest>;
   respondWith(response: CannedResponse | ((req: CapturedRequest) => CannedResponse)): void;
+  /** TCP connections accepted so far (for connection-reuse tests). */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -54,10 +56,13 @@ export async function startCaptureServer(): Promise<CaptureServer> {
       res.end(answer.body ?? '{}');
     });
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
     port,
+    connections: () => connections,
     origin: `http://127.0.0.1:${port}`,
     requests,
     next() {

@@ -12,6 +12,9 @@ import {
 } from '../../src/sdk/index.js';
 import { checkConnectionSettings, detectRuntime } from '../../src/sdk/runtime.js';
 import { startCaptureServer, type CaptureServer } from './capture-server.js';
+import { createServer, type IncomingMessage } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 let server: CaptureServer;
 before(async () => {
@@ -76,29 +79,52 @@ test('this process is detected as Node', () => {
   assert.equal(detectRuntime(), 'node');
 });
 
-test('Node without undici: proxy fails clearly at the first request, keepAlive:false warns', async (t) => {
-  let undiciInstalled = true;
-  try {
-    await import('undici' as string);
-  } catch {
-    undiciInstalled = false;
-  }
-  if (undiciInstalled) {
-    t.skip('undici is installed, so proxy and keepAlive:false are applied through it instead');
-    return;
-  }
-  const proxied = client({ proxy: 'http://127.0.0.1:9' });
-  await assert.rejects(proxied.listChannels(), (error: unknown) => {
-    assert.ok(error instanceof HeraldConfigurationError);
-    assert.equal(error.parameter, 'proxy');
-    assert.match(error.message, /undici/);
-    return true;
+/** A minimal HTTP CONNECT proxy that records the targets it tunnelled to. */
+async function startConnectProxy() {
+  const targets: string[] = [];
+  const proxy = createServer((_req, res) => res.writeHead(405).end());
+  proxy.on('connect', (req: IncomingMessage, client: Duplex, head: Buffer) => {
+    targets.push(req.url ?? '');
+    const [host, port] = (req.url ?? '').split(':');
+    const upstream = connect(Number(port), host!, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
   });
-  const warnings: string[] = [];
-  server.respondWith({ status: 200, body: '{}' });
-  await client({ keepAlive: false }, { onWarning: (m: string) => warnings.push(m) }).listChannels();
-  assert.equal(warnings.length, 1);
-  assert.match(warnings[0], /keepAlive: false needs the "undici" package/);
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const port = (proxy.address() as AddressInfo).port;
+  return { url: `http://127.0.0.1:${port}`, targets, close: () => new Promise<void>((resolve) => { proxy.closeAllConnections(); proxy.close(() => resolve()); }) };
+}
+
+test('proxy works with what npm install installs: requests are tunnelled through the proxy', async () => {
+  const proxy = await startConnectProxy();
+  try {
+    server.respondWith({ status: 200, body: '{"channels":{}}' });
+    const warnings: string[] = [];
+    assert.deepEqual(await client({ proxy: proxy.url }, { onWarning: (m: string) => warnings.push(m) }).listChannels(), { channels: {} });
+    assert.deepEqual(proxy.targets, [`127.0.0.1:${server.port}`]);
+    assert.deepEqual(warnings, []);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('keepAlive: false opens a new connection per request; the default reuses one', async () => {
+  const countConnections = async (extra: Record<string, unknown>) => {
+    const before = server.connections();
+    const sdk = client(extra, { onWarning: (m: string) => assert.fail(m) });
+    for (let i = 0; i < 3; i++) {
+      server.respondWith({ status: 200, body: '{}' });
+      await sdk.listChannels();
+    }
+    return server.connections() - before;
+  };
+  assert.equal(await countConnections({ keepAlive: false }), 3);
+  assert.ok((await countConnections({})) <= 1, 'the default pools one connection (possibly one already open)');
 });
 
 test('edge runtimes refuse proxy at construction and warn about keepAlive:false', () => {

@@ -71,6 +71,13 @@ describe('webhook configuration', () => {
     });
     assert.deepEqual(endpointsFor(app, { name: 'member_added', channel: 'presence-a', user_id: 'u' }), ['http://all.example/', 'http://members.example/']);
     assert.deepEqual(endpointsFor(app, { name: 'channel_occupied', channel: 'private-x' }), ['http://all.example/', 'http://private.example/']);
+    // Seed 004: no filter means Pusher's six types; subscription_count only where it is listed.
+    for (const name of ['channel_occupied', 'channel_vacated', 'client_event', 'cache_miss'] as const) {
+      assert.ok(endpointsFor(app, { name, channel: 'x' } as never).includes('http://all.example/'), name);
+    }
+    assert.deepEqual(endpointsFor(app, { name: 'subscription_count', channel: 'x', subscription_count: 1 }), []);
+    const optedIn = parseApp({ id: 's', key: 'sk', secret: 'secret-123', webhooks: [{ url: 'http://counts.example/', events: ['subscription_count'] }] });
+    assert.deepEqual(endpointsFor(optedIn, { name: 'subscription_count', channel: 'x', subscription_count: 1 }), ['http://counts.example/']);
   });
 
   it('sends only safe custom headers and never lets them replace the signed ones', () => {

@@ -14,6 +14,7 @@ import { RawClient } from '../helpers/raw-client.js';
 import { eventually } from '../helpers/wait.js';
 import { FAST_RETRY, nextDelivery, postgresUrl, webhookService, WAIT_MS } from './support.js';
 import { countDuplicates, WebhookReceiver, type ReceivedEvent } from './receiver.js';
+import { WEBHOOK_EVENT_TYPES } from '../../src/apps/app.js';
 
 const eventKey = (e: ReceivedEvent) => `${e.name}|${e.channel}|${String(e.subscription_count ?? '')}`;
 
@@ -34,7 +35,7 @@ describe('durable webhook delivery', () => {
     const app = { id: 'wh-down-up', key: 'wh-down-up-key', secret: 'wh-down-up-secret' };
     const receiver = await WebhookReceiver.start(app);
     cleanups.push(() => receiver.close());
-    const h = await startTestHerald({ app: { ...app, webhooks: [{ url: receiver.url }] }, config: { ...FAST_RETRY, webhookTimeoutMs: 10_000 } });
+    const h = await startTestHerald({ app: { ...app, webhooks: [{ url: receiver.url, events: [...WEBHOOK_EVENT_TYPES] }] }, config: { ...FAST_RETRY, webhookTimeoutMs: 10_000 } });
     cleanups.push(() => h.stop());
     const service = webhookService(h);
 
@@ -60,7 +61,7 @@ describe('durable webhook delivery', () => {
     const receiver = await WebhookReceiver.start(app, 'fail');
     cleanups.push(() => receiver.close());
     const options = {
-      app: { ...app, webhooks: [{ url: receiver.url }] },
+      app: { ...app, webhooks: [{ url: receiver.url, events: [...WEBHOOK_EVENT_TYPES] }] },
       // The vacancies happen during shutdown (the drain must write them) and are still held when it ends.
       config: { ...FAST_RETRY, ...storage, webhookVacateDelayMs: 500 },
     };

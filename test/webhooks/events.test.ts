@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { authorizedClient, connected, FAST_RETRY, subscribed, WAIT_MS } from './support.js';
 import { WebhookReceiver } from './receiver.js';
+import { WEBHOOK_EVENT_TYPES } from '../../src/apps/app.js';
 
 const APP = { id: 'wh-events', key: 'wh-events-key', secret: 'wh-events-secret-123' };
 
@@ -14,7 +15,7 @@ describe('webhook events', () => {
   before(async () => {
     receiver = await WebhookReceiver.start(APP);
     h = await startTestHerald({
-      app: { ...APP, webhooks: [{ url: receiver.url }] },
+      app: { ...APP, webhooks: [{ url: receiver.url, events: [...WEBHOOK_EVENT_TYPES] }] },
       config: { ...FAST_RETRY, webhookVacateDelayMs: 1000 },
     });
   });

@@ -10,6 +10,7 @@ import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { nextDelivery, WAIT_MS, webhookService } from './support.js';
 import { countDuplicates, WebhookReceiver, type ReceivedEvent } from './receiver.js';
+import { WEBHOOK_EVENT_TYPES } from '../../src/apps/app.js';
 
 const OUTAGE_MS = Number(process.env.HERALD_WEBHOOK_OUTAGE_MS ?? 1500);
 const BACKOFF_MAX_MS = Number(process.env.HERALD_WEBHOOK_OUTAGE_BACKOFF_MAX_MS ?? 200);
@@ -28,7 +29,7 @@ describe('receiver outage', () => {
     const app = { id: 'wh-outage', key: 'wh-outage-key', secret: 'wh-outage-secret' };
     receiver = await WebhookReceiver.start(app);
     h = await startTestHerald({
-      app: { ...app, webhooks: [{ url: receiver.url }] },
+      app: { ...app, webhooks: [{ url: receiver.url, events: [...WEBHOOK_EVENT_TYPES] }] },
       config: { webhookBackoffMaxMs: BACKOFF_MAX_MS, webhookVacateDelayMs: 0, webhookBatchWindowMs: 20 },
     });
     const service = webhookService(h);

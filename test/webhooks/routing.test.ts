@@ -5,6 +5,10 @@ import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { authorizedClient, connected, subscribed, WAIT_MS } from './support.js';
 import { WebhookReceiver } from './receiver.js';
+import { WEBHOOK_EVENT_TYPES } from '../../src/apps/app.js';
+
+/** subscription_count is opt-in (seed 004), so these endpoints list every type. */
+const ALL_TYPES = [...WEBHOOK_EVENT_TYPES];
 
 const A = { id: 'wh-route-a', key: 'wh-route-a-key', secret: 'wh-route-a-secret' };
 const B = { id: 'wh-route-b', key: 'wh-route-b-key', secret: 'wh-route-b-secret' };
@@ -26,12 +30,12 @@ describe('webhook routing and batching', () => {
         webhooks: [
           { url: membersOnly.url, events: ['member_added'] },
           // Content-Type cannot be overridden: the SDK's validator needs it exact.
-          { url: shared.url, channelPrefix: 'private-', headers: { 'X-Custom': 'yes', 'Content-Type': 'text/plain', 'Bad\nName': 'x' } },
+          { url: shared.url, events: ALL_TYPES, channelPrefix: 'private-', headers: { 'X-Custom': 'yes', 'Content-Type': 'text/plain', 'Bad\nName': 'x' } },
         ],
       },
       apps: [
-        { ...B, webhooks: [{ url: shared.url }] },
-        { ...C, webhooks: [{ url: unbatched.url }], webhookBatching: false },
+        { ...B, webhooks: [{ url: shared.url, events: ALL_TYPES }] },
+        { ...C, webhooks: [{ url: unbatched.url, events: ALL_TYPES }], webhookBatching: false },
       ],
       config: { webhookBatchWindowMs: 200, webhookVacateDelayMs: 0 },
     });

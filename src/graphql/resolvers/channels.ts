@@ -126,7 +126,8 @@ export const channelResolvers: ResolverMap = {
       let cachedEvent: EventRef | null = null;
       if (channelType(ref.name).cache) {
         const cached = await ctx.deps.engine.queries.cachedEvent(ref.app.id, ref.name);
-        if (cached) cachedEvent = { channel: ref.name, name: cached.event, data: cached.data, source: 'cache', at: new Date() };
+        // `at` is when the event was published; entries written by an older version lack it (query time then).
+        if (cached) cachedEvent = { channel: ref.name, name: cached.event, data: cached.data, source: 'cache', at: new Date(cached.publishedAt ?? Date.now()) };
       }
       return { ...c, cachedEvent };
     },
