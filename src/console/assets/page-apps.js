@@ -97,6 +97,6 @@ export function Apps({ token, session, onOpen, onChanged }) {
       </tbody></table>
       <${Status} status=${status} />
     </section>
-    <${CreateApp} token=${token} onCreated=${(created) => { setRevealed(created); setStatus(null); }} />
+    <${CreateApp} token=${token} onCreated=${(created) => { setRevealed(created); setStatus(null); load(); }} />
   </div>`;
 }

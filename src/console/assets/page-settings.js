@@ -12,6 +12,8 @@ const LABELS = {
   name: 'App name', enabled: 'Enabled', clientEvents: 'Client events', subscriptionCountEvents: 'Subscription count events',
   watchlistEvents: 'Watchlist events', allowedOrigins: 'Allowed origins', cacheTtlSeconds: 'Cache channel TTL (seconds)',
   webhookBatching: 'Webhook batching', userAuthentication: 'User authentication', limits: 'Limits', quotas: 'Quotas',
+  'limits.apiRequestsPerSecond': 'API requests per second', 'quotas.maxConnections': 'Max connections (all nodes)',
+  'limits.maxConnections': 'Max connections (per node)',
   'userAuthentication.required': 'Require user authentication', 'userAuthentication.timeoutMs': 'Sign-in timeout (ms)',
 };
 const HELP = {
@@ -216,7 +218,7 @@ export function Settings({ token, appId, session, onChanged, onDeleted }) {
       ${sections.map((s) => html`<fieldset key=${s.title} disabled=${readOnly}><legend>${s.title}</legend>${s.help && html`<p class="muted help">${s.help}</p>`}
         <div class="fields">${s.fields.map((f) => html`<${Field} key=${f.path} field=${f} value=${form[f.path]} error=${errors[f.path]} disabled=${readOnly} onChange=${change(f.path, f.node)} />`)}</div>
       </fieldset>`)}
-      <div class="filters sticky"><button class="primary" type="submit" disabled=${readOnly}>Save settings</button><button type="button" onClick=${() => reload()}>Discard changes</button></div>
+      <div class="filters"><button class="primary" type="submit" disabled=${readOnly}>Save settings</button><button type="button" onClick=${() => reload()}>Discard changes</button></div>
       <${Status} status=${status} />
     </form>
     <${Credentials} token=${token} app=${app} session=${session} onChanged=${() => reload()} />

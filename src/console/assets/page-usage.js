@@ -5,6 +5,17 @@ import { api, BarChart, enc, html, Status } from './ui.js';
 
 const RANGES = [7, 30, 90, 365];
 
+/** One entry per UTC day from `from` to `to`: days without stored usage count zero. */
+function everyDay(from, to, days) {
+  const byDate = new Map(days.map((d) => [d.date, d]));
+  const out = [];
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) {
+    const date = new Date(t).toISOString().slice(0, 10);
+    out.push(byDate.get(date) ?? { date, messages: 0, messagesSent: 0, messagesDelivered: 0, connections: 0, peakConnections: 0 });
+  }
+  return out;
+}
+
 export function Usage({ token, appId }) {
   const [range, setRange] = useState({ days: 30, from: '', to: '' });
   const [data, setData] = useState(null);
@@ -13,7 +24,7 @@ export function Usage({ token, appId }) {
   useEffect(() => {
     api(`/console/api/apps/${enc(appId)}/usage?${query}`, token).then((b) => { setData(b); setStatus(null); }).catch((err) => setStatus({ ok: false, text: err.message }));
   }, [appId, query]);
-  const days = data?.days ?? [];
+  const days = data ? everyDay(data.from, data.to, data.days) : [];
   const total = (field) => days.reduce((sum, d) => sum + (d[field] ?? 0), 0);
   const quota = data?.stats?.quotas;
   return html`<div class="stackpage">

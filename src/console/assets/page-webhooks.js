@@ -60,6 +60,7 @@ export function Webhooks({ token, appId }) {
   const [state, setState] = useState({ available: true, endpoints: [], deliveries: [] });
   const [types, setTypes] = useState([]);
   const [editing, setEditing] = useState(null);
+  const [formKey, setFormKey] = useState(0);
   const [removing, setRemoving] = useState(null);
   const [status, setStatus] = useState(null);
   const load = () => api(`/console/api/apps/${enc(appId)}/webhooks`, token).then(setState).catch((err) => setStatus({ ok: false, text: err.message }));
@@ -80,6 +81,7 @@ export function Webhooks({ token, appId }) {
   };
   const finished = (text) => {
     setEditing(null);
+    setFormKey((k) => k + 1); // a fresh, empty form
     if (text) setStatus({ ok: true, text });
     load();
   };
@@ -92,7 +94,7 @@ export function Webhooks({ token, appId }) {
             ${e.channelPrefix && html`<div class="muted">channels starting with <code>${e.channelPrefix}</code></div>`}
             ${e.headerNames.length > 0 && html`<div class="muted">headers: ${e.headerNames.join(', ')}</div>`}</td>
           <td>${e.events === null ? html`<span class="muted">all</span>` : e.events.length === 0 ? html`<span class="warn">none</span>` : e.events.join(', ')}</td>
-          <td>${e.pending > 0 ? html`<span>${e.pending} waiting · next ${relative(e.nextAttemptAt)} · ${e.attempts} failed attempt${e.attempts === 1 ? '' : 's'}</span>
+          <td>${e.pending > 0 ? html`<span>${e.pending} waiting · next attempt ${relative(e.nextAttemptAt)} · ${e.attempts} failed attempt${e.attempts === 1 ? '' : 's'}</span>
             ${e.lastError && html`<div class="bad">${e.lastError}</div>`}` : html`<span class="muted">empty</span>`}</td>
           <td class="actions">
             <button onClick=${() => act('test', e.url, (r) => `Test delivery to ${e.url}: ${r.delivery.outcome}${r.delivery.status_code ? ` (HTTP ${r.delivery.status_code})` : ''}${r.delivery.error ? ` — ${r.delivery.error}` : ''}`)}>Test</button>
@@ -107,7 +109,7 @@ export function Webhooks({ token, appId }) {
       <${Status} status=${status} />
     </section>
     <section class="panel" aria-labelledby="epf-h"><h2 id="epf-h">${editing ? 'Edit endpoint' : 'Add an endpoint'}</h2>
-      <${EndpointForm} key=${editing?.url ?? 'new'} token=${token} appId=${appId} types=${types} editing=${editing} onDone=${finished} /></section>
+      <${EndpointForm} key=${editing ? `edit:${editing.url}` : `new:${formKey}`} token=${token} appId=${appId} types=${types} editing=${editing} onDone=${finished} /></section>
     <section class="panel" aria-labelledby="wh-h"><h2 id="wh-h">Recent deliveries</h2>
       <table data-testid="deliveries"><thead><tr><th>Time</th><th>URL</th><th>Outcome</th><th>Attempt</th><th>Events</th><th>Latency</th><th></th></tr></thead><tbody>
         ${state.deliveries.map((d) => html`<tr key=${d.id} data-testid="delivery-row"><td>${formatTime(d.time_ms)}</td><td><code>${d.url}</code></td>
