@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import Pusher from 'pusher';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
-import { withTimeout } from '../helpers/wait.js';
+import { eventually, withTimeout } from '../helpers/wait.js';
 
 const CHROMIUM = process.env.HERALD_CHROMIUM ?? '/usr/bin/chromium';
 const ADMIN_TOKEN = 'dashboard-test-admin-token-789';
@@ -141,6 +141,11 @@ async function saveSettings(): Promise<void> {
   await page.getByRole('button', { name: 'Save settings' }).click();
 }
 
+/** Waits until the served app (what connections are checked against) has these allowed origins. */
+async function servedOrigins(expected: string[]): Promise<void> {
+  await eventually(() => JSON.stringify(h.herald.apps.byId(created.appId)?.allowedOrigins) === JSON.stringify(expected), 10_000, `allowedOrigins ${expected.join(', ')}`);
+}
+
 before(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set HERALD_CHROMIUM`);
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -237,7 +242,7 @@ test('settings: inline validation, and a saved change acts on the live connectio
 test('allowed origins set in the dashboard: a page from another origin is refused with 4009, a listed one connects', async () => {
   await page.getByLabel('Allowed origins').fill('https://only.example.com');
   await saveSettings();
-  await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+  await servedOrigins(['https://only.example.com']);
   assert.equal(await connectClient('other-origin', created.key), 'refused');
   const errors = await clientPage.evaluate(() => (window as any).clients['other-origin'].errors as string[]);
   assert.ok(errors.some((e) => e.includes('4009') && e.includes('Origin not allowed')), errors.join('\n'));
@@ -245,7 +250,7 @@ test('allowed origins set in the dashboard: a page from another origin is refuse
 
   await page.getByLabel('Allowed origins').fill(`https://only.example.com\n${h.httpUrl}`);
   await saveSettings();
-  await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+  await servedOrigins(['https://only.example.com', h.httpUrl]);
   assert.equal(await connectClient('listed-origin', created.key), 'connected');
 });
 
@@ -315,6 +320,8 @@ test('usage: messages per day and peak connections per app over a chosen range',
   await page.getByTestId('messages-chart').waitFor();
   await page.getByRole('button', { name: '7 days' }).click();
   const today = new Date().toISOString().slice(0, 10);
+  const weekAgo = new Date(Date.now() - 6 * 86_400_000).toISOString().slice(0, 10);
+  await page.getByTestId('messages-chart').locator('figcaption span').first().filter({ hasText: weekAgo }).waitFor();
   await page.getByTestId('messages-chart').locator('figcaption span').last().filter({ hasText: today }).waitFor();
   assert.equal(await page.getByTestId('messages-chart').locator('rect').count(), 7, 'one bar per day of the range');
   const messages = Number((await page.getByTestId('today-messages').textContent())!.replace(/\D/g, ''));

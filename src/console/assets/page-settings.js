@@ -177,6 +177,7 @@ export function Settings({ token, appId, session, onChanged, onDeleted }) {
   };
   const save = async (e) => {
     e.preventDefault();
+    setStatus(null);
     const patch = {};
     const found = {};
     for (const { path, node } of fields) {
