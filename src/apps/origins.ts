@@ -78,8 +78,10 @@ function normalizeOrigin(origin: string): string | undefined {
 
 /** True when a page with this `Origin` header may connect to an app with this list. */
 export function originAllowed(allowedOrigins: readonly string[], origin: string | undefined): boolean {
+  // The common case (no list, or not a browser) costs no lookup.
+  if (allowedOrigins.length === 0 || origin === undefined) return true;
   const matcher = compile(allowedOrigins);
-  if (matcher.any || origin === undefined) return true;
+  if (matcher.any) return true;
   const value = origin.trim().toLowerCase();
   if (value === 'null') return matcher.origins.has('null');
   const normalized = normalizeOrigin(value);

@@ -341,6 +341,20 @@ test('Beams: create an instance (its key shown once), see a test publish in the 
   assert.match(secretKey, /^[0-9A-F]{64}$/);
   await page.getByRole('button', { name: 'Done, I saved the key' }).click();
   assert.ok(!(await page.content()).includes(secretKey));
+  // Provider credentials: the Beams admin validation, shown as is; a valid change is stored.
+  await page.getByLabel('Key ID').fill('ABC123DEFG');
+  await page.getByLabel('Team ID').fill('TEAM123456');
+  await page.getByLabel('Private key (.p8 contents)').fill('not a key');
+  await page.getByRole('button', { name: 'Save APNs' }).click();
+  await page.getByRole('status').filter({ hasText: 'must be a PEM private key' }).waitFor();
+  await page.getByLabel('VAPID subject').fill('mailto:ops@example.com');
+  await page.getByRole('button', { name: 'Save Web Push' }).click();
+  await page.getByRole('status').filter({ hasText: 'Web Push settings saved' }).waitFor();
+  const beams = h.herald.services.get('beams') as { instances: { get(id: string): Promise<{ settings: { web: { vapidSubject: string }; apns?: unknown } } | undefined> } };
+  const stored = await beams.instances.get('dashboard-beams');
+  assert.equal(stored!.settings.web.vapidSubject, 'mailto:ops@example.com');
+  assert.equal(stored!.settings.apns, undefined, 'the refused APNs settings were not stored');
+
   await page.getByRole('button', { name: 'Publish' }).click();
   await page.getByRole('status').filter({ hasText: 'Published pubid-' }).waitFor();
   await page.getByTestId('publishes').getByText('hello').waitFor({ timeout: 10_000 });

@@ -37,7 +37,7 @@ function CreateInstance({ token, onCreated }) {
 function Providers({ token, instance, onSaved }) {
   const [apns, setApns] = useState({ keyId: instance.apns?.keyId ?? '', teamId: instance.apns?.teamId ?? '', topic: instance.apns?.topic ?? '', environment: instance.apns?.environment ?? 'production', privateKey: '' });
   const [fcm, setFcm] = useState('');
-  const [vapidSubject, setVapidSubject] = useState(instance.web?.vapidSubject ?? '');
+  const [vapid, setVapid] = useState({ vapidSubject: instance.web?.vapidSubject ?? '', vapidPublicKey: '', vapidPrivateKey: '' });
   const [status, setStatus] = useState(null);
   const patch = async (body, what) => {
     try {
@@ -64,6 +64,12 @@ function Providers({ token, instance, onSaved }) {
     }
     patch({ fcm: { serviceAccount } }, 'FCM credentials');
   };
+  const saveVapid = (e) => {
+    e.preventDefault();
+    const web = { vapidSubject: vapid.vapidSubject };
+    if (vapid.vapidPublicKey || vapid.vapidPrivateKey) Object.assign(web, { vapidPublicKey: vapid.vapidPublicKey.trim(), vapidPrivateKey: vapid.vapidPrivateKey.trim() });
+    patch({ web }, 'Web Push settings');
+  };
   return html`<div class="grid2">
     <form class="stack" onSubmit=${saveApns} aria-label="APNs credentials"><h3>APNs ${instance.apns ? html`<span class="badge ok">configured</span>` : html`<span class="badge">not set</span>`}</h3>
       <label>Key ID <input value=${apns.keyId} onInput=${(e) => setApns({ ...apns, keyId: e.target.value })} required /></label>
@@ -76,10 +82,14 @@ function Providers({ token, instance, onSaved }) {
       <form class="stack" onSubmit=${saveFcm} aria-label="FCM credentials"><h3>FCM ${instance.fcm ? html`<span class="badge ok">${instance.fcm.projectId}</span>` : html`<span class="badge">not set</span>`}</h3>
         <label>Service account JSON <textarea rows="3" value=${fcm} onInput=${(e) => setFcm(e.target.value)} required autocomplete="off" placeholder='{"type":"service_account", …}'></textarea></label>
         <div class="filters"><button type="submit">Save FCM</button>${instance.fcm && html`<button type="button" class="danger" onClick=${() => patch({ fcm: null }, 'FCM removal')}>Remove FCM</button>`}</div></form>
-      <form class="stack" onSubmit=${(e) => { e.preventDefault(); patch({ web: { vapidSubject } }, 'VAPID subject'); }} aria-label="Web Push (VAPID)"><h3>Web Push (VAPID)</h3>
+      <form class="stack" onSubmit=${saveVapid} aria-label="Web Push (VAPID)"><h3>Web Push (VAPID)</h3>
         <${CopyField} label="VAPID public key" value=${instance.web?.vapidPublicKey ?? ''} />
-        <label>VAPID subject <input value=${vapidSubject} onInput=${(e) => setVapidSubject(e.target.value)} placeholder="mailto:ops@example.com" /></label>
-        <button type="submit">Save VAPID subject</button></form>
+        <label>VAPID subject <input value=${vapid.vapidSubject} onInput=${(e) => setVapid({ ...vapid, vapidSubject: e.target.value })} placeholder="mailto:ops@example.com" /></label>
+        <details><summary>Use your own VAPID key pair (base64url; both or neither)</summary><div class="stack">
+          <label>New VAPID public key <input value=${vapid.vapidPublicKey} onInput=${(e) => setVapid({ ...vapid, vapidPublicKey: e.target.value })} autocomplete="off" /></label>
+          <label>New VAPID private key <input value=${vapid.vapidPrivateKey} onInput=${(e) => setVapid({ ...vapid, vapidPrivateKey: e.target.value })} autocomplete="off" /></label>
+        </div></details>
+        <button type="submit">Save Web Push</button></form>
     </div>
     <${Status} status=${status} />
   </div>`;
