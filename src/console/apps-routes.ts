@@ -63,12 +63,16 @@ export function registerAppRoutes(ctx: ModuleContext, guard: ConsoleGuard, sourc
     guard.admin(http);
     let listed: Array<Record<string, unknown>>;
     let storeError: string | undefined;
+    const served = () => apps.list().map((a) => ({ ...publicApp(a), source: 'config' }));
     try {
-      listed = (await storeCall(async () => (await manager()).list())).map((a) => ({ ...a, extraKeys: a.extraCredentials.map((c) => c.key) }));
+      // Looking is no reason to create a store: without one, every app is a configured one.
+      listed = service().hasStore()
+        ? (await storeCall(async () => (await manager()).list())).map((a) => ({ ...a, extraKeys: a.extraCredentials.map((c) => c.key) }))
+        : served();
     } catch (err) {
       // The page still works on the served apps when the store cannot be opened (it says why).
       storeError = (err as Error).message;
-      listed = apps.list().map((a) => ({ ...publicApp(a), source: 'config' }));
+      listed = served();
     }
     const out = listed.map((a) => {
       const { extraCredentials: _extra, webhooks, ...rest } = a as Record<string, unknown> & { webhooks?: unknown[] };
@@ -87,7 +91,13 @@ export function registerAppRoutes(ctx: ModuleContext, guard: ConsoleGuard, sourc
 
   router.add('GET', '/console/api/apps/:appId', async (http) => {
     guard.admin(http);
-    const view = await storeCall(async () => (await manager()).get(appId(http)));
+    const id = appId(http);
+    const configured = service().hasStore() ? undefined : apps.byId(id);
+    if (configured) {
+      sendJson(http.res, 200, { app: { ...publicApp(configured), source: 'config', ...live(id) } });
+      return;
+    }
+    const view = await storeCall(async () => (await manager()).get(id));
     sendJson(http.res, 200, { app: { ...publicApp(view), ...live(view.id) } });
   });
 

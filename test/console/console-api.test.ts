@@ -5,6 +5,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { WebhookReceiver } from '../webhooks/receiver.js';
 
@@ -25,6 +27,15 @@ async function call(method: string, path: string, body?: unknown, token: string 
   const text = await res.text();
   return { status: res.status, text, json: JSON.parse(text || '{}') as any, headers: res.headers };
 }
+
+test('looking creates no store: without one the configured apps are listed from memory', async () => {
+  const list = await call('GET', '/console/api/apps');
+  assert.deepEqual(list.json.apps.map((a: { id: string; source: string }) => [a.id, a.source]), [[h.app.id, 'config']]);
+  const one = await call('GET', `/console/api/apps/${h.app.id}`);
+  assert.equal(one.json.app.key, h.app.key);
+  assert.ok(!one.text.includes(h.app.secret));
+  assert.equal(existsSync(join(h.herald.config.dataDir, 'PG_VERSION')), false);
+});
 
 test('every console route needs the admin token (401 without or with a wrong one)', async () => {
   const routes: Array<[string, string, unknown?]> = [

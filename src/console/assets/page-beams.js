@@ -160,7 +160,7 @@ export function Beams({ token }) {
       <${Status} status=${status} />
       <details><summary>Create an instance</summary><${CreateInstance} token=${token} onCreated=${(r) => { setRevealed({ instanceId: r.instance.id, secretKey: r.secretKey }); setSelected(r.instance.id); load(); }} /></details>
     </section>
-    ${instance && html`<section class="panel" aria-labelledby="prov-h"><h2 id="prov-h">Provider credentials of ${instance.id}</h2><${Providers} key=${instance.id + instance.updatedAt} token=${token} instance=${instance} onSaved=${load} /></section>
+    ${instance && html`<section class="panel" aria-labelledby="prov-h"><h2 id="prov-h">Provider credentials of ${instance.id}</h2><${Providers} key=${instance.id} token=${token} instance=${instance} onSaved=${load} /></section>
       <section class="panel" aria-labelledby="pub-h"><h2 id="pub-h">Publishes of ${instance.id}</h2><${Publishes} token=${token} instanceId=${instance.id} /></section>`}
   </div>`;
 }
