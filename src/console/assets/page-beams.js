@@ -70,7 +70,7 @@ function Providers({ token, instance, onSaved }) {
     if (vapid.vapidPublicKey || vapid.vapidPrivateKey) Object.assign(web, { vapidPublicKey: vapid.vapidPublicKey.trim(), vapidPrivateKey: vapid.vapidPrivateKey.trim() });
     patch({ web }, 'Web Push settings');
   };
-  return html`<div class="grid2">
+  return html`<div><div class="grid2">
     <form class="stack" onSubmit=${saveApns} aria-label="APNs credentials"><h3>APNs ${instance.apns ? html`<span class="badge ok">configured</span>` : html`<span class="badge">not set</span>`}</h3>
       <label>Key ID <input value=${apns.keyId} onInput=${(e) => setApns({ ...apns, keyId: e.target.value })} required /></label>
       <label>Team ID <input value=${apns.teamId} onInput=${(e) => setApns({ ...apns, teamId: e.target.value })} required /></label>
@@ -90,7 +90,7 @@ function Providers({ token, instance, onSaved }) {
           <label>New VAPID private key <input value=${vapid.vapidPrivateKey} onInput=${(e) => setVapid({ ...vapid, vapidPrivateKey: e.target.value })} autocomplete="off" /></label>
         </div></details>
         <button type="submit">Save Web Push</button></form>
-    </div>
+    </div></div>
     <${Status} status=${status} />
   </div>`;
 }
