@@ -29,7 +29,7 @@ export function requireAdmin(ctx: HttpContext, adminToken: string | undefined): 
 const STATUS_BY_KIND: Record<AppStoreError['kind'], number> = { not_found: 404, conflict: 409, invalid: 400, limit: 409, read_only: 409, unavailable: 503 };
 
 /** Store refusals become HTTP errors with the same message; anything else is a 500 (logged). */
-async function storeCall<T>(fn: () => Promise<T>): Promise<T> {
+export async function storeCall<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {

@@ -1,5 +1,6 @@
 /** The Channels app model (seed 000: App, AppKey, AppSecret) and its limits. */
 import { z } from 'zod';
+import { invalidOriginEntry, MAX_ALLOWED_ORIGINS } from './origins.js';
 
 const webhookEventTypes = [
   'channel_occupied',
@@ -55,6 +56,16 @@ export const appSchema = z.object({
     .describe('Authorized connections: require every connection to authenticate'),
   subscriptionCountEvents: z.boolean().default(false).describe('Send pusher_internal:subscription_count to the subscribers of non-presence channels when the count changes'),
   watchlistEvents: z.boolean().default(true).describe('Send watchlist online/offline events to signed-in users'),
+  allowedOrigins: z
+    .array(
+      z.string().superRefine((entry, ctx) => {
+        const problem = invalidOriginEntry(entry);
+        if (problem) ctx.addIssue({ code: 'custom', message: `"${entry.slice(0, 100)}" ${problem}` });
+      }),
+    )
+    .max(MAX_ALLOWED_ORIGINS)
+    .default([])
+    .describe('Browser origins allowed to connect (https://app.example.com, app.example.com, *.example.com); empty = any. Others are refused with 4009'),
   cacheTtlSeconds: z.number().int().min(1).max(86400).default(1800).describe('Seconds cache channels keep their last event (Pusher: 30 minutes)'),
   limits: appLimitsSchema.default(appLimitsSchema.parse({})),
   webhooks: z.array(webhookEndpointSchema).default([]),

@@ -17,6 +17,8 @@ export const APPS_SERVICE = 'apps';
 export interface AppsService {
   /** Opens the store on first use; rejects with AppStoreError('unavailable') when it cannot. */
   manager(): Promise<AppManager>;
+  /** False while no store exists yet (a fresh embedded data directory): every app is a configured one. */
+  hasStore(): boolean;
   usage: UsageTracker;
 }
 
@@ -80,7 +82,7 @@ export function appsModule(options: AppsModuleOptions = {}): HeraldModule {
 
     const manager = () => store.manager();
     registerAdminApi(ctx.router, { adminToken: config.adminToken, apps: ctx.apps, manager, usage: tracker });
-    ctx.services.set(APPS_SERVICE, { manager, usage: tracker } satisfies AppsService);
+    ctx.services.set(APPS_SERVICE, { manager, hasStore: () => store.hasStore(), usage: tracker } satisfies AppsService);
   };
 
   return {

@@ -53,6 +53,11 @@ export class AppStoreRuntime {
     return existsSync(join(this.ctx.config.dataDir, 'PG_VERSION'));
   }
 
+  /** True when reading needs no new store: PostgreSQL, an embedded store on disk, or one being opened. */
+  hasStore(): boolean {
+    return this.opening !== undefined || !this.embedded || this.storeExists();
+  }
+
   /** Opens the store now when it exists (PostgreSQL, or an embedded store on disk). */
   async init(): Promise<void> {
     this.configApps = this.ctx.apps.list();

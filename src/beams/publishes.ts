@@ -73,23 +73,16 @@ export class PublishStore {
   async describe(instanceId: string, id: string): Promise<Record<string, unknown> | undefined> {
     const rows = await (await this.db()).query<Row>('SELECT * FROM beams_publishes WHERE id = $1 AND instance_id = $2', [id, instanceId]);
     const row = rows[0];
-    if (!row) return undefined;
-    return {
-      publishId: row.id,
-      status: row.status,
-      [row.target_kind]: row.targets,
-      devices: row.devices,
-      delivered: row.delivered,
-      failed: row.failed,
-      removedDevices: row.removed,
-      reportedDeliveries: row.reported_deliveries,
-      reportedOpens: row.reported_opens,
-      attempts: row.attempts,
-      error: row.last_error,
-      createdAt: iso(row.created_at),
-      startedAt: iso(row.started_at),
-      finishedAt: iso(row.finished_at),
-    };
+    return row ? describeRow(row) : undefined;
+  }
+
+  /** The newest publishes of an instance, newest first (console and admin API). */
+  async recent(instanceId: string, limit: number): Promise<Array<Record<string, unknown>>> {
+    const rows = await (await this.db()).query<Row>(
+      'SELECT * FROM beams_publishes WHERE instance_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2',
+      [instanceId, Math.max(1, Math.min(limit, 200))],
+    );
+    return rows.map(describeRow);
   }
 
   /** Takes the oldest runnable job (queued, or processing with an expired lease) for `owner`. */
@@ -161,4 +154,24 @@ export class PublishStore {
     );
     return rows.length;
   }
+}
+
+/** A publish as returned by GET …/publishes/{publishId}. */
+function describeRow(row: Row): Record<string, unknown> {
+  return {
+    publishId: row.id,
+    status: row.status,
+    [row.target_kind]: row.targets,
+    devices: row.devices,
+    delivered: row.delivered,
+    failed: row.failed,
+    removedDevices: row.removed,
+    reportedDeliveries: row.reported_deliveries,
+    reportedOpens: row.reported_opens,
+    attempts: row.attempts,
+    error: row.last_error,
+    createdAt: iso(row.created_at),
+    startedAt: iso(row.started_at),
+    finishedAt: iso(row.finished_at),
+  };
 }

@@ -8,6 +8,7 @@
  *   PATCH  /admin/beams/instances/{id}                 update (apns/fcm: null removes)
  *   POST   /admin/beams/instances/{id}/rotate-secret   new secret key
  *   DELETE /admin/beams/instances/{id}                 delete with all devices and publishes
+ *   GET    /admin/beams/instances/{id}/publishes       recent publishes and their status (?limit=1-200, 20)
  */
 import { sendJson } from '../server/http-context.js';
 import { HttpError, type HttpContext, type Router } from '../server/router.js';
@@ -25,15 +26,20 @@ export function checkAdmin(ctx: HttpContext, adminToken: string | undefined): vo
   if (!match || !safeEqual(match[1]!, adminToken)) throw new HttpError(401, 'Invalid or missing admin token (Authorization: Bearer <admin token>)');
 }
 
-async function readInput(ctx: HttpContext): Promise<InstanceInput> {
-  const body = await ctx.json<unknown>();
+/** Checks an admin/console instance body: an object of known fields (400 otherwise). */
+export function instanceInput(body: unknown): InstanceInput {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'Body must be a JSON object');
   const unknown = Object.keys(body).filter((k) => !INPUT_KEYS.has(k));
   if (unknown.length > 0) throw new HttpError(400, `Unknown field(s): ${unknown.join(', ')} (allowed: ${[...INPUT_KEYS].join(', ')})`);
   return body as InstanceInput;
 }
 
-function translate(err: unknown): never {
+async function readInput(ctx: HttpContext): Promise<InstanceInput> {
+  return instanceInput(await ctx.json<unknown>());
+}
+
+/** Settings and id conflicts as HTTP errors (400, 409); anything else propagates (500). */
+export function translate(err: unknown): never {
   if (err instanceof SettingsError) throw new HttpError(400, err.message);
   if (err instanceof InstanceConflictError) throw new HttpError(409, err.message);
   throw err;
@@ -80,6 +86,15 @@ export function registerAdminRoutes(router: Router, service: BeamsService, admin
     if (!updated) throw new HttpError(404, `Beams instance ${ctx.params.instanceId} not found`);
     service.instanceChanged(updated.id);
     sendJson(ctx.res, 200, { id: updated.id, secretKey: updated.secretKey });
+  });
+
+  route('GET', `${BASE}/:instanceId/publishes`, async (ctx) => {
+    const instance = await service.instances.get(ctx.params.instanceId!);
+    if (!instance) throw new HttpError(404, `Beams instance ${ctx.params.instanceId} not found`);
+    const raw = ctx.queryValue('limit');
+    const limit = raw === undefined || raw === '' ? 20 : Number(raw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new HttpError(400, 'limit must be a whole number from 1 to 200');
+    sendJson(ctx.res, 200, { publishes: await service.publishes.recent(instance.id, limit) });
   });
 
   route('DELETE', `${BASE}/:instanceId`, async (ctx) => {

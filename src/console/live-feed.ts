@@ -5,7 +5,7 @@
  * events/s never reach the tab one by one.
  */
 import type { App } from '../apps/app.js';
-import type { ChannelsEngine } from '../channels/engine.js';
+import type { ConsoleSource } from './sources.js';
 
 export type LogKind = 'connection' | 'subscription' | 'client_event' | 'api_event' | 'presence' | 'webhook' | 'channel';
 
@@ -45,14 +45,14 @@ export class LiveFeed {
   private statsTimer: NodeJS.Timeout | undefined;
   private unobserve: (() => void) | undefined;
 
-  constructor(private readonly engine: ChannelsEngine) {}
+  constructor(private readonly source: ConsoleSource) {}
 
   start(): void {
     const log = (app: App, entry: Omit<LogEntry, 'at' | 'appId'>) => this.push({ at: Date.now(), appId: app.id, ...entry });
     // Log entries (texts, data previews) are built only while a console is watching: this runs
     // for every publish and connection, and nobody watches most of the time.
     const watched = () => this.subscribers.size > 0;
-    this.unobserve = this.engine.observe({
+    this.unobserve = this.source.observe({
       connectionOpened: (app, c) => (this.ratesFor(app.id), watched() && log(app, { kind: 'connection', text: `connected ${c.remoteAddress ?? ''} via ${c.transport ?? 'ws'}`.replace('  ', ' '), socketId: c.socketId })),
       connectionClosed: (app, c, code) => watched() && log(app, { kind: 'connection', text: `disconnected${code ? ` (${code})` : ''}`, socketId: c.socketId }),
       subscribed: (app, channel, socketId) => watched() && log(app, { kind: 'subscription', text: `subscribed to ${channel}`, channel, socketId }),
@@ -100,9 +100,9 @@ export class LiveFeed {
     const out: Record<string, unknown> = {};
     for (const [id, rates] of this.rates) {
       if (appId && id !== appId) continue;
-      out[id] = { connections: this.engine.connectionCount(id), history: rates.history };
+      out[id] = { connections: this.source.connectionCount(id), history: rates.history };
     }
-    if (appId && !out[appId]) out[appId] = { connections: this.engine.connectionCount(appId), history: [] };
+    if (appId && !out[appId]) out[appId] = { connections: this.source.connectionCount(appId), history: [] };
     return out;
   }
 
@@ -133,7 +133,7 @@ export class LiveFeed {
   private tickStats(): void {
     const t = Math.floor(Date.now() / 1000);
     for (const [appId, rates] of this.rates) {
-      rates.history.push({ t, delivered: rates.delivered, published: rates.published, connections: this.engine.connectionCount(appId) });
+      rates.history.push({ t, delivered: rates.delivered, published: rates.published, connections: this.source.connectionCount(appId) });
       if (rates.history.length > HISTORY_SECONDS) rates.history.shift();
       rates.delivered = 0;
       rates.published = 0;

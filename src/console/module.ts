@@ -1,7 +1,9 @@
 /**
- * The live debug console at /console: a static Preact page (no build step: Preact + htm ES modules
- * served from node_modules through an import map) and a small admin-token API with a live
- * server-sent-events stream fed by the same engine that serves WebSocket clients.
+ * The console at /console: a static Preact page (no build step: Preact + htm ES modules served
+ * from node_modules through an import map) and an admin-token API under /console/api — live
+ * state and a server-sent-events feed from a ConsoleSource (this node's engine by default), and
+ * management of apps, webhooks and Beams through the same services as the admin API
+ * (apps-routes.ts, webhooks-routes.ts, beams-routes.ts). docs/console.md describes every page.
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -10,12 +12,16 @@ import { fileURLToPath } from 'node:url';
 import type { ServerResponse } from 'node:http';
 import type { App } from '../apps/app.js';
 import { validateEvent, type EventBody } from '../http-api/publish.js';
-import { safeEqual } from '../protocol/signatures.js';
 import { sendJson, sendText } from '../server/http-context.js';
 import type { HeraldModule, ModuleContext } from '../server/module.js';
-import { HttpError, type HttpContext } from '../server/router.js';
+import { HttpError } from '../server/router.js';
+import { API_RATE_LIMITER_SERVICE, type TokenBuckets } from '../server/token-buckets.js';
+import { registerAppRoutes } from './apps-routes.js';
+import { registerBeamsRoutes } from './beams-routes.js';
+import { consoleGuard, objectBody, type ConsoleGuard } from './guard.js';
 import { LiveFeed } from './live-feed.js';
-import { validatePublish } from '../beams/validation.js';
+import { CONSOLE_SOURCE_SERVICE, localSource, type ConsoleSource } from './sources.js';
+import { registerWebhookRoutes } from './webhooks-routes.js';
 
 const ASSETS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'assets');
 const require = createRequire(import.meta.url);
@@ -38,22 +44,13 @@ const ASSET_TYPES: Record<string, string> = {
 interface DeliveryRecordLike {
   appId: string;
   url: string;
-  status: string;
-  httpStatus?: number | null;
-  latencyMs?: number | null;
-  eventCount?: number;
+  outcome: string;
+  statusCode?: number;
 }
 
 interface WebhooksLike {
   on(event: 'delivery', listener: (record: DeliveryRecordLike) => void): unknown;
   off(event: 'delivery', listener: (record: DeliveryRecordLike) => void): unknown;
-  recentDeliveries(appId: string, limit: number): Promise<unknown[]>;
-}
-
-interface BeamsLike {
-  instances: { list(): Promise<Array<{ id: string }>> };
-  instance(id: string): Promise<unknown>;
-  publish(instance: any, request: any): Promise<string>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 export function consoleModule(): HeraldModule {
@@ -64,17 +61,27 @@ export function consoleModule(): HeraldModule {
   return {
     name: 'console',
     start(ctx) {
-      feed = new LiveFeed(ctx.engine);
+      const guard = consoleGuard(ctx.config.adminToken);
+      // A cluster-wide source registered by an earlier module replaces this node's view.
+      const source = (ctx.services.get(CONSOLE_SOURCE_SERVICE) as ConsoleSource | undefined) ?? localSource(ctx.engine);
+      feed = new LiveFeed(source);
       feed.start();
       const liveFeed = feed;
-      const webhooks = ctx.services.get('webhooks') as WebhooksLike | undefined;
-      if (webhooks) {
+      const attachWebhooks = () => {
+        const webhooks = ctx.services.get('webhooks') as WebhooksLike | undefined;
+        if (!webhooks || detachWebhooks) return;
         const onDelivery = (r: DeliveryRecordLike) =>
-          liveFeed.webhook(r.appId, `webhook → ${r.url} ${r.status}${r.httpStatus ? ` (HTTP ${r.httpStatus})` : ''}`, r.status);
+          liveFeed.webhook(r.appId, `webhook → ${r.url} ${r.outcome}${r.statusCode ? ` (HTTP ${r.statusCode})` : ''}`, r.outcome);
         webhooks.on('delivery', onDelivery);
         detachWebhooks = () => webhooks.off('delivery', onDelivery);
-      }
-      registerRoutes(ctx, liveFeed, streams, webhooks);
+      };
+      // Modules listed after this one (webhooks) have started by the time the server listens.
+      attachWebhooks();
+      ctx.server.once('listening', attachWebhooks);
+      registerRoutes(ctx, guard, source, liveFeed, streams);
+      registerAppRoutes(ctx, guard, source);
+      registerWebhookRoutes(ctx, guard);
+      registerBeamsRoutes(ctx, guard);
     },
     stop() {
       detachWebhooks?.();
@@ -85,18 +92,12 @@ export function consoleModule(): HeraldModule {
   };
 }
 
-function registerRoutes(ctx: ModuleContext, feed: LiveFeed, streams: Set<ServerResponse>, webhooks: WebhooksLike | undefined): void {
-  const { router, engine, apps, config } = ctx;
-
-  const requireAdmin = (http: HttpContext) => {
-    if (!config.adminToken) throw new HttpError(403, 'The console is disabled: set HERALD_ADMIN_TOKEN to enable it');
-    const header = http.req.headers.authorization ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-    if (!safeEqual(token, config.adminToken)) throw new HttpError(401, 'Invalid admin token');
-  };
+function registerRoutes(ctx: ModuleContext, guard: ConsoleGuard, source: ConsoleSource, feed: LiveFeed, streams: Set<ServerResponse>): void {
+  const { router, apps, config } = ctx;
+  const rateLimiter = ctx.services.get(API_RATE_LIMITER_SERVICE) as TokenBuckets | undefined;
   const appOr404 = (id: string): App => {
     const app = apps.byId(id);
-    if (!app) throw new HttpError(404, `Unknown app ${id}`);
+    if (!app) throw new HttpError(404, `Unknown app ${id.slice(0, 64)}`);
     return app;
   };
 
@@ -113,44 +114,34 @@ function registerRoutes(ctx: ModuleContext, feed: LiveFeed, streams: Set<ServerR
   });
 
   router.add('GET', '/console/api/session', (http) => {
-    requireAdmin(http);
-    sendJson(http.res, 200, { ok: true, adminApi: true });
-  });
-
-  router.add('GET', '/console/api/apps', (http) => {
-    requireAdmin(http);
-    sendJson(http.res, 200, {
-      apps: apps.list().map((a) => ({ id: a.id, name: a.name ?? a.id, key: a.key, enabled: a.enabled, connections: engine.connectionCount(a.id) })),
-    });
-  });
-
-  router.add('GET', '/console/api/apps/:appId', (http) => {
-    requireAdmin(http);
-    const app = appOr404(http.params.appId!);
-    // Settings without secrets: the console shows configuration, never credentials.
-    const { secret: _secret, credentials: _credentials, extraCredentials, webhooks: hooks, ...settings } = app;
-    sendJson(http.res, 200, {
-      app: { ...settings, extraKeys: extraCredentials.map((c) => c.key), webhooks: hooks.map((w) => ({ ...w, headers: w.headers ? Object.keys(w.headers) : [] })) },
-    });
+    guard.admin(http);
+    // What the page needs to write client snippets, and what its live numbers cover.
+    const services = { apps: ctx.services.has('apps'), webhooks: ctx.services.has('webhooks'), beams: ctx.services.has('beams') };
+    sendJson(http.res, 200, { ok: true, adminApi: true, wsPath: config.wsPath, scope: source.scope, services });
   });
 
   router.add('GET', '/console/api/apps/:appId/channels', async (http) => {
-    requireAdmin(http);
+    guard.admin(http);
     const app = appOr404(http.params.appId!);
-    const channels = await engine.queries.channels(app.id, http.queryValue('prefix') || undefined);
-    sendJson(http.res, 200, { channels: channels.slice(0, 1000), total: channels.length });
+    const channels = await source.channels(app.id, http.queryValue('prefix') || undefined);
+    sendJson(http.res, 200, { channels: channels.slice(0, 1000), total: channels.length, scope: source.scope.channels });
   });
 
   router.add('GET', '/console/api/apps/:appId/channels/:channel/members', async (http) => {
-    requireAdmin(http);
+    guard.admin(http);
     const app = appOr404(http.params.appId!);
-    sendJson(http.res, 200, { members: (await engine.queries.members(app.id, http.params.channel!)).slice(0, 1000) });
+    sendJson(http.res, 200, { members: (await source.members(app.id, http.params.channel!)).slice(0, 1000) });
   });
 
   router.add('POST', '/console/api/apps/:appId/events', async (http) => {
-    requireAdmin(http);
+    guard.write(http);
     const app = appOr404(http.params.appId!);
-    const body = objectBody(await http.json<unknown>()) as { channel?: unknown; event?: unknown; data?: unknown };
+    // The app's HTTP API budget applies to events sent from the console too.
+    if (rateLimiter && !rateLimiter.take(app.id, app.limits.apiRequestsPerSecond)) {
+      http.res.setHeader('Retry-After', '1');
+      throw new HttpError(429, `Too many requests: this app is limited to ${app.limits.apiRequestsPerSecond} API requests per second`);
+    }
+    const body = (await objectBody(http)) as { channel?: unknown; event?: unknown; data?: unknown };
     // Seed 004: "You cannot trigger client events from the debug console" (only clients send them).
     if (typeof body.event === 'string' && body.event.startsWith('client-')) {
       throw new HttpError(400, 'You cannot trigger client events (client-*) from the console');
@@ -158,54 +149,12 @@ function registerRoutes(ctx: ModuleContext, feed: LiveFeed, streams: Set<ServerR
     // The same validation and admission (quotas) as POST /apps/{id}/events.
     const event = validateEvent({ name: body.event, data: body.data, channels: [body.channel] } as EventBody, app);
     for (const hook of ctx.hooks.beforePublish) await hook(app, [event]);
-    engine.publish({ appId: app.id, channels: event.channels, event: event.name, data: event.data });
+    ctx.engine.publish({ appId: app.id, channels: event.channels, event: event.name, data: event.data });
     sendJson(http.res, 200, { ok: true });
   });
 
-  router.add('GET', '/console/api/apps/:appId/webhooks', async (http) => {
-    requireAdmin(http);
-    const app = appOr404(http.params.appId!);
-    sendJson(http.res, 200, { available: !!webhooks, deliveries: webhooks ? await webhooks.recentDeliveries(app.id, 50) : [] });
-  });
-
-  // Beams panel: instances and a test publish, through the same validation and queue as the Publish API.
-  router.add('GET', '/console/api/beams/instances', async (http) => {
-    requireAdmin(http);
-    const beams = ctx.services.get('beams') as BeamsLike | undefined;
-    if (!beams) throw new HttpError(404, 'Beams is not enabled on this server');
-    const instances = await beams.instances.list();
-    sendJson(http.res, 200, { available: true, instances: instances.map((i) => ({ id: i.id })) });
-  });
-  router.add('POST', '/console/api/beams/instances/:instanceId/publish', async (http) => {
-    requireAdmin(http);
-    const beams = ctx.services.get('beams') as BeamsLike | undefined;
-    if (!beams) throw new HttpError(404, 'Beams is not enabled on this server');
-    const body = objectBody(await http.json<unknown>()) as { interest?: unknown; title?: unknown; body?: unknown };
-    const notification = { title: String(body.title ?? ''), body: String(body.body ?? '') };
-    let request;
-    try {
-      request = validatePublish('interests', {
-        interests: [body.interest],
-        web: { notification },
-        fcm: { notification },
-        apns: { aps: { alert: notification } },
-      });
-    } catch (err) {
-      throw new HttpError(400, (err as Error & { description?: string }).description ?? (err as Error).message);
-    }
-    try {
-      const instance = await beams.instance(http.params.instanceId!);
-      sendJson(http.res, 200, { publishId: await beams.publish(instance, request) });
-    } catch (err) {
-      // Beams refusals (unknown instance 404, rate limit 429, oversized 422) keep their status.
-      const refusal = err as Error & { status?: unknown; description?: string };
-      if (typeof refusal.status === 'number' && refusal.status < 500) throw new HttpError(refusal.status, refusal.description ?? refusal.message);
-      throw err;
-    }
-  });
-
   router.add('GET', '/console/api/stream', (http) => {
-    requireAdmin(http);
+    guard.admin(http);
     const appId = http.queryValue('app') || undefined;
     if (appId) appOr404(appId);
     const res = http.res;
@@ -226,12 +175,6 @@ function registerRoutes(ctx: ModuleContext, feed: LiveFeed, streams: Set<ServerR
       streams.delete(res);
     });
   });
-}
-
-/** JSON bodies must be objects: `null`, arrays and scalars answer 400 instead of failing later. */
-function objectBody(body: unknown): Record<string, unknown> {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'The request body must be a JSON object');
-  return body as Record<string, unknown>;
 }
 
 async function serveAsset(res: ServerResponse, file: string): Promise<void> {

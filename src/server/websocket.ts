@@ -14,6 +14,7 @@ import type { ChannelsEngine } from '../channels/engine.js';
 import type { Connection } from '../channels/connection.js';
 import type { ConnectionTransport, OutboundMessage } from '../channels/transport.js';
 import { parseQuery } from './http-context.js';
+import { originRefusal } from '../apps/origins.js';
 
 export interface WebSocketOptions {
   wsPath: string;
@@ -231,6 +232,15 @@ export class WebSocketGateway {
       this.connections.delete(ws);
       return;
     }
+    const appKey = safeDecode(match[1]!);
+    // The app's allowed origins (src/apps/origins.ts): a page it does not list is refused with 4009.
+    const originDenied = originRefusal(this.engine.apps.byKey(appKey), req.headers.origin);
+    if (originDenied) {
+      this.engine.emit('connectionRefused', appKey, originDenied.code, originDenied.reason);
+      ws.close(originDenied.code, originDenied.reason);
+      this.connections.delete(ws);
+      return;
+    }
     const address = peerAddress(socket);
     const key = address ?? 'unknown';
     const perIpLimit = this.options.maxConnectionsPerIp ?? 0;
@@ -249,7 +259,7 @@ export class WebSocketGateway {
     ws.on('close', onClose);
     const result = this.engine.connect(
       {
-        appKey: safeDecode(match[1]!),
+        appKey,
         protocol: get('protocol'),
         version: get('version'),
         client: get('client'),

@@ -93,6 +93,17 @@ export interface OutboxRow {
   attempts: number;
 }
 
+export interface EndpointQueue {
+  url: string;
+  /** Events waiting (held removals included). */
+  pending: number;
+  /** Unix ms of the earliest next attempt (in the past when due now). */
+  nextAttemptAt: number | null;
+  /** Failed attempts of the most-tried waiting event. */
+  attempts: number;
+  lastError: string | null;
+}
+
 export interface ClaimRequest {
   appId: string;
   url: string;
@@ -297,6 +308,37 @@ export class OutboxStore {
   /** Removes rows a day past their retry period whatever the reason (e.g. their app is gone). */
   async sweepOrphans(now: number): Promise<number> {
     const rows = await this.db.query<{ id: Num }>('DELETE FROM herald_webhook_outbox WHERE expires_at < $1 RETURNING id', [now - 86_400_000]);
+    return rows.length;
+  }
+
+  /** Per endpoint of an app: queued events, the next attempt, the most attempts and the last error. */
+  async queueSummary(appId: string): Promise<EndpointQueue[]> {
+    const rows = await this.db.query<{ url: string; pending: Num; next_attempt_at: Num | null; attempts: number | null; last_error: string | null }>(
+      `SELECT url, count(*) AS pending, min(next_attempt_at) AS next_attempt_at, max(attempts) AS attempts,
+              (array_agg(last_error ORDER BY id DESC) FILTER (WHERE last_error IS NOT NULL))[1] AS last_error
+       FROM herald_webhook_outbox WHERE app_id = $1 GROUP BY url LIMIT 1000`,
+      [appId],
+    );
+    return rows.map((r) => ({
+      url: r.url,
+      pending: Number(r.pending),
+      nextAttemptAt: r.next_attempt_at === null ? null : Number(r.next_attempt_at),
+      attempts: r.attempts ?? 0,
+      lastError: r.last_error,
+    }));
+  }
+
+  /**
+   * Makes an endpoint's waiting retries due at `now` (an operator's "retry now"). Rows in flight
+   * and held removals (whose delay is deliberate) are left alone. Returns how many rows moved.
+   */
+  async retryNow(appId: string, url: string, now: number): Promise<number> {
+    const rows = await this.db.query<{ id: Num }>(
+      `UPDATE herald_webhook_outbox SET next_attempt_at = $3
+       WHERE app_id = $1 AND url = $2 AND next_attempt_at > $3 AND lease_owner IS NULL AND cancel_key IS NULL
+       RETURNING id`,
+      [appId, url, now],
+    );
     return rows.length;
   }
 

@@ -3,6 +3,11 @@
  *   GET /apps/{appId}/webhooks/log         signed like the Pusher HTTP API (auth_key, auth_signature…)
  *   GET /admin/apps/{appId}/webhooks/log   Authorization: Bearer {adminToken}
  * Query: `limit` (1–1000, default 100), `before` (a delivery id, to page back).
+ *
+ * Operator actions (admin token), used by the console:
+ *   GET  /admin/apps/{appId}/webhooks/endpoints   endpoints with their queue (pending, next retry, attempts)
+ *   POST /admin/apps/{appId}/webhooks/test        {"url"}: one signed `herald_test` event now
+ *   POST /admin/apps/{appId}/webhooks/retry       {"url"}: waiting retries are sent now
  */
 // The shared /admin guard (Bearer HERALD_ADMIN_TOKEN, constant-time compare; 401 / 403 when disabled).
 import { requireAdmin } from '../apps/admin-api.js';
@@ -11,7 +16,8 @@ import { authenticateApiRequest } from '../http-api/authenticate.js';
 import { sendJson } from '../server/http-context.js';
 import { HttpError, type HttpContext, type Router } from '../server/router.js';
 import { deliveryJson } from './delivery-log.js';
-import type { WebhookService } from './service.js';
+import { UnknownEndpointError, type WebhookService } from './service.js';
+import type { App } from '../apps/app.js';
 
 export interface WebhookRouteDeps {
   apps: AppRegistry;
@@ -33,6 +39,66 @@ export function registerWebhookRoutes(router: Router, deps: WebhookRouteDeps): v
     const app = deps.apps.byId(ctx.params.appId ?? '');
     if (!app) throw new HttpError(404, `Unknown app id ${String(ctx.params.appId).slice(0, 100)}`);
     await sendLog(ctx, deps.service, app.id);
+  });
+
+  const adminApp = (ctx: HttpContext): App => {
+    requireAdmin(ctx, deps.adminToken);
+    const app = deps.apps.byId(ctx.params.appId ?? '');
+    if (!app) throw new HttpError(404, `Unknown app id ${String(ctx.params.appId).slice(0, 100)}`);
+    ctx.res.setHeader('Cache-Control', 'no-store');
+    return app;
+  };
+  router.add('GET', '/admin/apps/:appId/webhooks/endpoints', async (ctx) => {
+    const app = adminApp(ctx);
+    sendJson(ctx.res, 200, { app_id: app.id, endpoints: await webhookAction(() => endpointsWithQueues(deps.service, app)) });
+  });
+  router.add('POST', '/admin/apps/:appId/webhooks/test', async (ctx) => {
+    const app = adminApp(ctx);
+    const url = await endpointUrl(ctx);
+    sendJson(ctx.res, 200, deliveryJson(await webhookAction(() => deps.service.testSend(app, url))));
+  });
+  router.add('POST', '/admin/apps/:appId/webhooks/retry', async (ctx) => {
+    const app = adminApp(ctx);
+    const url = await endpointUrl(ctx);
+    sendJson(ctx.res, 200, { retried: await webhookAction(() => deps.service.retryNow(app, url)) });
+  });
+}
+
+/** Bodies of the action routes: `{"url": "<one of the app's endpoint URLs>"}`. */
+async function endpointUrl(ctx: HttpContext): Promise<string> {
+  const body = await ctx.json<unknown>();
+  const url = (body as { url?: unknown } | null)?.url;
+  if (typeof url !== 'string' || url.length === 0 || url.length > 2048) throw new HttpError(400, 'Send {"url": "<endpoint URL>"}');
+  return url;
+}
+
+/** Unknown endpoints answer 404, an outbox that cannot be reached 503. */
+export async function webhookAction<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof UnknownEndpointError) throw new HttpError(404, err.message);
+    if (err instanceof HttpError) throw err;
+    throw new HttpError(503, 'Webhook outbox unavailable (database not reachable)');
+  }
+}
+
+/** An app's endpoints (header values hidden: they often carry credentials) with their queues. */
+export async function endpointsWithQueues(service: WebhookService, app: App): Promise<Array<Record<string, unknown>>> {
+  const queues = new Map((await service.endpointQueues(app.id)).map((q) => [q.url, q]));
+  return app.webhooks.map((w, index) => {
+    const queue = queues.get(w.url);
+    return {
+      index,
+      url: w.url,
+      events: w.events ?? null,
+      channelPrefix: w.channelPrefix ?? null,
+      headerNames: Object.keys(w.headers ?? {}),
+      pending: queue?.pending ?? 0,
+      nextAttemptAt: queue?.nextAttemptAt ?? null,
+      attempts: queue?.attempts ?? 0,
+      lastError: queue?.lastError ?? null,
+    };
   });
 }
 

@@ -15,10 +15,10 @@ import type { Logger } from '../server/logger.js';
 import type { Database } from '../storage/database.js';
 import { insertDelivery, recentDeliveries, type DeliveryRecord } from './delivery-log.js';
 import { EndpointDispatcher } from './dispatcher.js';
-import { endpointByUrl, endpointsFor, endpointUrls } from './endpoints.js';
+import { customHeaders, endpointByUrl, endpointsFor, endpointUrls } from './endpoints.js';
 import type { EventTiming, WebhookEvent } from './events.js';
-import { WebhookHttpClient } from './http-post.js';
-import { OutboxStore, type NewOutboxRow } from './outbox.js';
+import { buildSignedRequest, WebhookHttpClient } from './http-post.js';
+import { OutboxStore, type EndpointQueue, type NewOutboxRow } from './outbox.js';
 import { OutboxWriter } from './outbox-writer.js';
 import type { WebhookSettings } from './settings.js';
 
@@ -38,6 +38,17 @@ export interface WebhookServiceEvents {
 }
 
 const SWEEP_INTERVAL_MS = 60_000;
+/** The event a test delivery carries: a name no Pusher webhook uses, so receivers can ignore it. */
+export const TEST_EVENT = 'herald_test';
+const TEST_CHANNEL = 'herald-test';
+
+/** The URL is not one of the app's endpoints (only configured endpoints are ever contacted). */
+export class UnknownEndpointError extends Error {
+  constructor(appId: string, url: string) {
+    super(`App ${appId} has no webhook endpoint ${url.slice(0, 200)}`);
+    this.name = 'UnknownEndpointError';
+  }
+}
 const PRUNE_EVERY = 50;
 
 export class WebhookService extends EventEmitter<WebhookServiceEvents> {
@@ -112,6 +123,49 @@ export class WebhookService extends EventEmitter<WebhookServiceEvents> {
   async pendingCount(appId: string): Promise<number> {
     const store = await this.ensureStore();
     return store.pendingCount(appId);
+  }
+
+  /** The outbox per endpoint of an app: waiting events, next retry, attempts (console, admin API). */
+  async endpointQueues(appId: string): Promise<EndpointQueue[]> {
+    return (await this.ensureStore()).queueSummary(appId);
+  }
+
+  /** Sends an endpoint's waiting retries now instead of at their back-off time; returns how many. */
+  async retryNow(app: App, url: string): Promise<number> {
+    if (!endpointByUrl(app, url)) throw new UnknownEndpointError(app.id, url);
+    const store = await this.ensureStore();
+    const moved = await store.retryNow(app.id, url, this.now());
+    if (!this.stopped) this.dispatcher(app.id, url).poke();
+    return moved;
+  }
+
+  /**
+   * Sends one signed request with a single `herald_test` event to a configured endpoint, outside
+   * the outbox (never retried), and logs it like any delivery so it shows in the delivery log.
+   */
+  async testSend(app: App, url: string): Promise<DeliveryRecord> {
+    const endpoint = endpointByUrl(app, url);
+    if (!endpoint) throw new UnknownEndpointError(app.id, url);
+    const now = this.now();
+    const event = { name: TEST_EVENT, channel: TEST_CHANNEL, data: JSON.stringify({ message: 'Test delivery from the Herald console' }) };
+    const request = buildSignedRequest({ key: app.key, secret: app.secret }, now, [JSON.stringify(event)], customHeaders(endpoint));
+    const result = await this.http.post(url, request, this.settings.timeoutMs);
+    const record: DeliveryRecord = {
+      appId: app.id,
+      url,
+      at: this.now(),
+      outcome: result.ok ? 'delivered' : 'failed',
+      latencyMs: result.latencyMs,
+      events: 1,
+      attempt: 1,
+      sample: [{ name: TEST_EVENT, channel: TEST_CHANNEL }],
+    };
+    if (result.statusCode !== undefined) record.statusCode = result.statusCode;
+    if (result.error !== undefined) record.error = result.error;
+    const store = await this.ensureStore();
+    const stored = { ...record, id: await insertDelivery(store.database, record) };
+    this.report([stored]);
+    return stored;
   }
 
   stats(): { buffered: number; written: number; dropped: number; endpoints: number } {

@@ -84,7 +84,7 @@ test('every credential check goes through a constant-time compare', () => {
     ['apps/admin-api.ts', 'safeEqual(match[1]!, adminToken)'],
     ['beams/routes-admin.ts', 'safeEqual(match[1]!, adminToken)'],
     ['beams/service.ts', 'safeEqual(token, instance.secretKey)'],
-    ['console/module.ts', 'safeEqual(token, config.adminToken)'],
+    ['console/guard.ts', 'safeEqual(token, adminToken)'],
     ['graphql/context/auth.ts', 'safeEqual(bearer[1]!, token)'],
     ['graphql/context/auth.ts', 'safeEqual(password, cred.secret)'],
     ['graphql/context/auth.ts', 'safeEqual(password, instance.secretKey)'],

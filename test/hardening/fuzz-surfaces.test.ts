@@ -126,6 +126,9 @@ test(`admin API fuzz (seed ${SEED}): /admin/apps and /admin/beams never give a 5
       ['GET', `/admin/apps/${appId}/stats`],
       ['GET', `/admin/apps/${appId}/usage`],
       ['GET', `/admin/apps/${appId}/webhooks/log`],
+      ['GET', `/admin/apps/${appId}/webhooks/endpoints`],
+      ['POST', `/admin/apps/${appId}/webhooks/${fuzz.pick(['test', 'retry'])}`],
+      ['GET', `/admin/beams/instances/${instanceId}/publishes`],
       [fuzz.pick(['GET', 'POST']), '/admin/beams/instances'],
       [fuzz.pick(['GET', 'PATCH', 'DELETE']), `/admin/beams/instances/${instanceId}`],
       ['POST', `/admin/beams/instances/${instanceId}/rotate-secret`],
@@ -274,7 +277,16 @@ test(`console API fuzz (seed ${SEED}): /console/api and assets never give a 5xx`
       ['GET', `/console/assets/${fuzz.segment('app.js')}`, () => null],
       ['GET', `/console/vendor/${fuzz.segment('preact.mjs')}`, () => null],
       [fuzz.pick(['DELETE', 'PUT']), `/console/api/${fuzz.segment('apps')}`, () => fuzz.value()],
+      ['GET', '/console/api/app-schema', () => null],
+      ['POST', '/console/api/apps', () => fuzz.object(['name', 'id', 'key', 'secret', 'limits', 'allowedOrigins', 'x'])],
+      [fuzz.pick(['PATCH', 'DELETE']), `/console/api/apps/${appId}`, () => fuzz.object(['name', 'enabled', 'limits', 'allowedOrigins', 'secret', 'x'])],
+      ['POST', `/console/api/apps/${appId}/${fuzz.pick(['rotate-secret', 'drop-credential'])}`, () => fuzz.object(['newKey', 'keepPrevious', 'key'])],
+      ['GET', `/console/api/apps/${appId}/usage`, () => null],
+      ['POST', `/console/api/apps/${appId}/webhooks${fuzz.pick(['', '/update', '/remove', '/test', '/retry'])}`, () => fuzz.object(['url', 'endpoint', 'x'])],
+      // Not the default instance: rotating its key would starve the other surfaces.
+      [fuzz.pick(['POST', 'PATCH']), `/console/api/beams/instances${fuzz.pick(['', `/${fuzz.segment('fuzz-console')}`, `/${fuzz.segment('fuzz-console')}/rotate-secret`])}`, () => fuzz.object(['id', 'name', 'apns', 'fcm', 'web', 'secretKey'])],
+      ['GET', `/console/api/beams/instances/${fuzz.segment(BEAMS_ID)}/publishes`, () => null],
     ]);
-    return { method, path: path + query(['prefix', 'app', 'limit']), headers: authorization(`Bearer ${ADMIN}`), body: fuzz.body(shape) };
+    return { method, path: path + query(['prefix', 'app', 'limit', 'days', 'from', 'to']), headers: authorization(`Bearer ${ADMIN}`), body: fuzz.body(shape) };
   });
 });

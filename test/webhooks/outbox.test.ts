@@ -102,4 +102,18 @@ describe('webhook outbox store', () => {
     assert.deepEqual(await store.dropUnconfigured(APP, [URL_A]), [{ url: 'http://gone.example/', count: 1 }]);
     assert.equal(await store.pendingCount(APP), 1);
   });
+  it('summarizes each endpoint\'s queue and "retry now" makes waiting retries due, leaving leases and holds alone', async () => {
+    await store.write([row('a', 'e1'), row('b', 'e2'), row('c', 'channel_vacated', { hold: { key: 'k', until: T0 + 3000 } })], T0);
+    const failed = await claim(T0, 1);
+    await store.fail(failed.map((r) => r.id), [], T0 + 60_000, { appId: APP, url: URL_A, at: T0, outcome: 'failed', events: 1, attempt: 1, error: 'HTTP 500', sample: [] });
+    const leased = await claim(T0 + 10, 1); // b:e2 in flight
+    assert.deepEqual(names(leased), ['b:e2']);
+    const [queue] = await store.queueSummary(APP);
+    assert.deepEqual({ ...queue, nextAttemptAt: undefined }, { url: URL_A, pending: 3, nextAttemptAt: undefined, attempts: 1, lastError: 'HTTP 500' });
+    assert.equal(queue!.nextAttemptAt, T0 + 3000, 'the earliest waiting row: the held removal');
+
+    assert.equal(await store.retryNow(APP, URL_A, T0 + 20), 1, 'only the failed row moves');
+    assert.deepEqual(names(await claim(T0 + 20)), ['a:e1'], 'due now instead of at T0 + 60 s');
+    assert.deepEqual(await store.queueSummary('other-app'), []);
+  });
 });
