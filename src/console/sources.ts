@@ -23,10 +23,10 @@ export interface ConsoleSource {
   observe(observer: EngineObserver): () => void;
 }
 
-/** This node's engine. Channel queries are already cluster-wide when the engine has a cluster. */
+/** This node's engine. Channel queries go through the cluster seams, so they cover every node. */
 export function localSource(engine: ChannelsEngine): ConsoleSource {
   return {
-    scope: { connections: 'node', channels: engine.cluster ? 'cluster' : 'node', feed: 'node' },
+    scope: { connections: 'node', channels: 'cluster', feed: 'node' },
     connectionCount: (appId) => engine.connectionCount(appId),
     channels: (appId, prefix) => engine.queries.channels(appId, prefix),
     members: (appId, channel) => engine.queries.members(appId, channel),
