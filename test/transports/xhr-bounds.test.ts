@@ -17,6 +17,7 @@ const QUERY = '?protocol=7&client=js&version=8.6.0';
 
 before(async () => {
   h = await startTestHerald({
+    apps: [{ id: 'xhr-origins-app', key: 'xhr-origins-key', secret: 'xhr-origins-secret-123', allowedOrigins: ['https://good.example'] }],
     modules: [xhrTransportsModule({ idleTimeoutMs: 400, heartbeatMs: 300, maxSessionsPerIp: 3, maxBufferedBytes: 20_000, maxSendBytes: 2048 })],
   });
   server = h.pusherServer();
@@ -28,8 +29,8 @@ function sessionBase(key = h.app.key): string {
 }
 
 /** A receive request whose frames (lines) can be awaited as they stream in. */
-async function receive(url: string) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' } });
+async function receive(url: string, headers: Record<string, string> = {}) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } });
   const lines: string[] = [];
   let buffer = '';
   const waiters: Array<() => void> = [];
@@ -72,6 +73,15 @@ test('a refused handshake answers the open frame then the close code pusher-js a
   const noProtocol = await receive(`${sessionBase()}/xhr`);
   await noProtocol.done;
   assert.deepEqual(noProtocol.lines, ['o', 'c[4008,"No protocol version supplied"]']);
+});
+
+test("an Origin the app's allowedOrigins does not list is refused with 4009; a listed one opens", async () => {
+  const refused = await receive(`${sessionBase('xhr-origins-key')}/xhr_streaming${QUERY}`, { origin: 'https://evil.example' });
+  await refused.done;
+  assert.deepEqual(refused.lines, ['o', 'c[4009,"Origin not allowed"]']);
+  const allowed = await receive(`${sessionBase('xhr-origins-key')}/xhr${QUERY}`, { origin: 'https://good.example' });
+  await allowed.done;
+  assert.deepEqual(allowed.lines, ['o'], 'a listed origin gets an open session');
 });
 
 test('unknown or invalid sessions and bad bodies get 404, 400 and 413', async () => {

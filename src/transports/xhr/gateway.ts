@@ -10,6 +10,7 @@
  * of one session must reach the process that holds it: see docs/protocol.md ("HTTP fallback
  * transports") for what a load balancer or a multi-worker node needs.
  */
+import { originRefusal } from '../../apps/origins.js';
 import type { ServerResponse } from 'node:http';
 import type { ChannelsEngine } from '../../channels/engine.js';
 import { CloseCode } from '../../protocol/errors.js';
@@ -126,6 +127,12 @@ export class XhrGateway implements SessionHost {
     const { perIp, options } = this;
     if (options.maxSessionsPerIp > 0 && (perIp.get(ip) ?? 0) >= options.maxSessionsPerIp) {
       return respondOnce(ctx.res, OPEN_FRAME + closeFrame(CloseCode.OverCapacity, 'Too many connections from this address'));
+    }
+    // The app's allowed origins (src/apps/origins.ts) apply to the fallbacks as to WebSockets.
+    const originDenied = originRefusal(this.engine.apps.byKey(ctx.params.key!), ctx.req.headers.origin);
+    if (originDenied) {
+      this.engine.emit('connectionRefused', ctx.params.key!, originDenied.code, originDenied.reason);
+      return respondOnce(ctx.res, OPEN_FRAME + closeFrame(originDenied.code, originDenied.reason));
     }
     const session = new XhrSession(id, kind, ip, this, now);
     const result = this.engine.connect(
