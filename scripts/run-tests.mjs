@@ -11,19 +11,21 @@ import { join, relative } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 
 /**
- * The smoke/e2e subset run on every supported Node line: stock pusher-js connect/subscribe/trigger
- * through `herald start` (the built CLI), presence and client events, webhooks, GraphQL
- * subscriptions, the server SDK against a live Herald, the embedded store (PGlite) through
- * `herald apps`, and graceful shutdown on SIGTERM.
+ * The smoke/e2e subset run on every supported Node line (.ci/run): stock pusher-js
+ * connect/subscribe/trigger through `herald start` (the built CLI), public/private/presence
+ * channels and client events, webhooks, GraphQL subscriptions, the server SDK against a live
+ * Herald, Laravel Echo with migrated configuration and the embedded store (PGlite) through
+ * `herald apps import`, and graceful shutdown on SIGTERM. (scripts/check-package.sh runs the
+ * installed package on each line too.)
  */
 export const SMOKE = [
   'test/cli/start.test.ts',
+  'test/cli/migrating.test.ts',
   'test/channels/subscriptions.test.ts',
   'test/channels/client-events.test.ts',
   'test/webhooks/events.test.ts',
   'test/graphql/subscriptions.test.ts',
   'test/sdk/e2e.test.ts',
-  'test/apps/cli-direct.test.ts',
   'test/ops/shutdown.test.ts',
 ];
 
