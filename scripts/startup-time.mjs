@@ -1,14 +1,19 @@
 #!/usr/bin/env node
-// Measures start-up time: spawn `node bin/herald.js start` until GET /health answers 200.
-// Usage: node scripts/startup-time.mjs [runs=5] [-- extra herald start args]
+// Measures start-up time: spawn `node bin/herald.js start` (fresh embedded store each time) until
+// GET /health answers 200. Several entry points are measured in alternation (same machine load).
+// Usage: node scripts/startup-time.mjs [runs=5] [--bin path/to/entry.js …] [-- extra herald start args]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 
-const runs = Number(process.argv[2] ?? 5);
-const extra = process.argv.includes('--') ? process.argv.slice(process.argv.indexOf('--') + 1) : [];
+const argv = process.argv.slice(2);
+const extra = argv.includes('--') ? argv.slice(argv.indexOf('--') + 1) : [];
+const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+const runs = Number(own.find((a) => /^\d+$/.test(a)) ?? 5);
+const bins = own.flatMap((a, i) => (own[i - 1] === '--bin' ? [a] : []));
+if (bins.length === 0) bins.push('bin/herald.js');
 
 async function freePort() {
   const srv = createServer();
@@ -18,11 +23,11 @@ async function freePort() {
   return port;
 }
 
-async function once() {
+async function once(bin) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'herald-startup-'));
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, ['bin/herald.js', 'start', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', ...extra], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [bin, 'start', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', ...extra], { stdio: 'ignore' });
   try {
     for (;;) {
       const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status === 200, () => false);
@@ -37,8 +42,10 @@ async function once() {
   }
 }
 
-const times = [];
-for (let i = 0; i < runs; i++) times.push(await once());
-times.sort((a, b) => a - b);
+const times = new Map(bins.map((b) => [b, []]));
+for (let i = 0; i < runs; i++) for (const bin of bins) times.get(bin).push(await once(bin));
 const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
-console.log(`start-up to /health (${runs} runs): median ${fmt(times[Math.floor(runs / 2)])}, min ${fmt(times[0])}, max ${fmt(times.at(-1))}  [${times.map(fmt).join(', ')}]`);
+for (const [bin, list] of times) {
+  list.sort((a, b) => a - b);
+  console.log(`${bin}: start-up to /health (${runs} runs): median ${fmt(list[Math.floor(runs / 2)])}, min ${fmt(list[0])}, max ${fmt(list.at(-1))}  [${list.map(fmt).join(', ')}]`);
+}
