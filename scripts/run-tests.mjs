@@ -69,12 +69,14 @@ child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 function withBrowserOrWithout(selected) {
   const browserFiles = selected.filter((f) => readFileSync(f, 'utf8').includes("from 'playwright-core'"));
   if (browserFiles.length === 0) return selected;
-  const candidates = [process.env.HERALD_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(Boolean);
+  // HERALD_CHROMIUM names the browser explicitly (then nothing is installed); else Debian's paths.
+  const explicit = process.env.HERALD_CHROMIUM;
+  const candidates = explicit ? [explicit] : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
   let found = candidates.find((p) => existsSync(p));
-  if (!found && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
+  if (!found && !explicit && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
     console.error('Browser tests need Debian\'s chromium; installing it with apt-get (once, about a minute)…');
     const apt = (...a) => spawnSync('apt-get', a, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
-    if (apt('update', '-qq') && apt('install', '-y', '-qq', 'chromium')) found = candidates.find((p) => existsSync(p)) ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
+    if (apt('update', '-qq') && apt('install', '-y', '-qq', 'chromium')) found = candidates.find((p) => existsSync(p));
   }
   if (found) {
     env.HERALD_CHROMIUM = found;

@@ -1,4 +1,4 @@
-/** `herald apps create|list|show|update|rotate-secret|delete|stats|usage` (docs/apps.md). */
+/** `herald apps create|list|show|update|rotate-secret|delete|stats|usage|import` (docs/apps.md). */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
