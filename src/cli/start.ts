@@ -75,6 +75,7 @@ function handleSignals(herald: Herald, logger: Logger, shutdownTimeoutMs: number
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  stopWhenNpmGoes(() => shutdown('npm exited'), logger);
   process.on('SIGHUP', () => {
     try {
       const reloaded = herald.reloadTls();
@@ -84,4 +85,21 @@ function handleSignals(herald: Herald, logger: Logger, shutdownTimeoutMs: number
     }
   });
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+}
+
+/**
+ * Under `npm start` / `npx herald start`, npm does not pass SIGTERM on: killing npm would leave
+ * Herald running, orphaned. So when started by npm (npm sets npm_command), Herald watches for its
+ * parent to go away and then shuts down as on SIGTERM. Supervisors should run Herald directly.
+ */
+function stopWhenNpmGoes(stop: () => void, logger: Logger): void {
+  if (!process.env.npm_command && !process.env.npm_lifecycle_event) return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    logger.warn('npm (the parent process) exited without passing its signal on: shutting down; run `herald start` or `node bin/herald.js start` directly under a supervisor');
+    stop();
+  }, 500);
+  timer.unref();
 }

@@ -82,3 +82,26 @@ test('bin/herald.js without dist/: says how to build it (checkout) or that the i
   const checkout = await attempt();
   assert.match(checkout.stderr, /this checkout has not been built[\s\S]*npm install.*or `npm run build`/);
 });
+
+test('under `npm start`, killing npm (which does not pass signals on) still shuts Herald down gracefully', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'herald-npm-start-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const npm = spawn('npm', ['start', '--', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--log-format', 'json'], {
+    env: { ...process.env, HERALD_LOG_LEVEL: 'info', HERALD_APP_ID: '', HERALD_APP_KEY: '', HERALD_APP_SECRET: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  npm.stdout.on('data', (d) => (out += d));
+  npm.stderr.on('data', (d) => (out += d));
+  // The pipes close when the last process holding them (Herald, after npm) exits.
+  const closed = new Promise<void>((r) => npm.stdout.on('close', () => r()));
+  await withTimeout(
+    new Promise<void>((resolve) => npm.stdout.on('data', () => out.includes('Herald listening') && resolve())),
+    90_000,
+    'banner through npm start',
+  );
+  npm.kill('SIGTERM');
+  await withTimeout(closed, 30_000, 'Herald to exit after npm did');
+  assert.match(out, /npm \(the parent process\) exited without passing its signal on: shutting down/);
+  assert.match(out, /"msg":"stopped"/);
+});
