@@ -1,4 +1,4 @@
-/** `herald apps create|list|show|update|rotate-secret|delete|stats|usage` (docs/apps.md). */
+/** `herald apps create|list|show|update|rotate-secret|delete|stats|usage|import` (docs/apps.md). */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { lastValue, parseCommandArgs, type ParsedArgs } from './args.js';
 import { CliError, reportCliFailure, DirectAppsBackend, HttpAppsBackend, type AppsBackend } from './apps-backend.js';
 import type { CliCommand } from './commands.js';
+import { importReport, importSoketiApps, readSoketiFile } from './apps-import.js';
 
 export const USAGE = `Usage: herald apps <command> [app id] [options]
 
@@ -21,6 +22,10 @@ Commands:
   delete <id> --yes          Delete an app and its usage history
   stats <id>                 Live connections, today's usage and quotas (running server only)
   usage <id>                 Daily usage history [--days n | --from YYYY-MM-DD --to YYYY-MM-DD]
+  import --from-soketi <config.json>
+                             Import Soketi's appManager.array.apps (webhooks and limits mapped;
+                             reports what has no equivalent). --replace overwrites apps that
+                             exist; --dry-run only reports
 
 App fields (create / update):
   --id <id>  --key <key>  --secret <secret>  --name <name>
@@ -51,9 +56,9 @@ type Parsed = ParsedArgs;
 const VALUE_OPTIONS = new Set([
   '--url', '--admin-token', '--data-dir', '--database-url', '--config', '--id', '--key', '--secret', '--name', '--enabled',
   '--client-events', '--max-connections', '--connection-quota', '--daily-messages', '--user-auth-required', '--webhook', '--set',
-  '--file', '--from', '--to', '--days',
+  '--file', '--from', '--to', '--days', '--from-soketi',
 ]);
-const FLAG_OPTIONS = new Set(['--json', '--yes', '--new-key', '--drop-previous', '--drop-previous-credentials', '--help', '-h']);
+const FLAG_OPTIONS = new Set(['--json', '--yes', '--new-key', '--drop-previous', '--drop-previous-credentials', '--replace', '--dry-run', '--help', '-h']);
 
 export function parseArgs(argv: string[]): Parsed {
   return parseCommandArgs(argv, { command: 'apps', valueOptions: VALUE_OPTIONS, flagOptions: FLAG_OPTIONS });
@@ -197,6 +202,7 @@ export async function runApps(argv: string[], io: { stdout: (s: string) => void;
       io.stdout(USAGE);
       return command || p.flags.size > 0 ? 0 : 2;
     }
+    if (command === 'import') return await runImport(p, io);
     const needsId = ['show', 'update', 'rotate-secret', 'delete', 'stats', 'usage'].includes(command);
     if (!needsId && command !== 'list' && command !== 'create') throw new CliError(`Unknown apps command "${command}"\n\n${USAGE}`, 2);
     if (needsId && !id) throw new CliError(`herald apps ${command} needs an app id`, 2);
@@ -255,6 +261,23 @@ export async function runApps(argv: string[], io: { stdout: (s: string) => void;
     return reportCliFailure('apps', err, io.stderr);
   } finally {
     await backend?.close();
+  }
+}
+
+/** `herald apps import --from-soketi <file>`: exit 1 when an app could not be imported. */
+async function runImport(p: Parsed, io: { stdout: (s: string) => void; stderr: (s: string) => void; env: NodeJS.ProcessEnv }): Promise<number> {
+  const file = last(p, '--from-soketi');
+  if (!file) throw new CliError('herald apps import needs --from-soketi <config.json> (Soketi\'s configuration file)', 2);
+  if (p.positional.length > 1) throw new CliError(`Unexpected argument "${p.positional[1]}"`, 2);
+  const dryRun = p.flags.has('--dry-run');
+  readSoketiFile(file); // a bad file is reported before any store is opened
+  const backend = await openBackend(p, io.env, io.stderr);
+  try {
+    const outcomes = await importSoketiApps(backend, file, { replace: p.flags.has('--replace'), dryRun });
+    io.stdout(p.flags.has('--json') ? JSON.stringify({ apps: outcomes }, null, 2) + '\n' : importReport(outcomes, `${dryRun ? '(dry run) ' : ''}${backend.description}`));
+    return outcomes.some((o) => o.result === 'failed') ? 1 : 0;
+  } finally {
+    await backend.close();
   }
 }
 

@@ -5,6 +5,8 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, SETTINGS, type HeraldConfig, type Setting } from './schema.js';
 import { appSchema, toApp, type App } from '../apps/app.js';
+import { ArgvError, lastValue, parseCommandArgs } from './argv.js';
+import { aliasLayer, pathsOf, type AliasLayer } from './aliases.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -28,6 +30,10 @@ export interface LoadedConfig {
   apps: App[];
   /** True when the development app was added because nothing else was configured. */
   usingDevelopmentApp: boolean;
+  /** For the start-up log: other servers' variables in use (aliases.ts). */
+  notices: string[];
+  /** For the start-up log: settings given twice, values without an equivalent. */
+  warnings: string[];
 }
 
 function convert(setting: Setting, raw: string, source: string): unknown {
@@ -74,32 +80,25 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
 
 /** Parses `--flag value` / `--flag=value` pairs; returns the config layer and the --config path. */
 export function parseFlags(argv: string[]): { layer: Record<string, unknown>; configFile?: string } {
-  const layer: Record<string, unknown> = {};
-  let configFile: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new ConfigError(`Unexpected argument "${arg}"`);
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const setting = SETTINGS.find((s) => s.flag === name);
-    const takeValue = () => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const next = argv[i + 1];
-      if (next === undefined || (next.startsWith('--') && setting?.type !== 'bool')) {
-        throw new ConfigError(`${name}: missing value`);
-      }
-      if (setting?.type === 'bool' && (next === undefined || next.startsWith('--'))) return 'true';
-      i++;
-      return next;
-    };
-    if (name === '--config') {
-      configFile = takeValue();
-      continue;
-    }
-    if (!setting) throw new ConfigError(`Unknown option ${name} (see \`herald start --help\`)`);
-    setPath(layer, setting.path, convert(setting, takeValue(), name));
+  let parsed;
+  try {
+    parsed = parseCommandArgs(argv, {
+      command: 'start',
+      valueOptions: ['--config', ...SETTINGS.filter((s) => s.type !== 'bool').map((s) => s.flag)],
+      boolOptions: SETTINGS.filter((s) => s.type === 'bool').map((s) => s.flag),
+      flagOptions: [],
+    });
+  } catch (err) {
+    if (err instanceof ArgvError) throw new ConfigError(err.message);
+    throw err;
   }
-  return { layer, configFile };
+  if (parsed.positional.length > 0) throw new ConfigError(`Unexpected argument "${parsed.positional[0]}"`);
+  const layer: Record<string, unknown> = {};
+  for (const setting of SETTINGS) {
+    const value = lastValue(parsed, setting.flag);
+    if (value !== undefined) setPath(layer, setting.path, convert(setting, value, setting.flag));
+  }
+  return { layer, configFile: lastValue(parsed, '--config') };
 }
 
 export function envLayer(env: Record<string, string | undefined>): Record<string, unknown> {
@@ -145,7 +144,13 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const { layer: flags, configFile } = parseFlags(options.argv ?? []);
   const env = options.env ?? process.env;
   const fileLayer = configFile ? readConfigFile(configFile) : {};
-  const merged = deepMerge(deepMerge(deepMerge(options.base ?? {}, fileLayer), envLayer(env)), flags);
+  const heraldEnv = envLayer(env);
+  const aliases = readAliases(env, [
+    [flags, (path) => SETTINGS.find((s) => s.path === path)?.flag ?? path],
+    [heraldEnv, (path) => SETTINGS.find((s) => s.path === path)?.env ?? path],
+    [fileLayer, (path) => `${path} in ${configFile}`],
+  ]);
+  const merged = deepMerge(deepMerge(deepMerge(deepMerge(options.base ?? {}, aliases.layer), fileLayer), heraldEnv), flags);
   const result = configSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(`Invalid configuration:\n${describeIssues(result.error)}`);
   const config = result.data;
@@ -158,7 +163,8 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     const missing = (['id', 'key', 'secret'] as const).filter((k) => !config.app?.[k]);
     if (missing.length > 0) {
       throw new ConfigError(
-        `Invalid configuration:\nthe default app needs ${missing.map((k) => `HERALD_APP_${k.toUpperCase()}`).join(', ')} (set HERALD_APP_ID, HERALD_APP_KEY and HERALD_APP_SECRET together)`,
+        `Invalid configuration:\nthe default app needs ${missing.map((k) => `HERALD_APP_${k.toUpperCase()}`).join(', ')} (set HERALD_APP_ID, HERALD_APP_KEY and HERALD_APP_SECRET together` +
+          `${aliases.origin.size > 0 ? `; from ${[...new Set(aliases.origin.values())].join(', ')} only: ${(['id', 'key', 'secret'] as const).filter((k) => aliases.origin.has(`app.${k}`)).join(', ') || 'no credentials'}` : ''})`,
       );
     }
     const parsed = appSchema.safeParse(config.app);
@@ -186,5 +192,22 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
       seen.set(tag, app.id);
     }
   }
-  return { config, apps, usingDevelopmentApp };
+  return { config, apps, usingDevelopmentApp, notices: aliases.notices, warnings: aliases.warnings };
+}
+
+/** Other servers' variables (aliases.ts), minus what a Herald setting overrides — with a warning for each. */
+function readAliases(env: Record<string, string | undefined>, heraldLayers: Array<[Record<string, unknown>, (path: string) => string]>): AliasLayer {
+  let aliases: AliasLayer;
+  try {
+    aliases = aliasLayer(env);
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration:\n${(err as Error).message}`);
+  }
+  for (const [layer, describe] of heraldLayers) {
+    const paths = pathsOf(layer);
+    for (const [path, variable] of aliases.origin) {
+      if (paths.has(path)) aliases.warnings.push(`${variable} is ignored: ${describe(path)} is set too (Herald's own settings win)`);
+    }
+  }
+  return aliases;
 }

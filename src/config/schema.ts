@@ -11,6 +11,8 @@ export const configSchema = z.object({
   host: z.string().min(1).default('0.0.0.0'),
   port: z.number().int().min(0).max(65535).default(6001),
   logLevel: z.enum(LOG_LEVELS).default('info'),
+  /** auto: human-readable lines on a terminal, JSON otherwise; json / pretty force one. */
+  logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** Seconds of client silence before the server pings (sent to clients as activity_timeout). */
   activityTimeout: z.number().int().min(1).max(3600).default(120),
   /** Seconds to wait for any frame after a server ping before closing with 4201. */
@@ -84,6 +86,7 @@ export const SETTINGS: Setting[] = [
   { path: 'host', env: 'HERALD_HOST', flag: '--host', type: 'string', default: '0.0.0.0', description: 'Interface to listen on.' },
   { path: 'port', env: 'HERALD_PORT', flag: '--port', type: 'int', default: '6001', description: 'Port for WebSocket (/app/{key}) and HTTP API (/apps/{id}/...).' },
   { path: 'logLevel', env: 'HERALD_LOG_LEVEL', flag: '--log-level', type: 'string', default: 'info', description: `Log level: ${LOG_LEVELS.join(', ')}.` },
+  { path: 'logFormat', env: 'HERALD_LOG_FORMAT', flag: '--log-format', type: 'string', default: 'auto', description: 'auto (readable lines on a terminal, JSON otherwise), json or pretty.' },
   { path: 'activityTimeout', env: 'HERALD_ACTIVITY_TIMEOUT', flag: '--activity-timeout', type: 'int', default: '120', description: 'Seconds of silence before the server pings a client; sent to clients as activity_timeout.' },
   { path: 'pongTimeout', env: 'HERALD_PONG_TIMEOUT', flag: '--pong-timeout', type: 'int', default: '30', description: 'Seconds to wait for a reply to a server ping before closing with 4201.' },
   { path: 'maxFrameBytes', env: 'HERALD_MAX_FRAME_BYTES', flag: '--max-frame-bytes', type: 'int', default: '262144', description: 'Largest WebSocket message accepted; larger ones close the socket with 1009.' },

@@ -32,6 +32,8 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
       const app = await authenticateApiRequest(ctx, deps.apps, now());
       if (!rateLimiter.take(app.id, app.limits.apiRequestsPerSecond)) {
         ctx.res.setHeader('Retry-After', '1');
+        ctx.res.setHeader('X-RateLimit-Limit', String(app.limits.apiRequestsPerSecond));
+        ctx.res.setHeader('X-RateLimit-Remaining', '0');
         throw new HttpError(429, `Too many requests: this app is limited to ${app.limits.apiRequestsPerSecond} API requests per second`);
       }
       deps.onApiCall?.(app, route);

@@ -119,6 +119,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
+  // Every 429 says when to come back; the rate limits are per second, so one second is enough.
+  if (status === 429 && headers['Retry-After'] === undefined && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', '1');
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
   res.end(text);

@@ -1,8 +1,9 @@
 /**
- * Structured JSON logs (pino); human-readable (pino-pretty) when stdout is a terminal and
- * pino-pretty is installed. Secrets are redacted wherever they appear in logged objects.
+ * Structured JSON logs (pino); human-readable lines (log-pretty.ts) when asked for or, by default,
+ * when stdout is a terminal. Secrets are redacted wherever they appear in logged objects.
  */
 import { pino, type Logger } from 'pino';
+import { prettyStream } from './log-pretty.js';
 
 export type { Logger };
 
@@ -57,14 +58,14 @@ export function censor(value: unknown, path: string[]): unknown {
   return REDACTED;
 }
 
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/** `auto`: pretty on a terminal, JSON otherwise (a pipe, a file, journald, Docker's log driver). */
+export function usePrettyLogs(format: LogFormat, stdoutIsTty = process.stdout.isTTY === true): boolean {
+  return format === 'pretty' || (format === 'auto' && stdoutIsTty);
+}
+
 export function createLogger(level: string, pretty = process.stdout.isTTY === true): Logger {
   const redact = { paths: REDACT_PATHS, censor };
-  if (pretty) {
-    try {
-      return pino({ level, redact, transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname' } } });
-    } catch {
-      /* pino-pretty not installed (production install): plain JSON */
-    }
-  }
-  return pino({ level, redact });
+  return pretty ? pino({ level, redact }, prettyStream()) : pino({ level, redact });
 }

@@ -5,23 +5,25 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import Pusher from 'pusher';
 import { PusherJs } from '../helpers/pusher-js.js';
 import { nextEvent, withTimeout } from '../helpers/wait.js';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-function startCli(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string; ready: Promise<void>; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['bin/herald.js', 'start', ...args], { env: { ...process.env, HERALD_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `herald start` on port 0 (the port is read from the banner: no race for a port picked in
+ * advance) with its own data directory (never the checkout's ./.herald, which another test or a
+ * developer's Herald may hold).
+ */
+function startCli(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string; ready: Promise<number>; exited: Promise<number | null> } {
+  const dataDir = mkdtempSync(join(tmpdir(), 'herald-cli-start-'));
+  const child = spawn(process.execPath, ['bin/herald.js', 'start', '--port', '0', '--data-dir', dataDir, ...args], { env: { ...process.env, HERALD_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   let out = '';
-  const ready = new Promise<void>((resolve) => {
+  const ready = new Promise<number>((resolve) => {
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
-      if (out.includes('Herald listening')) resolve();
+      const banner = /Herald listening on https?:\/\/[^:]+:(\d+)/.exec(out);
+      if (banner) resolve(Number(banner[1]));
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
@@ -33,10 +35,9 @@ function startCli(args: string[], env: Record<string, string>): { child: ChildPr
 }
 
 test('herald start with HERALD_* env: stock pusher-js and pusher SDK work against it', async () => {
-  const port = await freePort();
-  const cli = startCli([], { HERALD_PORT: String(port), HERALD_HOST: '127.0.0.1', HERALD_APP_ID: 'cli-app', HERALD_APP_KEY: 'cli-key', HERALD_APP_SECRET: 'cli-secret-1' });
+  const cli = startCli([], { HERALD_HOST: '127.0.0.1', HERALD_APP_ID: 'cli-app', HERALD_APP_KEY: 'cli-key', HERALD_APP_SECRET: 'cli-secret-1' });
   try {
-    await cli.ready;
+    const port = await cli.ready;
     assert.match(cli.output(), /Apps: cli-app \(key cli-key\)/);
     assert.doesNotMatch(cli.output(), /cli-secret-1/, 'the secret is not printed for a configured app');
     const client = new PusherJs('cli-key', { cluster: 'local', wsHost: '127.0.0.1', wsPort: port, forceTLS: false, enabledTransports: ['ws'] });
@@ -54,8 +55,7 @@ test('herald start with HERALD_* env: stock pusher-js and pusher SDK work agains
 });
 
 test('with no app configured it starts a development app and prints its credentials with a warning', async () => {
-  const port = await freePort();
-  const cli = startCli(['--port', String(port), '--host', '127.0.0.1'], { HERALD_APP_ID: '', HERALD_APP_KEY: '', HERALD_APP_SECRET: '' });
+  const cli = startCli(['--host', '127.0.0.1'], { HERALD_APP_ID: '', HERALD_APP_KEY: '', HERALD_APP_SECRET: '' });
   try {
     await cli.ready;
     const out = cli.output();
@@ -70,8 +70,8 @@ test('with no app configured it starts a development app and prints its credenti
 });
 
 test('invalid configuration fails fast naming the setting', async () => {
-  const cli = startCli([], { HERALD_PORT: 'not-a-port' });
+  const cli = startCli(['--host', '127.0.0.1'], { HERALD_METRICS_PORT: 'not-a-port' });
   const code = await withTimeout(cli.exited, 90_000, 'exit');
   assert.equal(code, 2);
-  assert.match(cli.output(), /HERALD_PORT: expected a whole number, got "not-a-port"/);
+  assert.match(cli.output(), /HERALD_METRICS_PORT: expected a whole number, got "not-a-port"/);
 });

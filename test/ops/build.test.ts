@@ -1,7 +1,8 @@
 /**
- * The production build: `npm run build` (tsc -p tsconfig.build.json, then scripts/copy-assets.mjs
- * for non-TypeScript files; what the Dockerfile runs) compiles src/ cleanly, and bin/herald.js runs the compiled dist/ when src/ is absent — the layout
- * of the Docker image.
+ * The production build: tsc -p tsconfig.build.json, then scripts/copy-assets.mjs for the
+ * non-TypeScript files (what `npm run build` — scripts/build.mjs — runs) compiles src/ cleanly, and
+ * bin/herald.js serves from dist/ with no src/ beside it — the layout of the Docker image and of the
+ * installed package (scripts/check-package.sh checks the real package).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

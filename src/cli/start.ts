@@ -1,0 +1,105 @@
+/** `herald start`: loads the configuration, starts the server and handles signals until it stops. */
+import { ConfigError, loadConfig } from '../config/load.js';
+import { startHerald, type Herald } from '../server/herald.js';
+import { createLogger, usePrettyLogs, type Logger } from '../server/logger.js';
+import { TlsError } from '../server/tls.js';
+import { describeListenError } from './listen-errors.js';
+
+export async function runStart(argv: string[], usage: string): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(usage);
+    return;
+  }
+  let loaded;
+  try {
+    loaded = loadConfig({ argv, env: process.env });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`herald: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(loaded.config.logLevel, usePrettyLogs(loaded.config.logFormat));
+  for (const notice of loaded.notices) logger.info(notice);
+  for (const warning of loaded.warnings) logger.warn(warning);
+  let herald: Herald;
+  try {
+    herald = await startHerald({ config: loaded.config, apps: loaded.apps, developmentAppId: loaded.usingDevelopmentApp ? loaded.apps[0]!.id : undefined, logger });
+  } catch (err) {
+    // Operator mistakes (bad certificate, port in use) get one clear line, not a stack trace.
+    const message = err instanceof TlsError ? err.message : describeListenError(err as NodeJS.ErrnoException, loaded.config);
+    if (message) {
+      process.stderr.write(`herald: ${message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  handleSignals(herald, logger, loaded.config.shutdownTimeoutMs);
+  // The banner comes last: whoever waits for it may signal at once, and the handlers are in place.
+  const lines = [`Herald listening on ${herald.url} (WebSocket ${herald.url.replace('http', 'ws')}${loaded.config.wsPath}/app/{key}, HTTP API ${herald.url}/apps/{id})`];
+  if (loaded.usingDevelopmentApp && herald.apps.byId(loaded.apps[0]!.id)) {
+    const app = loaded.apps[0]!;
+    lines.push(
+      `No app configured: started with a DEVELOPMENT app — not for production.`,
+      `  app id:     ${app.id}`,
+      `  app key:    ${app.key}`,
+      `  app secret: ${app.secret}`,
+      `Configure your own with HERALD_APP_ID, HERALD_APP_KEY and HERALD_APP_SECRET (see docs/configuration.md).`,
+    );
+  } else {
+    lines.push(`Apps: ${herald.apps.list().map((a) => `${a.id} (key ${a.key})`).join(', ')}`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** SIGTERM/SIGINT: graceful shutdown (bounded); SIGHUP: reload the TLS certificate. */
+function handleSignals(herald: Herald, logger: Logger, shutdownTimeoutMs: number): void {
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), shutdownTimeoutMs + 2000);
+    force.unref();
+    herald.close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  stopWhenNpmGoes(() => shutdown('npm exited'), logger);
+  process.on('SIGHUP', () => {
+    try {
+      const reloaded = herald.reloadTls();
+      logger.info(reloaded ? 'TLS certificate reloaded' : 'SIGHUP ignored: TLS is not configured');
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'TLS reload failed; keeping the previous certificate');
+    }
+  });
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+}
+
+/**
+ * Under `npm start` / `npx herald start`, npm does not pass SIGTERM on: killing npm would leave
+ * Herald running, orphaned. So when started by npm (npm sets npm_command), Herald watches for its
+ * parent to go away and then shuts down as on SIGTERM. Supervisors should run Herald directly.
+ */
+function stopWhenNpmGoes(stop: () => void, logger: Logger): void {
+  if (!process.env.npm_command && !process.env.npm_lifecycle_event) return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    logger.warn('npm (the parent process) exited without passing its signal on: shutting down; run `herald start` or `node bin/herald.js start` directly under a supervisor');
+    stop();
+  }, 500);
+  timer.unref();
+}
