@@ -16,7 +16,7 @@ import { sendJson, sendText } from '../server/http-context.js';
 import type { HttpContext, Router } from '../server/router.js';
 import { authenticate, type GraphQLContext, type GraphQLDeps, type Principal } from './context/auth.js';
 import { ErrorCode, formatError, gqlError } from './errors.js';
-import { admitOperation, chooseOperation, isIntrospectionOnly, parseQuery, validateQuery, variablesOf } from './execution.js';
+import { admitOperation, chooseOperation, operationCost, isIntrospectionOnly, parseQuery, validateQuery, variablesOf } from './execution.js';
 import { explorerHtml } from './explorer.js';
 import { GRAPHQL_LIMITS, type OperationRateLimiter } from './limits.js';
 import { TokenBuckets } from '../server/token-buckets.js';
@@ -131,7 +131,7 @@ export function registerGraphqlHttp(router: Router, schema: GraphQLSchema, deps:
     }
     const errors = validateQuery(schema, parsed.value);
     if (errors.length > 0) return refuse(ctx, errors);
-    const refusal = admitOperation(deps, principal, limiter);
+    const refusal = admitOperation(deps, principal, limiter, operationCost(parsed.value, operation, variables.value));
     if (refusal) return refuse(ctx, [refusal]);
 
     const contextValue: GraphQLContext = { deps, principal };

@@ -41,6 +41,8 @@ export const GRAPHQL_LIMITS = {
   anonymousRequestsPerSecond: 2,
   /** Answers to introspection-only documents kept, keyed by the exact request. */
   introspectionCacheEntries: 16,
+  /** Beams notifications one mutation may send (sendBeamsNotification fields, aliases included). */
+  maxBeamsPublishesPerOperation: 10,
   /** Active subscriptions on one graphql-ws socket. */
   maxSubscriptionsPerSocket: 100,
   /** graphql-ws sockets on one node. */
@@ -197,7 +199,8 @@ export function pageSize(first: unknown, max: number = GRAPHQL_LIMITS.maxPageSiz
 export class OperationRateLimiter {
   constructor(private readonly buckets: TokenBuckets = new TokenBuckets()) {}
 
-  take(app: App, now: number = Date.now()): boolean {
-    return this.buckets.take(app.id, app.limits.apiRequestsPerSecond, now);
+  /** Takes `units` from the app's budget at once, or nothing (a whole operation is refused). */
+  take(app: App, units = 1, now: number = Date.now()): boolean {
+    return this.buckets.take(app.id, app.limits.apiRequestsPerSecond, now, units);
   }
 }
