@@ -24,6 +24,19 @@ export async function openPostgresDatabase(url: string, poolSize = 10): Promise<
         client.release();
       }
     },
+    async session<T>(fn: (conn: Pick<Database, 'query'>) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        return await fn({ query: async <R>(s: string, p?: unknown[]) => (await client.query(s, p)).rows as R[] });
+      } catch (err) {
+        // A failed session may hold session state (a lock): do not hand the connection back.
+        broken = err as Error;
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
     close: () => pool.end(),
   };
 }
