@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, SETTINGS, type HeraldConfig, type Setting } from './schema.js';
 import { appSchema, toApp, type App } from '../apps/app.js';
+import { unknownKeys } from './unknown-keys.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -130,15 +131,18 @@ export function readConfigFile(file: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+/** A setting as every source spells it: the file key, then the variable and flag when it has them. */
+function settingName(path: string): string {
+  const setting = SETTINGS.find((s) => s.path === path);
+  return setting ? `${path} (${setting.env} / ${setting.flag})` : path || '(root)';
+}
+
+function issueLines(error: z.ZodError, prefix = ''): string[] {
+  return error.issues.map((issue) => `${settingName([prefix, ...issue.path.map(String)].filter(Boolean).join('.'))}: ${issue.message}`);
+}
+
 function describeIssues(error: z.ZodError, prefix = ''): string {
-  return error.issues
-    .map((issue) => {
-      const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
-      const setting = SETTINGS.find((s) => s.path === path);
-      const name = setting ? `${path} (${setting.env} / ${setting.flag})` : path || '(root)';
-      return `${name}: ${issue.message}`;
-    })
-    .join('\n');
+  return issueLines(error, prefix).join('\n');
 }
 
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
@@ -147,8 +151,11 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const fileLayer = configFile ? readConfigFile(configFile) : {};
   const merged = deepMerge(deepMerge(deepMerge(options.base ?? {}, fileLayer), envLayer(env)), flags);
   const result = configSchema.safeParse(merged);
-  if (!result.success) throw new ConfigError(`Invalid configuration:\n${describeIssues(result.error)}`);
-  const config = result.data;
+  // Every problem at once: unknown keys in the file, then what the schema refuses.
+  const problems = configFile ? unknownKeys(fileLayer, configSchema).map((p) => `${configFile}: ${p}`) : [];
+  if (!result.success) problems.push(...issueLines(result.error));
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  const config = result.data!;
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError('Invalid configuration:\ntlsCert / tlsKey (HERALD_TLS_CERT / HERALD_TLS_KEY): set both or neither');
   }
@@ -158,7 +165,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     const missing = (['id', 'key', 'secret'] as const).filter((k) => !config.app?.[k]);
     if (missing.length > 0) {
       throw new ConfigError(
-        `Invalid configuration:\nthe default app needs ${missing.map((k) => `HERALD_APP_${k.toUpperCase()}`).join(', ')} (set HERALD_APP_ID, HERALD_APP_KEY and HERALD_APP_SECRET together)`,
+        `Invalid configuration:\nthe default app needs ${missing.map((k) => `HERALD_APP_${k.toUpperCase()}`).join(', ')} (file keys ${missing.map((k) => `app.${k}`).join(', ')}; set id, key and secret together)`,
       );
     }
     const parsed = appSchema.safeParse(config.app);
@@ -174,7 +181,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   if (config.appWebhookUrl) {
     const urls = config.appWebhookUrl.split(',').map((u) => u.trim()).filter(Boolean);
     const hooks = appSchema.shape.webhooks.safeParse(urls.map((url) => ({ url })));
-    if (!hooks.success) throw new ConfigError(`Invalid configuration:\nappWebhookUrl (HERALD_APP_WEBHOOK_URL): every entry must be an http(s) URL`);
+    if (!hooks.success) throw new ConfigError(`Invalid configuration:\n${settingName('appWebhookUrl')}: every entry must be an http(s) URL`);
     apps[0] = { ...apps[0]!, webhooks: [...apps[0]!.webhooks, ...hooks.data] };
   }
 

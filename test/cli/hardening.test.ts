@@ -1,0 +1,67 @@
+/**
+ * `herald start` as an operator meets it (docs/hardening.md, docs/configuration.md): configuration
+ * files checked like flags, refused secrets, and what happens around start and shutdown. Each test
+ * runs bin/herald.js as a child process and reads its exit code and output.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { withTimeout } from '../helpers/wait.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'herald-cli-hardening-'));
+
+/** Runs `herald <args>` to its exit; resolves with the exit code and everything it printed. */
+export function runCli(args: string[], env: Record<string, string> = {}, ms = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['bin/herald.js', ...args], {
+    env: { ...process.env, HERALD_LOG_LEVEL: 'warn', HERALD_DATA_DIR: mkdtempSync(join(dir, 'data-')), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return withTimeout(
+    new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))),
+    ms,
+    `herald ${args.join(' ')} to exit`,
+  ).catch((err) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
+}
+
+test('a config file with unknown keys and bad values is refused with every problem at once, paths and suggestions', async () => {
+  const file = join(dir, 'typos.yaml');
+  writeFileSync(
+    file,
+    [
+      'logleval: debug',
+      'activityTimeout: 0',
+      'apps:',
+      '  - id: a1',
+      '    key: k1',
+      '    secret: secret-1',
+      '    clientevents: false',
+      '    limits:',
+      '      maxConections: 5',
+      'app:',
+      '  secrt: x',
+      'zzzzzzzz: 1',
+    ].join('\n'),
+  );
+  const { code, stderr } = await runCli(['start', '--config', file, '--port', '0']);
+  assert.equal(code, 2, stderr);
+  assert.match(stderr, /^herald: Invalid configuration:/);
+  const lines = stderr.trim().split('\n').slice(1);
+  assert.deepEqual(lines, [
+    `${file}: logleval: unknown key; did you mean "logLevel"?`,
+    `${file}: apps.0.clientevents: unknown key; did you mean "apps.0.clientEvents"?`,
+    `${file}: apps.0.limits.maxConections: unknown key; did you mean "apps.0.limits.maxConnections"?`,
+    `${file}: app.secrt: unknown key; did you mean "app.secret"?`,
+    lines[4]!.startsWith(`${file}: zzzzzzzz: unknown key (known here: host, port,`) ? lines[4]! : 'zzzzzzzz listed with the known keys',
+    lines[5]!.startsWith('activityTimeout (HERALD_ACTIVITY_TIMEOUT / --activity-timeout): ') ? lines[5]! : 'the bad value named by file key, variable and flag',
+  ]);
+});
