@@ -169,7 +169,7 @@ export const EXAMPLE_YAML = `# herald.yaml — start with: herald start --config
 port: 6001
 logLevel: info
 dataDir: /var/lib/herald
-adminToken: change-me-to-a-long-random-string
+# adminToken: prefer HERALD_ADMIN_TOKEN=$(openssl rand -hex 32); examples and guessable tokens are refused
 shutdownTimeoutMs: 10000
 apps:
   - id: "1001"

@@ -156,6 +156,9 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   if (!result.success) problems.push(...issueLines(result.error));
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   const config = result.data!;
+  if (config.metricsHost !== undefined && config.metricsPort === undefined) {
+    throw new ConfigError(`Invalid configuration:\n${settingName('metricsHost')}: only used with a separate metrics listener; set ${settingName('metricsPort')} too`);
+  }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError('Invalid configuration:\ntlsCert / tlsKey (HERALD_TLS_CERT / HERALD_TLS_KEY): set both or neither');
   }

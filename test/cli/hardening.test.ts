@@ -24,7 +24,7 @@ export function runCli(args: string[], env: Record<string, string> = {}, ms = 60
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   return withTimeout(
-    new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))),
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))),
     ms,
     `herald ${args.join(' ')} to exit`,
   ).catch((err) => {
@@ -64,4 +64,14 @@ test('a config file with unknown keys and bad values is refused with every probl
     lines[4]!.startsWith(`${file}: zzzzzzzz: unknown key (known here: host, port,`) ? lines[4]! : 'zzzzzzzz listed with the known keys',
     lines[5]!.startsWith('activityTimeout (HERALD_ACTIVITY_TIMEOUT / --activity-timeout): ') ? lines[5]! : 'the bad value named by file key, variable and flag',
   ]);
+});
+
+test('published example and low-entropy admin tokens are refused at start, saying how to make one', async () => {
+  for (const token of ['change-me-to-a-long-random-string', 'aaaaaaaaaaaaaaaa', '0123456789abcdef']) {
+    const { code, stderr } = await runCli(['start', '--port', '0'], { HERALD_ADMIN_TOKEN: token });
+    assert.equal(code, 2, `${token}: ${stderr}`);
+    assert.match(stderr, /^herald: Invalid configuration:\nadminToken \(HERALD_ADMIN_TOKEN \/ --admin-token\): (is a published example or placeholder|is too easy to guess)/);
+    assert.match(stderr, /generate one with `openssl rand -hex 32`/);
+    assert.doesNotMatch(stderr, new RegExp(token), 'the token itself is not echoed');
+  }
 });
