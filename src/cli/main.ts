@@ -2,7 +2,7 @@
 import { ConfigError, loadConfig } from '../config/load.js';
 import { SETTINGS } from '../config/schema.js';
 import { startHerald, type Herald } from '../server/herald.js';
-import { createLogger } from '../server/logger.js';
+import { createLogger, flushLogs } from '../server/logger.js';
 import { TlsError } from '../server/tls.js';
 import { extraCommands } from './commands.js';
 
@@ -54,14 +54,15 @@ async function start(argv: string[]): Promise<void> {
     logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), loaded.config.shutdownTimeoutMs + 2000);
     force.unref();
+    // The last lines get a bounded chance to reach stdout: a closed or stuck pipe never holds the exit.
     herald.close().then(
       () => {
         logger.info('stopped');
-        process.exit(0);
+        void flushLogs(logger).then(() => process.exit(0));
       },
       (err) => {
         logger.error({ err }, 'shutdown failed');
-        process.exit(1);
+        void flushLogs(logger).then(() => process.exit(1));
       },
     );
   };

@@ -75,3 +75,27 @@ test('published example and low-entropy admin tokens are refused at start, sayin
     assert.doesNotMatch(stderr, new RegExp(token), 'the token itself is not echoed');
   }
 });
+
+test('a Herald whose stdout reader went away still exits on SIGTERM (logging never blocks shutdown)', async () => {
+  const child = spawn(process.execPath, ['bin/herald.js', 'start', '--port', '0', '--host', '127.0.0.1'], {
+    env: { ...process.env, HERALD_LOG_LEVEL: 'info', HERALD_DATA_DIR: mkdtempSync(join(dir, 'data-')) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    let out = '';
+    await withTimeout(
+      new Promise<void>((resolve) => child.stdout.on('data', (c: Buffer) => ((out += c.toString()), out.includes('Herald listening') && resolve()))),
+      60_000,
+      'the banner',
+    );
+    const port = Number(/http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
+    // The log reader goes away; Herald keeps logging (refused API calls) into the dead pipe.
+    child.stdout.destroy();
+    for (let i = 0; i < 50; i++) await (await fetch(`http://127.0.0.1:${port}/apps/x/events`, { method: 'POST', body: '{}' })).text();
+    child.kill('SIGTERM');
+    assert.equal(await withTimeout(exited, 20_000, 'exit after SIGTERM'), 0);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
