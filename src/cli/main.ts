@@ -4,6 +4,7 @@ import { SETTINGS } from '../config/schema.js';
 import { startHerald, type Herald } from '../server/herald.js';
 import { createLogger, flushLogs } from '../server/logger.js';
 import { TlsError } from '../server/tls.js';
+import { EXIT_STARTUP_TIMEOUT, StartupTimeoutError } from '../server/startup-retry.js';
 import { extraCommands } from './commands.js';
 
 const USAGE = `Usage: herald <command> [options]
@@ -43,6 +44,10 @@ async function start(argv: string[]): Promise<void> {
     if (err instanceof TlsError || code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
       process.stderr.write(`herald: ${(err as Error).message}\n`);
       process.exit(2);
+    }
+    if (err instanceof StartupTimeoutError) {
+      process.stderr.write(`herald: ${err.message}\n`);
+      process.exit(EXIT_STARTUP_TIMEOUT);
     }
     throw err;
   }

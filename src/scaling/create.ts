@@ -22,20 +22,20 @@ export interface Scaling {
   cluster?: ClusterState;
 }
 
-type ScalingConfig = Pick<HeraldConfig, 'broker' | 'redisUrl' | 'natsUrl' | 'clusterPrefix' | 'nodeTimeoutMs'>;
+type ScalingConfig = Pick<HeraldConfig, 'broker' | 'redisUrl' | 'natsUrl' | 'clusterPrefix' | 'nodeTimeoutMs'> & { startupTimeoutMs?: number };
 
 export function createScaling(config: ScalingConfig, logger: Logger): Scaling {
   const log = logger.child({ component: 'scaling' });
   switch (config.broker) {
     case 'redis': {
-      const link = new RedisLink({ url: config.redisUrl, logger: log });
+      const link = new RedisLink({ url: config.redisUrl, logger: log, startupTimeoutMs: config.startupTimeoutMs });
       return {
         broker: new RedisBroker(link, config.clusterPrefix, log),
         cluster: new RedisClusterState({ link, prefix: config.clusterPrefix, logger: log, nodeTimeoutMs: config.nodeTimeoutMs }),
       };
     }
     case 'nats': {
-      const link = new NatsLink({ url: config.natsUrl, logger: log });
+      const link = new NatsLink({ url: config.natsUrl, logger: log, startupTimeoutMs: config.startupTimeoutMs });
       return {
         broker: new NatsBroker(link, config.clusterPrefix, log),
         cluster: new NatsClusterState({ link, prefix: config.clusterPrefix, logger: log, nodeTimeoutMs: config.nodeTimeoutMs }),

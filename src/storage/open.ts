@@ -1,6 +1,6 @@
 import type { Database } from './database.js';
 import { openEmbeddedDatabase } from './embedded.js';
-import { openPostgresDatabase } from './postgres.js';
+import { openPostgresDatabase, type StartupRetry } from './postgres.js';
 import { migrate } from './migrations.js';
 import { HttpError } from '../server/router.js';
 
@@ -9,12 +9,14 @@ export interface OpenDatabaseOptions {
   dataDir: string | null;
   /** Embedded only: its worker thread died on its own (later queries fail with `err`); log it. */
   onEmbeddedCrash?(err: Error): void;
+  /** PostgreSQL at start: retry while it is not reachable yet (src/server/startup-retry.ts). */
+  startupRetry?: StartupRetry;
 }
 
 /** Opens PostgreSQL when a URL is given, else the embedded store, and applies migrations. */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   const db = options.databaseUrl
-    ? await openPostgresDatabase(options.databaseUrl)
+    ? await openPostgresDatabase(options.databaseUrl, undefined, options.startupRetry)
     : await openEmbeddedDatabase(options.dataDir, { onCrash: options.onEmbeddedCrash });
   try {
     await migrate(db);

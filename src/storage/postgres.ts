@@ -1,12 +1,35 @@
 /** PostgreSQL store for production (HERALD_DATABASE_URL), through node-postgres. */
 import pg from 'pg';
+import type { Logger } from '../server/logger.js';
+import { retryUntilConnected } from '../server/startup-retry.js';
 import type { Database } from './database.js';
 
-export async function openPostgresDatabase(url: string, poolSize = 10): Promise<Database> {
+/** The URL without its password, for log lines. */
+function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:[redacted]@');
+}
+
+/** At start: PostgreSQL not reachable yet is retried (one log line per attempt) for this long. */
+export interface StartupRetry {
+  logger: Logger;
+  /** 0 or undefined: forever. */
+  timeoutMs?: number;
+}
+
+export async function openPostgresDatabase(url: string, poolSize = 10, startupRetry?: StartupRetry): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // A dropped idle client must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
-  await pool.query('SELECT 1');
+  try {
+    if (startupRetry) {
+      await retryUntilConnected(() => pool.query('SELECT 1'), { dependency: 'PostgreSQL', where: redactUrl(url), logger: startupRetry.logger, timeoutMs: startupRetry.timeoutMs });
+    } else {
+      await pool.query('SELECT 1');
+    }
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
   return {
     kind: 'postgres',
     query: async <T>(sql: string, params?: unknown[]) => (await pool.query(sql, params)).rows as T[],
