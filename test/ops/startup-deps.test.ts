@@ -61,10 +61,10 @@ for (const c of CASES) {
     const proxy = new TcpProxy(c.target);
     try {
       const pattern = new RegExp(`^${c.dependency} at ${c.where(port).replace(/[.[\]]/g, '\\$&')} unreachable \\(.*\\); attempt (\\d+) failed, next try in \\d+\\.\\d s$`);
-      const attempts = await eventually(() => {
+      const attempts = (await eventually(() => {
         const lines = herald.logs(pattern);
         return lines.length >= 2 ? lines : undefined;
-      }, 30_000, 'two failed attempts').catch((err) => assert.fail(`${(err as Error).message}\n${herald.stdout()}${herald.stderr()}`));
+      }, 30_000, 'two failed attempts').catch((err) => assert.fail(`${(err as Error).message}\n${herald.stdout()}${herald.stderr()}`)))!;
       assert.deepEqual(attempts.slice(0, 2).map((l) => l.attempt), [1, 2]);
       assert.equal(attempts[0]!.dependency, c.dependency);
       assert.doesNotMatch(herald.stdout() + herald.stderr(), /Herald listening|at .*\.ts:\d+|    at /, 'not serving yet, no stack trace');
