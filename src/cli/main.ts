@@ -5,6 +5,7 @@ import { startHerald, type Herald } from '../server/herald.js';
 import { createLogger, flushLogs } from '../server/logger.js';
 import { TlsError } from '../server/tls.js';
 import { EXIT_STARTUP_TIMEOUT, StartupTimeoutError } from '../server/startup-retry.js';
+import { DamagedStoreError, EXIT_DAMAGED_STORE } from '../storage/store-check.js';
 import { extraCommands } from './commands.js';
 
 const USAGE = `Usage: herald <command> [options]
@@ -48,6 +49,10 @@ async function start(argv: string[]): Promise<void> {
     if (err instanceof StartupTimeoutError) {
       process.stderr.write(`herald: ${err.message}\n`);
       process.exit(EXIT_STARTUP_TIMEOUT);
+    }
+    if (err instanceof DamagedStoreError) {
+      process.stderr.write(`herald: ${err.message}\n`);
+      process.exit(EXIT_DAMAGED_STORE);
     }
     throw err;
   }
