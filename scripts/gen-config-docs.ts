@@ -169,7 +169,7 @@ export const EXAMPLE_YAML = `# herald.yaml — start with: herald start --config
 port: 6001
 logLevel: info
 dataDir: /var/lib/herald
-adminToken: change-me-to-a-long-random-string
+# adminToken: prefer HERALD_ADMIN_TOKEN=$(openssl rand -hex 32); examples and guessable tokens are refused
 shutdownTimeoutMs: 10000
 apps:
   - id: "1001"
@@ -206,7 +206,10 @@ export function renderConfigurationReference(): string {
     '`SOKETI_DEFAULT_APP_*`. A Herald setting of the same field wins, with a warning at start-up',
     '([migrating](migrating.md)).',
     '',
-    'Invalid values stop the server at start with a message naming the setting. Booleans accept',
+    'Invalid values stop the server at start (exit code 2) with a message naming the setting by its config key,',
+    'variable and flag. Keys in the config file that the schema does not know (a typo such as `logleval:` or an',
+    'app\'s `clientevents:`) are refused the same way, with their path and the closest known key',
+    '(`logleval: unknown key; did you mean "logLevel"?`); every problem is listed at once. Booleans accept',
     '`true/false`, `1/0`, `yes/no`, `on/off`. Secrets (app secrets, the admin token, database passwords) are',
     'never written to the logs.',
     '',

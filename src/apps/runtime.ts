@@ -19,6 +19,8 @@ import type { UsageTracker } from './usage.js';
 import { UsageStore } from './usage-store.js';
 import type { ModuleContext } from '../server/module.js';
 import { DATABASE_SERVICE, getDatabase, type DatabaseProvider } from '../storage/module.js';
+import { StartupTimeoutError } from '../server/startup-retry.js';
+import { DamagedStoreError } from '../storage/store-check.js';
 
 const MAX_APP_ID_IN_NOTIFY = 64;
 /** How often a Herald without an embedded store yet looks whether `herald apps` created one. */
@@ -145,7 +147,7 @@ export class AppStoreRuntime {
       // Embedded: the guarded provider takes the lock and seeds a new directory first.
       db = await getDatabase(this.ctx.services);
     } catch (err) {
-      if (err instanceof AppStoreError) throw err;
+      if (err instanceof AppStoreError || err instanceof StartupTimeoutError || err instanceof DamagedStoreError) throw err;
       const where = this.embedded ? `the embedded store in ${resolve(config.dataDir)}` : 'PostgreSQL (HERALD_DATABASE_URL)';
       throw new AppStoreError('unavailable', `App store: cannot open ${where}: ${(err as Error).message}`);
     }

@@ -1,6 +1,7 @@
 /** Subcommands other than `start` (e.g. `herald apps …`), each in its own file. */
 import { appsCommand } from './apps.js';
 import { beamsCommand } from '../beams/cli.js';
+import { storeCommand } from './store.js';
 
 export interface CliCommand {
   name: string;
@@ -9,4 +10,4 @@ export interface CliCommand {
   run(argv: string[]): Promise<number>;
 }
 
-export const extraCommands: CliCommand[] = [appsCommand, beamsCommand];
+export const extraCommands: CliCommand[] = [appsCommand, beamsCommand, storeCommand];

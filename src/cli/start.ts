@@ -1,7 +1,9 @@
 /** `herald start`: loads the configuration, starts the server and handles signals until it stops. */
 import { ConfigError, loadConfig } from '../config/load.js';
 import { startHerald, type Herald } from '../server/herald.js';
-import { createLogger, usePrettyLogs, type Logger } from '../server/logger.js';
+import { createLogger, flushLogs, usePrettyLogs, type Logger } from '../server/logger.js';
+import { EXIT_STARTUP_TIMEOUT, StartupTimeoutError } from '../server/startup-retry.js';
+import { DamagedStoreError, EXIT_DAMAGED_STORE } from '../storage/store-check.js';
 import { TlsError } from '../server/tls.js';
 import { describeListenError } from './listen-errors.js';
 
@@ -33,6 +35,14 @@ export async function runStart(argv: string[], usage: string): Promise<void> {
       process.stderr.write(`herald: ${message}\n`);
       process.exit(2);
     }
+    if (err instanceof StartupTimeoutError) {
+      process.stderr.write(`herald: ${err.message}\n`);
+      process.exit(EXIT_STARTUP_TIMEOUT);
+    }
+    if (err instanceof DamagedStoreError) {
+      process.stderr.write(`herald: ${err.message}\n`);
+      process.exit(EXIT_DAMAGED_STORE);
+    }
     throw err;
   }
   handleSignals(herald, logger, loaded.config.shutdownTimeoutMs);
@@ -62,14 +72,15 @@ function handleSignals(herald: Herald, logger: Logger, shutdownTimeoutMs: number
     logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), shutdownTimeoutMs + 2000);
     force.unref();
+    // The last lines get a bounded chance to reach stdout: a closed or stuck pipe never holds the exit.
     herald.close().then(
       () => {
         logger.info('stopped');
-        process.exit(0);
+        void flushLogs(logger).then(() => process.exit(0));
       },
       (err) => {
         logger.error({ err }, 'shutdown failed');
-        process.exit(1);
+        void flushLogs(logger).then(() => process.exit(1));
       },
     );
   };

@@ -7,6 +7,7 @@ import { configSchema, SETTINGS, type HeraldConfig, type Setting } from './schem
 import { appSchema, toApp, type App } from '../apps/app.js';
 import { ArgvError, lastValue, parseCommandArgs } from './argv.js';
 import { aliasLayer, pathsOf, type AliasLayer } from './aliases.js';
+import { unknownKeys } from './unknown-keys.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -129,15 +130,18 @@ export function readConfigFile(file: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+/** A setting as every source spells it: the file key, then the variable and flag when it has them. */
+function settingName(path: string): string {
+  const setting = SETTINGS.find((s) => s.path === path);
+  return setting ? `${path} (${setting.env} / ${setting.flag})` : path || '(root)';
+}
+
+function issueLines(error: z.ZodError, prefix = ''): string[] {
+  return error.issues.map((issue) => `${settingName([prefix, ...issue.path.map(String)].filter(Boolean).join('.'))}: ${issue.message}`);
+}
+
 function describeIssues(error: z.ZodError, prefix = ''): string {
-  return error.issues
-    .map((issue) => {
-      const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
-      const setting = SETTINGS.find((s) => s.path === path);
-      const name = setting ? `${path} (${setting.env} / ${setting.flag})` : path || '(root)';
-      return `${name}: ${issue.message}`;
-    })
-    .join('\n');
+  return issueLines(error, prefix).join('\n');
 }
 
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
@@ -152,8 +156,14 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   ]);
   const merged = deepMerge(deepMerge(deepMerge(deepMerge(options.base ?? {}, aliases.layer), fileLayer), heraldEnv), flags);
   const result = configSchema.safeParse(merged);
-  if (!result.success) throw new ConfigError(`Invalid configuration:\n${describeIssues(result.error)}`);
-  const config = result.data;
+  // Every problem at once: unknown keys in the file, then what the schema refuses.
+  const problems = configFile ? unknownKeys(fileLayer, configSchema).map((p) => `${configFile}: ${p}`) : [];
+  if (!result.success) problems.push(...issueLines(result.error));
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  const config = result.data!;
+  if (config.metricsHost !== undefined && config.metricsPort === undefined) {
+    throw new ConfigError(`Invalid configuration:\n${settingName('metricsHost')}: only used with a separate metrics listener; set ${settingName('metricsPort')} too`);
+  }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError('Invalid configuration:\ntlsCert / tlsKey (HERALD_TLS_CERT / HERALD_TLS_KEY): set both or neither');
   }
@@ -163,7 +173,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     const missing = (['id', 'key', 'secret'] as const).filter((k) => !config.app?.[k]);
     if (missing.length > 0) {
       throw new ConfigError(
-        `Invalid configuration:\nthe default app needs ${missing.map((k) => `HERALD_APP_${k.toUpperCase()}`).join(', ')} (set HERALD_APP_ID, HERALD_APP_KEY and HERALD_APP_SECRET together` +
+        `Invalid configuration:\nthe default app needs ${missing.map((k) => `HERALD_APP_${k.toUpperCase()}`).join(', ')} (file keys ${missing.map((k) => `app.${k}`).join(', ')}; set HERALD_APP_ID, HERALD_APP_KEY and HERALD_APP_SECRET together` +
           `${aliases.origin.size > 0 ? `; from ${[...new Set(aliases.origin.values())].join(', ')} only: ${(['id', 'key', 'secret'] as const).filter((k) => aliases.origin.has(`app.${k}`)).join(', ') || 'no credentials'}` : ''})`,
       );
     }
@@ -180,7 +190,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   if (config.appWebhookUrl) {
     const urls = config.appWebhookUrl.split(',').map((u) => u.trim()).filter(Boolean);
     const hooks = appSchema.shape.webhooks.safeParse(urls.map((url) => ({ url })));
-    if (!hooks.success) throw new ConfigError(`Invalid configuration:\nappWebhookUrl (HERALD_APP_WEBHOOK_URL): every entry must be an http(s) URL`);
+    if (!hooks.success) throw new ConfigError(`Invalid configuration:\n${settingName('appWebhookUrl')}: every entry must be an http(s) URL`);
     apps[0] = { ...apps[0]!, webhooks: [...apps[0]!.webhooks, ...hooks.data] };
   }
 

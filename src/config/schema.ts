@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { appSchema } from '../apps/app.js';
+import { weakTokenReason } from './secrets.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -34,7 +35,14 @@ export const configSchema = z.object({
   apps: z.array(appSchema).default([]),
   /** Comma-separated webhook URLs for the default app (all event types). */
   appWebhookUrl: z.string().optional(),
-  adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  adminToken: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .superRefine((token, ctx) => {
+      const reason = token.length >= 16 ? weakTokenReason(token) : undefined;
+      if (reason) ctx.addIssue({ code: 'custom', message: reason });
+    })
+    .optional(),
   dataDir: z.string().min(1).default('./.herald'),
   databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   broker: z.enum(['memory', 'redis', 'nats']).default('memory'),
@@ -45,9 +53,13 @@ export const configSchema = z.object({
   /** A node that has not heartbeated for this long is removed from the cluster state (its members leave). */
   nodeTimeoutMs: z.number().int().min(500).max(300_000).default(15_000),
   metricsPort: z.number().int().min(0).max(65535).optional(),
+  /** Interface of the separate metrics listener (default: `host`). */
+  metricsHost: z.string().min(1).optional(),
   tlsCert: z.string().optional(),
   tlsKey: z.string().optional(),
   shutdownTimeoutMs: z.number().int().min(0).default(10000),
+  /** How long start-up waits for PostgreSQL, Redis or NATS to become reachable (0 = forever). */
+  startupTimeoutMs: z.number().int().min(0).default(0),
   /** Beams: id of a default instance created (or kept in sync) at start; needs beamsSecretKey. */
   beamsInstanceId: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be 1-100 letters, digits, - or _').optional(),
   /** Beams: secret key of the default instance (Bearer credential of the Publish API, JWT key). */
@@ -107,11 +119,13 @@ export const SETTINGS: Setting[] = [
   { path: 'clusterPrefix', env: 'HERALD_CLUSTER_PREFIX', flag: '--cluster-prefix', type: 'string', default: 'herald', description: 'Namespace of the Redis keys / NATS subjects and KV bucket of this cluster (all its nodes use the same).' },
   { path: 'nodeTimeoutMs', env: 'HERALD_NODE_TIMEOUT_MS', flag: '--node-timeout-ms', type: 'int', default: '15000', description: 'A node silent this long is removed from the cluster: its presence members leave (within about 1.3× this).' },
   { path: 'metricsPort', env: 'HERALD_METRICS_PORT', flag: '--metrics-port', type: 'int', description: 'Serve /metrics on this port instead of the main one.' },
+  { path: 'metricsHost', env: 'HERALD_METRICS_HOST', flag: '--metrics-host', type: 'string', description: 'Interface of the metrics listener (needs HERALD_METRICS_PORT; default HERALD_HOST): e.g. 127.0.0.1 or an internal address, so /metrics is not on the public interface.' },
   { path: 'tlsCert', env: 'HERALD_TLS_CERT', flag: '--tls-cert', type: 'string', description: 'PEM certificate file; with HERALD_TLS_KEY serves wss:// and https://.' },
   { path: 'tlsKey', env: 'HERALD_TLS_KEY', flag: '--tls-key', type: 'string', description: 'PEM private key file.' },
   { path: 'maxConnectionsPerIp', env: 'HERALD_MAX_CONNECTIONS_PER_IP', flag: '--max-connections-per-ip', type: 'int', default: '0', description: 'Concurrent WebSocket connections from one IP (0 = unlimited; behind a proxy every client shares its IP). Over it: close 4100.' },
   { path: 'handshakeTimeoutMs', env: 'HERALD_HANDSHAKE_TIMEOUT_MS', flag: '--handshake-timeout-ms', type: 'int', default: '10000', description: 'Time a client has to send complete request headers (HTTP and WebSocket upgrade) before the socket is dropped.' },
   { path: 'shutdownTimeoutMs', env: 'HERALD_SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', type: 'int', default: '10000', description: 'Longest graceful shutdown before exiting anyway.' },
+  { path: 'startupTimeoutMs', env: 'HERALD_STARTUP_TIMEOUT_MS', flag: '--startup-timeout-ms', type: 'int', default: '0', description: 'How long start-up retries PostgreSQL, Redis or NATS that are not reachable yet (one log line per attempt, back-off up to 10 s); past it `herald start` exits with code 3. 0 = retry forever.' },
   { path: 'beamsInstanceId', env: 'HERALD_BEAMS_INSTANCE_ID', flag: '--beams-instance-id', type: 'string', description: 'Beams: id of a default instance created at start (with HERALD_BEAMS_SECRET_KEY); more via `herald beams create`.' },
   { path: 'beamsSecretKey', env: 'HERALD_BEAMS_SECRET_KEY', flag: '--beams-secret-key', type: 'string', description: 'Beams: secret key of the default instance (at least 8 characters).' },
   { path: 'webhookRetrySeconds', env: 'HERALD_WEBHOOK_RETRY_SECONDS', flag: '--webhook-retry-seconds', type: 'int', default: '3600', description: 'How long an undelivered webhook event is retried (seconds after it happened) before it is dropped.' },

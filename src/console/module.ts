@@ -105,7 +105,9 @@ function registerRoutes(ctx: ModuleContext, guard: ConsoleGuard, source: Console
   router.add('GET', '/console/', (http) => serveAsset(http.res, 'index.html'));
   router.add('GET', '/console/assets/:file', (http) => serveAsset(http.res, http.params.file!));
   router.add('GET', '/console/vendor/:file', async (http) => {
-    const target = VENDOR[http.params.file!];
+    const file = http.params.file!;
+    // Own keys only: `__proto__`, `constructor` or `toString` must not reach Object.prototype.
+    const target = Object.hasOwn(VENDOR, file) ? VENDOR[file] : undefined;
     if (!target) throw new HttpError(404, 'Not found');
     // The packages' export maps hide dist/; their ES module builds sit beside the resolved entry.
     const body = await readFile(join(dirname(require.resolve(target.specifier)), target.file), 'utf8');

@@ -10,16 +10,20 @@ import {
   specifiedRules,
   validate,
   type DocumentNode,
+  type FieldNode,
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
+import { appLimitsSchema } from '../apps/app.js';
 import type { GraphQLDeps, Principal } from './context/auth.js';
 import { ErrorCode, gqlError } from './errors.js';
-import { GRAPHQL_LIMITS, queryLimitsRule, type OperationRateLimiter } from './limits.js';
+import { GRAPHQL_LIMITS, queryLimitErrors, type OperationRateLimiter } from './limits.js';
+
+/** The batch limit for admin callers, who name the app per field: the default app limit. */
+const DEFAULT_MAX_BATCH_SIZE = appLimitsSchema.parse({}).maxBatchSize;
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; errors: GraphQLError[] };
 
-const RULES = [...specifiedRules, queryLimitsRule()];
 
 /** Parses a query text within the size and token limits. */
 export function parseQuery(query: unknown): Outcome<DocumentNode> {
@@ -37,10 +41,14 @@ export function parseQuery(query: unknown): Outcome<DocumentNode> {
   }
 }
 
-/** Validates against the schema plus the limits rule; spec violations get GRAPHQL_VALIDATION_FAILED. */
+/** Validates against the limits rule, then the schema; spec violations get GRAPHQL_VALIDATION_FAILED. */
 export function validateQuery(schema: GraphQLSchema, document: DocumentNode): GraphQLError[] {
+  // The limits first, alone: some spec rules (overlapping fields) cost time quadratic in the
+  // number of fields, so a document over the limits is refused before they run.
+  const overLimits = queryLimitErrors(schema, document);
+  if (overLimits.length > 0) return overLimits;
   // maxErrors bounds the work on documents full of mistakes.
-  return validate(schema, document, RULES, { maxErrors: 20 }).map((error) =>
+  return validate(schema, document, specifiedRules, { maxErrors: 20 }).map((error) =>
     error.extensions?.code
       ? error
       : new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { code: ErrorCode.GraphqlValidationFailed } }),
@@ -92,23 +100,113 @@ export function variablesOf(raw: unknown): Outcome<Record<string, unknown> | und
   return { ok: true, value: value as Record<string, unknown> };
 }
 
-/**
- * Admits one operation of an app caller: refuses over the app's API request rate (RATE_LIMITED) and
- * counts it as an API call for usage stats. Admin and Beams callers are not app API calls.
- */
-export function admitOperation(deps: GraphQLDeps, principal: Principal, limiter: OperationRateLimiter): GraphQLError | undefined {
-  if (principal.kind !== 'app') return undefined;
-  const app = deps.apps.byId(principal.appId);
-  if (!app) return gqlError(ErrorCode.Unauthenticated, 'This app no longer exists');
-  if (!app.enabled) return gqlError(ErrorCode.Forbidden, 'Application disabled');
-  if (!limiter.take(app)) {
-    return gqlError(ErrorCode.RateLimited, `Too many requests: this app is limited to ${app.limits.apiRequestsPerSecond} API requests per second`);
+/** Root fields of an operation, fragments expanded; aliases each count (`__typename` does not). */
+export function rootFields(document: DocumentNode, operation: OperationDefinitionNode): FieldNode[] {
+  const fragments = new Map(document.definitions.flatMap((d) => (d.kind === 'FragmentDefinition' ? [[d.name.value, d] as const] : [])));
+  const fields: FieldNode[] = [];
+  const seen = new Set<string>();
+  const collect = (selections: OperationDefinitionNode['selectionSet']['selections']): void => {
+    for (const s of selections) {
+      if (s.kind === 'Field') {
+        if (s.name.value !== '__typename') fields.push(s);
+      } else if (s.kind === 'InlineFragment') {
+        collect(s.selectionSet.selections);
+      } else if (!seen.has(s.name.value)) {
+        seen.add(s.name.value);
+        const fragment = fragments.get(s.name.value);
+        if (fragment) collect(fragment.selectionSet.selections);
+      }
+    }
+  };
+  collect(operation.selectionSet.selections);
+  return fields;
+}
+
+/** Channels events a publishing mutation field sends: one, or the length of its `events` list. */
+function channelEventsOf(field: FieldNode, variables: Record<string, unknown> | undefined): number {
+  if (field.name.value === 'triggerEvent') return 1;
+  if (field.name.value !== 'triggerBatchEvents') return 0;
+  const events = field.arguments?.find((a) => a.name.value === 'events')?.value;
+  if (events?.kind === 'ListValue') return events.values.length;
+  if (events?.kind === 'Variable') {
+    const value = variables?.[events.name.value];
+    return Array.isArray(value) ? value.length : 1;
   }
-  for (const hook of deps.hooks.apiCall) {
-    try {
-      hook(app, 'graphql');
-    } catch (err) {
-      deps.logger.warn({ err: (err as Error).message }, 'apiCall hook failed');
+  return 1;
+}
+
+/** What an operation costs against the per-app limits, read from its document before execution. */
+export interface OperationCost {
+  /** Units of the app's API rate: 1 for a query, one per root field for a mutation. */
+  apiCalls: number;
+  /** Channels events its mutation fields publish, and how many fields publish them. */
+  channelEvents: number;
+  publishingFields?: number;
+  /** Beams notifications its mutation fields publish. */
+  beamsPublishes: number;
+}
+
+export function operationCost(document: DocumentNode, operation: OperationDefinitionNode, variables?: Record<string, unknown>): OperationCost {
+  if (operation.operation !== 'mutation') return { apiCalls: 1, channelEvents: 0, beamsPublishes: 0 };
+  const fields = rootFields(document, operation);
+  let channelEvents = 0;
+  let publishingFields = 0;
+  let beamsPublishes = 0;
+  for (const field of fields) {
+    const events = channelEventsOf(field, variables);
+    channelEvents += events;
+    if (events > 0) publishingFields++;
+    if (field.name.value === 'sendBeamsNotification') beamsPublishes++;
+  }
+  return { apiCalls: Math.max(1, fields.length), channelEvents, publishingFields, beamsPublishes };
+}
+
+/**
+ * Admits one operation. Any caller: a mutation may publish at most `limits.maxBatchSize` Channels
+ * events (the app's, or the default for admin callers, who name the app per field) and
+ * GRAPHQL_LIMITS.maxBeamsPublishesPerOperation Beams notifications: the REST API's batch limit,
+ * whatever aliases or fragments the document uses. App callers: each mutation field draws one unit
+ * of the app's API request rate (RATE_LIMITED, refused whole, before any field runs) and counts as
+ * an API call in usage stats, as the same calls over REST would.
+ */
+export function admitOperation(
+  deps: GraphQLDeps,
+  principal: Principal,
+  limiter: OperationRateLimiter,
+  cost: OperationCost = { apiCalls: 1, channelEvents: 0, beamsPublishes: 0 },
+): GraphQLError | undefined {
+  const app = principal.kind === 'app' ? deps.apps.byId(principal.appId) : undefined;
+  if (principal.kind === 'app' && !app) return gqlError(ErrorCode.Unauthenticated, 'This app no longer exists');
+  const maxEvents = app?.limits.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
+  if (cost.channelEvents > maxEvents) {
+    // One batch field alone gets the REST API's message.
+    const message =
+      cost.publishingFields === 1
+        ? `Batch too large: ${cost.channelEvents} events (limit ${maxEvents})`
+        : `Too many events in one operation: ${cost.channelEvents} (limit ${maxEvents}, the HTTP API's batch limit; aliases and batch items count)`;
+    return gqlError(ErrorCode.BadUserInput, message, { limit: 'eventsPerOperation', max: maxEvents });
+  }
+  if (cost.beamsPublishes > GRAPHQL_LIMITS.maxBeamsPublishesPerOperation) {
+    return gqlError(
+      ErrorCode.BadUserInput,
+      `Too many Beams notifications in one operation: ${cost.beamsPublishes} (limit ${GRAPHQL_LIMITS.maxBeamsPublishesPerOperation})`,
+      { limit: 'publishesPerOperation', max: GRAPHQL_LIMITS.maxBeamsPublishesPerOperation },
+    );
+  }
+  if (!app) return undefined;
+  if (!app.enabled) return gqlError(ErrorCode.Forbidden, 'Application disabled');
+  if (!limiter.take(app, cost.apiCalls)) {
+    const perSecond = app.limits.apiRequestsPerSecond;
+    const detail = cost.apiCalls > 1 ? `; this operation counts as ${cost.apiCalls} (one per mutation field)` : '';
+    return gqlError(ErrorCode.RateLimited, `Too many requests: this app is limited to ${perSecond} API requests per second${detail}`);
+  }
+  for (let i = 0; i < cost.apiCalls; i++) {
+    for (const hook of deps.hooks.apiCall) {
+      try {
+        hook(app, 'graphql');
+      } catch (err) {
+        deps.logger.warn({ err: (err as Error).message }, 'apiCall hook failed');
+      }
     }
   }
   return undefined;

@@ -6,15 +6,20 @@
  * Results are `{data, errors}` JSON; request problems (bad JSON, parse or validation errors) answer
  * 400, missing or wrong credentials 401, an exceeded rate 429; execution errors answer 200 with
  * `errors[].extensions.code`.
+ *
+ * Requests without credentials (introspection only) are rate-limited per client address, and the
+ * answers to introspection-only documents are cached by exact request: the schema never changes
+ * while the process runs, so an explorer or codegen tool asking again costs nothing.
  */
 import { execute, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
 import { sendJson, sendText } from '../server/http-context.js';
 import type { HttpContext, Router } from '../server/router.js';
 import { authenticate, type GraphQLContext, type GraphQLDeps, type Principal } from './context/auth.js';
 import { ErrorCode, formatError, gqlError } from './errors.js';
-import { admitOperation, chooseOperation, isIntrospectionOnly, parseQuery, validateQuery, variablesOf } from './execution.js';
+import { admitOperation, chooseOperation, operationCost, isIntrospectionOnly, parseQuery, validateQuery, variablesOf } from './execution.js';
 import { explorerHtml } from './explorer.js';
-import type { OperationRateLimiter } from './limits.js';
+import { GRAPHQL_LIMITS, type OperationRateLimiter } from './limits.js';
+import { TokenBuckets } from '../server/token-buckets.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -30,7 +35,53 @@ const STATUS_BY_CODE: Partial<Record<string, number>> = {
   [ErrorCode.RateLimited]: 429,
 };
 
+/** Small LRU of serialized answers to introspection-only requests. */
+class IntrospectionCache {
+  private readonly entries = new Map<string, string>();
+  constructor(private readonly size: number) {}
+
+  get(key: string): string | undefined {
+    const text = this.entries.get(key);
+    if (text !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, text);
+    }
+    return text;
+  }
+
+  set(key: string, text: string): void {
+    this.entries.set(key, text);
+    if (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value!);
+  }
+}
+
+function sendSerialized(ctx: HttpContext, text: string): void {
+  if (ctx.res.headersSent) return;
+  ctx.res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+  ctx.res.end(text);
+}
+
+function hasCredentials(ctx: HttpContext): boolean {
+  const header = ctx.req.headers.authorization;
+  return header !== undefined && header.trim() !== '';
+}
+
 export function registerGraphqlHttp(router: Router, schema: GraphQLSchema, deps: GraphQLDeps, limiter: OperationRateLimiter): void {
+  const anonymousBuckets = new TokenBuckets(10_000);
+  const cache = new IntrospectionCache(GRAPHQL_LIMITS.introspectionCacheEntries);
+  /** Refuses a request without credentials over the per-address rate, before any parsing. */
+  const admitAnonymous = (ctx: HttpContext): boolean => {
+    if (hasCredentials(ctx)) return true;
+    const address = ctx.req.socket.remoteAddress ?? 'unknown';
+    if (anonymousBuckets.take(address, GRAPHQL_LIMITS.anonymousRequestsPerSecond)) return true;
+    refuse(ctx, [
+      gqlError(
+        ErrorCode.RateLimited,
+        `Too many requests without credentials from this address (limit ${GRAPHQL_LIMITS.anonymousRequestsPerSecond} per second); authenticate to lift it`,
+      ),
+    ]);
+    return false;
+  };
   const respond = (ctx: HttpContext, status: number, result: ExecutionResult) => {
     const body: Record<string, unknown> = {};
     if (result.errors?.length) body.errors = result.errors.map((e) => formatError(e, (err) => deps.logger.error({ err }, 'GraphQL resolver failed')));
@@ -48,6 +99,9 @@ export function registerGraphqlHttp(router: Router, schema: GraphQLSchema, deps:
   };
 
   const run = async (ctx: HttpContext, params: RequestParams, method: 'GET' | 'POST') => {
+    const cacheKey = !hasCredentials(ctx) && typeof params.query === 'string' ? JSON.stringify([params.query, params.operationName ?? null, params.variables ?? null]) : undefined;
+    const cached = cacheKey === undefined ? undefined : cache.get(cacheKey);
+    if (cached !== undefined) return sendSerialized(ctx, cached);
     const parsed = parseQuery(params.query);
     if (!parsed.ok) return refuse(ctx, parsed.errors);
     const chosen = chooseOperation(parsed.value, params.operationName);
@@ -65,7 +119,8 @@ export function registerGraphqlHttp(router: Router, schema: GraphQLSchema, deps:
 
     let principal: Principal;
     const header = ctx.req.headers.authorization;
-    if ((header === undefined || header.trim() === '') && isIntrospectionOnly(parsed.value, operation)) {
+    const introspectionOnly = isIntrospectionOnly(parsed.value, operation);
+    if (!hasCredentials(ctx) && introspectionOnly) {
       principal = { kind: 'anonymous' };
     } else {
       try {
@@ -76,15 +131,21 @@ export function registerGraphqlHttp(router: Router, schema: GraphQLSchema, deps:
     }
     const errors = validateQuery(schema, parsed.value);
     if (errors.length > 0) return refuse(ctx, errors);
-    const refusal = admitOperation(deps, principal, limiter);
+    const refusal = admitOperation(deps, principal, limiter, operationCost(parsed.value, operation, variables.value));
     if (refusal) return refuse(ctx, [refusal]);
 
     const contextValue: GraphQLContext = { deps, principal };
     const result = await execute({ schema, document: parsed.value, variableValues: variables.value, operationName: operation.name?.value, contextValue });
+    if (introspectionOnly && cacheKey !== undefined && !result.errors?.length) {
+      const text = JSON.stringify({ data: result.data });
+      cache.set(cacheKey, text);
+      return sendSerialized(ctx, text);
+    }
     respond(ctx, 200, result);
   };
 
   router.add('POST', GRAPHQL_PATH, async (ctx) => {
+    if (!admitAnonymous(ctx)) return;
     const type = String(ctx.req.headers['content-type'] ?? '');
     if (!/^application\/(graphql-response\+)?json\s*(;|$)/i.test(type)) {
       return refuse(ctx, [gqlError(ErrorCode.BadUserInput, 'Send the request as Content-Type: application/json {"query": "…", "variables": {…}}')]);
@@ -110,6 +171,7 @@ export function registerGraphqlHttp(router: Router, schema: GraphQLSchema, deps:
       ctx.res.setHeader('X-Content-Type-Options', 'nosniff');
       return sendText(ctx.res, 200, explorerHtml(GRAPHQL_PATH), 'text/html; charset=utf-8');
     }
+    if (!admitAnonymous(ctx)) return;
     await run(ctx, { query, variables: ctx.queryValue('variables'), operationName: ctx.queryValue('operationName') }, 'GET');
   });
 }

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { JSON_DEPTH_MESSAGE, valueTooDeep } from '../protocol/json-depth.js';
 import {
   buildSchema,
   GraphQLError,
@@ -52,8 +53,15 @@ const badScalar = (message: string) => new GraphQLError(message, { extensions: {
 const SCALARS: Record<string, Pick<GraphQLScalarType, 'serialize' | 'parseValue' | 'parseLiteral'>> = {
   JSON: {
     serialize: (value) => value,
-    parseValue: (value) => value,
-    parseLiteral: (ast: ValueNode, variables?: Record<string, unknown> | null) => valueFromASTUntyped(ast, variables ?? undefined),
+    parseValue: (value) => {
+      if (valueTooDeep(value)) throw badScalar(JSON_DEPTH_MESSAGE);
+      return value;
+    },
+    parseLiteral: (ast: ValueNode, variables?: Record<string, unknown> | null) => {
+      const value: unknown = valueFromASTUntyped(ast, variables ?? undefined);
+      if (valueTooDeep(value)) throw badScalar(JSON_DEPTH_MESSAGE);
+      return value;
+    },
   },
   DateTime: {
     serialize: (value) => {

@@ -13,7 +13,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { authenticate, type GraphQLContext, type GraphQLDeps, type Principal } from './context/auth.js';
 import { ErrorCode, formatError, gqlError } from './errors.js';
-import { admitOperation, chooseOperation, parseQuery, validateQuery, variablesOf } from './execution.js';
+import { admitOperation, chooseOperation, operationCost, parseQuery, validateQuery, variablesOf } from './execution.js';
 import { GRAPHQL_PATH } from './http.js';
 import { GRAPHQL_LIMITS, type OperationRateLimiter } from './limits.js';
 
@@ -81,7 +81,7 @@ export function startGraphqlWebSocket(schema: GraphQLSchema, deps: GraphQLDeps, 
         } catch (err) {
           return [err instanceof GraphQLError ? err : gqlError(ErrorCode.Unauthenticated, 'Authentication failed')];
         }
-        const refusal = admitOperation(deps, principal, limiter);
+        const refusal = admitOperation(deps, principal, limiter, operationCost(parsed.value, chosen.value, variables.value));
         if (refusal) return [refusal];
         const contextValue: GraphQLContext = { deps, principal };
         return { schema, document: parsed.value, operationName: chosen.value.name?.value, variableValues: variables.value, contextValue };

@@ -187,11 +187,11 @@ async function listen(ctx: ModuleContext, serve: (res: ServerResponse) => Promis
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(ctx.config.metricsPort, ctx.config.host, () => {
+    server.listen(ctx.config.metricsPort, ctx.config.metricsHost ?? ctx.config.host, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  ctx.logger.info({ port: (server.address() as AddressInfo).port }, 'metrics listening');
+  ctx.logger.info({ host: ctx.config.metricsHost ?? ctx.config.host, port: (server.address() as AddressInfo).port }, 'metrics listening');
   return server;
 }

@@ -18,19 +18,19 @@ import { memoryScaling, type Scaling } from './scaling.js';
 
 export type { Scaling };
 
-type ScalingConfig = Pick<HeraldConfig, 'broker' | 'redisUrl' | 'natsUrl' | 'clusterPrefix' | 'nodeTimeoutMs'>;
+type ScalingConfig = Pick<HeraldConfig, 'broker' | 'redisUrl' | 'natsUrl' | 'clusterPrefix' | 'nodeTimeoutMs'> & { startupTimeoutMs?: number };
 
 export function createScaling(config: ScalingConfig, logger: Logger): Scaling {
   const log = logger.child({ component: 'scaling' });
   switch (config.broker) {
     case 'redis': {
-      const link = new RedisLink({ url: config.redisUrl, logger: log });
+      const link = new RedisLink({ url: config.redisUrl, logger: log, startupTimeoutMs: config.startupTimeoutMs });
       const broker = new RedisBroker(link, config.clusterPrefix, log);
       const state = new RedisClusterState({ link, prefix: config.clusterPrefix, logger: log, nodeTimeoutMs: config.nodeTimeoutMs });
       return { broker, control: broker.control, membership: state, users: state, cache: state, node: state };
     }
     case 'nats': {
-      const link = new NatsLink({ url: config.natsUrl, logger: log });
+      const link = new NatsLink({ url: config.natsUrl, logger: log, startupTimeoutMs: config.startupTimeoutMs });
       const broker = new NatsBroker(link, config.clusterPrefix, log);
       const state = new NatsClusterState({ link, prefix: config.clusterPrefix, logger: log, nodeTimeoutMs: config.nodeTimeoutMs });
       return { broker, control: broker.control, membership: state, users: state, cache: state, node: state };

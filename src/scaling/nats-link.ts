@@ -5,12 +5,15 @@
  */
 import { connect, Events, type NatsConnection } from 'nats';
 import type { Logger } from '../server/logger.js';
+import { retryUntilConnected, StartupTimeoutError } from '../server/startup-retry.js';
 import { redactUrl } from './redis-link.js';
 
 export interface NatsLinkOptions {
   url: string;
   logger: Logger;
   connectTimeoutMs?: number;
+  /** Longest wait for NATS to become reachable at start, retrying (0 or undefined: forever). */
+  startupTimeoutMs?: number;
 }
 
 export class NatsLink {
@@ -18,6 +21,7 @@ export class NatsLink {
   private up = false;
   private readonly listeners = new Set<(up: boolean) => void>();
   private starting: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(private readonly options: NatsLinkOptions) {}
 
@@ -35,17 +39,23 @@ export class NatsLink {
   private async connect(): Promise<void> {
     const servers = this.options.url.split(',').map((s) => s.trim()).filter(Boolean);
     try {
-      this.connection = await connect({
-        servers,
-        name: 'herald',
-        timeout: this.options.connectTimeoutMs ?? 10_000,
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 500,
-        pingInterval: 5000,
-        maxPingOut: 2,
-      });
+      // Not reachable yet: retried with back-off, one log line per attempt (src/server/startup-retry.ts).
+      this.connection = await retryUntilConnected(
+        () =>
+          connect({
+            servers,
+            name: 'herald',
+            timeout: this.options.connectTimeoutMs ?? 10_000,
+            maxReconnectAttempts: -1,
+            reconnectTimeWait: 500,
+            pingInterval: 5000,
+            maxPingOut: 2,
+          }),
+        { dependency: 'NATS', where: servers.map(redactUrl).join(', '), logger: this.options.logger, timeoutMs: this.options.startupTimeoutMs, cancelled: () => this.stopped },
+      );
     } catch (err) {
       this.starting = undefined;
+      if (err instanceof StartupTimeoutError) throw err;
       throw new Error(`cannot reach NATS at ${servers.map(redactUrl).join(', ')}: ${(err as Error).message}`);
     }
     this.up = true;
@@ -54,6 +64,7 @@ export class NatsLink {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     const nc = this.connection;
     this.connection = undefined;
     this.up = false;

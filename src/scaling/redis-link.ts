@@ -9,12 +9,15 @@
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../server/logger.js';
+import { retryUntilConnected } from '../server/startup-retry.js';
 
 export interface RedisLinkOptions {
   url: string;
   logger: Logger;
-  /** Longest wait for the first connection at start. */
+  /** Longest wait for one connection attempt at start. */
   connectTimeoutMs?: number;
+  /** Longest wait for Redis to become reachable at start, retrying (0 or undefined: forever). */
+  startupTimeoutMs?: number;
 }
 
 const PING_EVERY_MS = 5000;
@@ -29,6 +32,7 @@ export class RedisLink {
   sharded = false;
   private down = false;
   private started = false;
+  private stopped = false;
   private readonly logger: Logger;
   private readonly listeners = new Set<(up: boolean) => void>();
   private watchdog: NodeJS.Timeout | undefined;
@@ -74,12 +78,32 @@ export class RedisLink {
     }
   }
 
-  /** Connects both clients; rejects (with a clear message) when Redis is unreachable at start. */
+  /**
+   * Connects both clients. Redis not reachable yet is retried with back-off, one log line per
+   * attempt, until `startupTimeoutMs` (0: forever); then StartupTimeoutError.
+   */
   async start(): Promise<void> {
+    await retryUntilConnected(() => this.connectOnce(), {
+      dependency: 'Redis',
+      where: redactUrl(this.options.url),
+      logger: this.logger,
+      timeoutMs: this.options.startupTimeoutMs,
+      cancelled: () => this.stopped,
+    });
+    const version = await this.serverVersion();
+    this.sharded = version.major >= 7;
+    this.started = true;
+    this.watchdog = setInterval(() => this.probe(), PING_EVERY_MS);
+    this.watchdog.unref();
+    this.logger.info({ redis: redactUrl(this.options.url), version: version.text, shardedPubSub: this.sharded, cluster: this.clustered }, 'connected to Redis');
+  }
+
+  /** One connection attempt of both clients, within connectTimeoutMs; both are closed again on failure. */
+  private async connectOnce(): Promise<void> {
     const timeout = this.options.connectTimeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`cannot reach Redis at ${redactUrl(this.options.url)} within ${timeout} ms`)), timeout);
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeout} ms`)), timeout);
     });
     try {
       await Promise.race([Promise.all([this.commands.connect(), this.subscriber.connect()]), deadline]);
@@ -90,15 +114,10 @@ export class RedisLink {
     } finally {
       clearTimeout(timer);
     }
-    const version = await this.serverVersion();
-    this.sharded = version.major >= 7;
-    this.started = true;
-    this.watchdog = setInterval(() => this.probe(), PING_EVERY_MS);
-    this.watchdog.unref();
-    this.logger.info({ redis: redactUrl(this.options.url), version: version.text, shardedPubSub: this.sharded, cluster: this.clustered }, 'connected to Redis');
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.started = false;
     clearInterval(this.watchdog);
     await Promise.allSettled([this.commands.quit(), this.subscriber.quit()]);

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { HttpError, type HttpContext } from './router.js';
+import { JSON_DEPTH_MESSAGE, MAX_JSON_DEPTH, jsonTextTooDeep } from '../protocol/json-depth.js';
 
 export function parseQuery(search: string): Array<[string, string]> {
   const out: Array<[string, string]> = [];
@@ -74,11 +75,16 @@ class RequestContext implements HttpContext {
 
 function parseJsonBody<T>(body: Buffer): T {
   if (body.length === 0) throw new HttpError(400, 'Request body must be JSON');
+  const text = body.toString('utf8');
+  let parsed: T;
   try {
-    return JSON.parse(body.toString('utf8')) as T;
+    parsed = JSON.parse(text) as T;
   } catch {
     throw new HttpError(400, 'Request body is not valid JSON');
   }
+  // Checked on valid JSON only (cheap: a scan, and any body under 202 bytes cannot be too deep).
+  if (text.length > 2 * MAX_JSON_DEPTH && jsonTextTooDeep(text)) throw new HttpError(400, JSON_DEPTH_MESSAGE);
+  return parsed;
 }
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;

@@ -4,6 +4,7 @@
  */
 import { pino, type Logger } from 'pino';
 import { prettyStream } from './log-pretty.js';
+import SonicBoom from 'sonic-boom';
 
 export type { Logger };
 
@@ -67,5 +68,57 @@ export function usePrettyLogs(format: LogFormat, stdoutIsTty = process.stdout.is
 
 export function createLogger(level: string, pretty = process.stdout.isTTY === true): Logger {
   const redact = { paths: REDACT_PATHS, censor };
-  return pretty ? pino({ level, redact }, prettyStream()) : pino({ level, redact });
+  return pretty ? pino({ level, redact }, prettyStream()) : pino({ level, redact }, stdoutDestination());
+}
+
+/** How long stdout may refuse log lines (a full or abandoned pipe) before logging gives up. */
+const STALLED_OUTPUT_MS = 3000;
+/** Log bytes held while stdout is slow; lines beyond are dropped. */
+const MAX_PENDING_LOG_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Logging never blocks the process: lines go to stdout asynchronously, at most 8 MiB wait while it
+ * is slow, and once it has refused writes for STALLED_OUTPUT_MS (a reader that stopped reading, a
+ * pipe whose reader is gone) logging stops for good instead of retrying. No flush is registered for
+ * process exit (pino's own would loop forever on a broken pipe, holding SIGTERM's exit hostage):
+ * `flushLogs` gives the last lines a bounded chance before a deliberate exit.
+ */
+function stdoutDestination(): SonicBoom {
+  let stalledSince: number | undefined;
+  const destination = new SonicBoom({
+    fd: 1,
+    sync: false,
+    maxLength: MAX_PENDING_LOG_BYTES,
+    retryEAGAIN: () => {
+      const now = Date.now();
+      stalledSince ??= now;
+      return now - stalledSince < STALLED_OUTPUT_MS;
+    },
+  });
+  destination.on('write', () => (stalledSince = undefined));
+  destination.on('error', () => {
+    const abandoned = destination as unknown as Record<'write' | 'flush' | 'flushSync' | 'end', (...args: unknown[]) => unknown>;
+    abandoned.write = () => true;
+    abandoned.flush = (cb?: unknown) => (typeof cb === 'function' ? cb() : undefined);
+    abandoned.flushSync = () => undefined;
+    abandoned.end = () => undefined;
+  });
+  return destination;
+}
+
+/** Waits until the logger's pending lines are written, or `ms` passed: an exit never waits longer. */
+export function flushLogs(logger: Logger, ms = 1000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    try {
+      logger.flush(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    } catch {
+      clearTimeout(timer);
+      resolve();
+    }
+  });
 }

@@ -8,8 +8,11 @@ export class TokenBuckets {
   /** Bounds memory when keys come from callers: past this many keys the table starts over. */
   constructor(private readonly maxKeys = 100_000) {}
 
-  /** True when a request may proceed; `perSecond` 0 means unlimited. */
-  take(key: string, perSecond: number, now: number = Date.now()): boolean {
+  /**
+   * True when a request costing `units` may proceed (all units taken at once, or none); `perSecond`
+   * 0 means unlimited. More units than one second's worth never fit.
+   */
+  take(key: string, perSecond: number, now: number = Date.now(), units = 1): boolean {
     if (perSecond <= 0) return true;
     let bucket = this.buckets.get(key);
     if (!bucket) {
@@ -19,8 +22,8 @@ export class TokenBuckets {
     }
     bucket.tokens = Math.min(perSecond, bucket.tokens + ((now - bucket.at) * perSecond) / 1000);
     bucket.at = now;
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
+    if (bucket.tokens < units) return false;
+    bucket.tokens -= units;
     return true;
   }
 }

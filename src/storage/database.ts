@@ -11,6 +11,11 @@ export interface Database {
   /** Runs `fn` inside a transaction; rolls back if it throws. */
   transaction<T>(fn: (tx: Pick<Database, 'query'>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /**
+   * Runs `fn` on one dedicated connection for its whole duration (session state such as advisory
+   * locks holds across its statements). Absent: the backend has a single connection anyway.
+   */
+  session?<T>(fn: (conn: Pick<Database, 'query'>) => Promise<T>): Promise<T>;
 }
 
 export interface Migration {

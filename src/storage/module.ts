@@ -16,10 +16,15 @@ export function storageModule(): HeraldModule {
   return {
     name: 'storage',
     start(ctx) {
+      // The first open happens at start (PostgreSQL: the app store): it waits for the server.
+      let first = true;
       const provider: DatabaseProvider = () => {
+        const startupRetry = first ? { logger: ctx.logger, timeoutMs: ctx.config.startupTimeoutMs } : undefined;
+        first = false;
         opening ??= openDatabase({
           databaseUrl: ctx.config.databaseUrl,
           dataDir: ctx.config.dataDir,
+          startupRetry,
           onEmbeddedCrash: (err) => ctx.logger.error({ err: err.message }, 'embedded store worker crashed; database queries will fail until restart'),
         }).then(
           (db) => {

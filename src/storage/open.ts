@@ -1,7 +1,9 @@
 import type { Database } from './database.js';
 import { openEmbeddedDatabase } from './embedded.js';
-import { openPostgresDatabase } from './postgres.js';
+import { openPostgresDatabase, type StartupRetry } from './postgres.js';
 import { migrate } from './migrations.js';
+import { checkDataDirFiles, DamagedStoreError, looksDamaged, storeExists } from './store-check.js';
+import { resolve } from 'node:path';
 import { HttpError } from '../server/router.js';
 
 export interface OpenDatabaseOptions {
@@ -9,13 +11,28 @@ export interface OpenDatabaseOptions {
   dataDir: string | null;
   /** Embedded only: its worker thread died on its own (later queries fail with `err`); log it. */
   onEmbeddedCrash?(err: Error): void;
+  /** PostgreSQL at start: retry while it is not reachable yet (src/server/startup-retry.ts). */
+  startupRetry?: StartupRetry;
 }
 
 /** Opens PostgreSQL when a URL is given, else the embedded store, and applies migrations. */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
-  const db = options.databaseUrl
-    ? await openPostgresDatabase(options.databaseUrl)
-    : await openEmbeddedDatabase(options.dataDir, { onCrash: options.onEmbeddedCrash });
+  if (options.databaseUrl) return migrated(await openPostgresDatabase(options.databaseUrl, undefined, options.startupRetry));
+  // A damaged directory gets a clear message naming it (DamagedStoreError), not a WASM abort.
+  const dir = options.dataDir === null ? null : resolve(options.dataDir);
+  if (dir && storeExists(dir)) {
+    const problems = checkDataDirFiles(dir);
+    if (problems.length > 0) throw new DamagedStoreError(dir, problems);
+  }
+  try {
+    return await migrated(await openEmbeddedDatabase(options.dataDir, { onCrash: options.onEmbeddedCrash }));
+  } catch (err) {
+    if (dir && looksDamaged(err)) throw new DamagedStoreError(dir, [(err as Error).message]);
+    throw err;
+  }
+}
+
+async function migrated(db: Database): Promise<Database> {
   try {
     await migrate(db);
   } catch (err) {

@@ -10,7 +10,7 @@ import { HeldEvents } from '../../src/graphql/webhook-hold.js';
 
 const SDL = `type Query { node: Node } type Node { id: ID child: Node }`;
 
-function limitErrors(query: string, limits = { maxDepth: 3, maxIntrospectionDepth: 5, maxComplexity: 10 }) {
+function limitErrors(query: string, limits = { maxDepth: 3, maxIntrospectionDepth: 5, maxComplexity: 10, maxIntrospectionCost: 100_000, maxRepeatedField: 20 }) {
   return validate(buildSchema(SDL), parse(query), [...specifiedRules, queryLimitsRule(limits)]).map((e) => e.message);
 }
 

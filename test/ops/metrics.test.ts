@@ -161,3 +161,12 @@ test('the webhooks service is read defensively', async () => {
   assert.equal(toDelivery({ appId: 'a', outcome: 'weird', events: 2 })?.outcome, 'other', 'outcome labels stay bounded');
   assert.equal(toDelivery({ outcome: 'delivered' }), undefined);
 });
+
+test('HERALD_METRICS_HOST binds the metrics listener to its own interface, off the public one', async (t) => {
+  const h = await startTestHerald({ config: { metricsPort: 0, metricsHost: '127.0.0.2' } });
+  t.after(() => h.stop());
+  const service = h.herald.services.get('metrics') as MetricsService;
+  assert.match(await scrape(`http://127.0.0.2:${service.port}/metrics`), /# TYPE herald_connections gauge/);
+  await assert.rejects(fetch(`http://127.0.0.1:${service.port}/metrics`), 'nothing listens on the main interface at that port');
+  assert.equal((await fetch(`${h.httpUrl}/metrics`)).status, 404, 'not on the main port');
+});
