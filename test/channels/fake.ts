@@ -8,6 +8,9 @@ import type { ConnectionTransport, OutboundMessage } from '../../src/channels/tr
 import { ManualClock } from '../../src/scaling/clock.js';
 import { hmacSha256Hex } from '../../src/protocol/signatures.js';
 import type { Scaling } from '../../src/scaling/scaling.js';
+import type { ChannelEvent, Control, ControlMessage } from '../../src/scaling/broker.js';
+import { MemoryBroker } from '../../src/scaling/memory-broker.js';
+import { memoryClusterState } from '../../src/scaling/memory-cluster-state.js';
 
 export class FakeTransport implements ConnectionTransport {
   sent: OutboundMessage[] = [];
@@ -31,9 +34,9 @@ export class FakeTransport implements ConnectionTransport {
 
 export const SECRET = 'secret-123';
 
-export function harness(appInput: Partial<AppInput> = {}, options: { scaling?: (clock: ManualClock) => Scaling } = {}) {
+export function harness(appInput: Partial<AppInput> = {}, options: { scaling?: (clock: ManualClock) => Scaling; clock?: ManualClock } = {}) {
   const app = parseApp({ id: '1', key: 'k', secret: SECRET, ...appInput } as AppInput);
-  const clock = new ManualClock();
+  const clock = options.clock ?? new ManualClock();
   const engine = new ChannelsEngine({ apps: new MemoryAppRegistry([app]), clock, scaling: options.scaling?.(clock), activityTimeout: 120, pongTimeout: 30 });
   const open = () => {
     const transport = new FakeTransport();
@@ -124,4 +127,31 @@ export class DeferredBackends {
         }
       });
   }
+}
+
+/**
+ * Several engines ("nodes") in one process over one shared in-memory state, with an in-process
+ * bus that hands every event and control message to every node (a node delivers only to its
+ * own subscribers). Exercises the multi-node behaviour of the engine without sockets or servers.
+ */
+export function sharedNodes(count: number, appInput: Partial<AppInput> = {}) {
+  const clock = new ManualClock();
+  const state = memoryClusterState(clock);
+  const eventHandlers: Array<(event: ChannelEvent) => void> = [];
+  const controlHandlers: Array<(message: ControlMessage) => void> = [];
+  const nodes = Array.from({ length: count }, () => {
+    const broker = new MemoryBroker();
+    broker.publish = (event) => {
+      for (const handler of eventHandlers) handler(event);
+    };
+    broker.onEvent = (handler) => void eventHandlers.push(handler);
+    const control: Control = {
+      send: (message) => {
+        for (const handler of controlHandlers) handler(message);
+      },
+      onMessage: (handler) => void controlHandlers.push(handler),
+    };
+    return harness(appInput, { scaling: () => ({ broker, control, ...state }), clock });
+  });
+  return { clock, state, nodes };
 }
