@@ -106,19 +106,20 @@ function stdoutDestination(): SonicBoom {
   return destination;
 }
 
-/** Waits until the logger's pending lines are written, or `ms` passed: an exit never waits longer. */
-export function flushLogs(logger: Logger, ms = 1000): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    timer.unref();
+/**
+ * Writes the logger's pending lines before a deliberate exit. pino's own `flush(cb)` calls back at
+ * once for an async SonicBoom (minLength 0) without writing anything, so the lines queued since the
+ * last write would die with `process.exit`. The synchronous flush is bounded by the destination's
+ * stall limit (STALLED_OUTPUT_MS) and a broken pipe throws: an exit is never held longer.
+ */
+export function flushLogs(logger: Logger): Promise<void> {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
+  if (stream instanceof SonicBoom) {
     try {
-      logger.flush(() => {
-        clearTimeout(timer);
-        resolve();
-      });
+      stream.flushSync();
     } catch {
-      clearTimeout(timer);
-      resolve();
+      /* stdout is gone or stalled: the remaining lines are dropped, the exit goes ahead */
     }
-  });
+  }
+  return Promise.resolve();
 }
