@@ -214,3 +214,28 @@ test('unwritten: what is left after a partial write, frame boundaries kept', () 
   assert.equal(unwritten([a, b, c], 7), c);
   assert.equal(String(unwritten([a, b, c], 8)), 'c');
 });
+
+test('a Herald says which send path it uses in /metrics, and broadcasts go through it', async () => {
+  const { startTestHerald } = await import('../helpers/herald.js');
+  const { RawClient } = await import('../helpers/raw-client.js');
+  const { processSendPath } = await import('../../src/server/native-send.js');
+  const h = await startTestHerald();
+  try {
+    const { path, batch } = processSendPath();
+    const metrics = await (await fetch(`${h.httpUrl}/metrics`)).text();
+    assert.match(metrics, new RegExp(`^herald_websocket_send_path\\{path="${path.name}"\\} 1$`, 'm'));
+    if (process.env.HERALD_NATIVE_SEND?.toLowerCase() === 'off') assert.equal(path.name, 'js');
+    const clients = await Promise.all([1, 2, 3].map(() => RawClient.established(h.wsUrl, h.app.key)));
+    for (const c of clients) {
+      c.send({ event: 'pusher:subscribe', data: { channel: 'native-path' } });
+      await c.waitEvent('pusher_internal:subscription_succeeded', 'native-path');
+    }
+    const before = batch?.stats.sockets ?? 0;
+    await h.pusherServer().trigger('native-path', 'hello', { n: 1 });
+    for (const c of clients) assert.deepEqual((await c.waitEvent('hello', 'native-path')).data, { n: 1 });
+    if (batch) assert.ok(batch.stats.sockets - before >= 3, 'each recipient was sent natively');
+    for (const c of clients) c.close();
+  } finally {
+    await h.stop();
+  }
+});
