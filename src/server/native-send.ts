@@ -94,8 +94,11 @@ export class NativeBatch {
   private readonly bufferIndex = new Map<Buffer, number>();
   private lastBuffer: Buffer | undefined = undefined;
   private lastIndex = 0;
-  /** Passes and sockets sent natively, and sockets whose bytes were (partly) handed back. */
-  readonly stats = { passes: 0, sockets: 0, handedBack: 0 };
+  /**
+   * Passes and sockets sent natively, sockets whose bytes were (partly) handed back, and bytes the
+   * kernel took natively (Node's socket.bytesWritten never sees them).
+   */
+  readonly stats = { passes: 0, sockets: 0, handedBack: 0, bytes: 0 };
 
   constructor(private readonly addon: Addon) {}
 
@@ -131,8 +134,10 @@ export class NativeBatch {
     }
     this.stats.passes++;
     this.stats.sockets += count;
+    let bytes = 0;
     for (let i = 0; i < count; i++) {
       const written = results[i]!;
+      if (written > 0) bytes += written;
       if (written !== this.sizes[i]) {
         this.stats.handedBack++;
         this.owners[i]!.handBack(this.frames[i]!, written > 0 ? written : 0);
@@ -140,6 +145,7 @@ export class NativeBatch {
       this.owners[i] = undefined;
       this.frames[i] = undefined;
     }
+    this.stats.bytes += bytes;
     this.count = 0;
     this.used = 0;
     this.buffers.length = 0;

@@ -215,6 +215,11 @@ test('unwritten: what is left after a partial write, frame boundaries kept', () 
   assert.equal(String(unwritten([a, b, c], 8)), 'c');
 });
 
+function sample(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : NaN;
+}
+
 test('a Herald says which send path it uses in /metrics, and broadcasts go through it', async () => {
   const { startTestHerald } = await import('../helpers/herald.js');
   const { RawClient } = await import('../helpers/raw-client.js');
@@ -231,9 +236,17 @@ test('a Herald says which send path it uses in /metrics, and broadcasts go throu
       await c.waitEvent('pusher_internal:subscription_succeeded', 'native-path');
     }
     const before = batch?.stats.sockets ?? 0;
-    await h.pusherServer().trigger('native-path', 'hello', { n: 1 });
-    for (const c of clients) assert.deepEqual((await c.waitEvent('hello', 'native-path')).data, { n: 1 });
+    const sent = async () => sample(await (await fetch(`${h.httpUrl}/metrics`)).text(), 'herald_network_sent_bytes_total');
+    // Two scrapes with nothing between them: what a scrape itself adds to the counter.
+    const s0 = await sent();
+    const s1 = await sent();
+    const pad = 'x'.repeat(2000);
+    await h.pusherServer().trigger('native-path', 'hello', { pad });
+    for (const c of clients) assert.deepEqual((await c.waitEvent('hello', 'native-path')).data, { pad });
     if (batch) assert.ok(batch.stats.sockets - before >= 3, 'each recipient was sent natively');
+    const s2 = await sent();
+    // Bytes sent natively still count on the wire: 3 frames of 2,000+ bytes, whichever path.
+    assert.ok(s2 - s1 - (s1 - s0) >= 3 * 2000, `sent bytes grew by ${s2 - s1} (a scrape alone: ${s1 - s0})`);
     for (const c of clients) c.close();
   } finally {
     await h.stop();
