@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AppStats, AppStatsTable } from './app-stats.js';
 import type { WebhookGauges } from './sources.js';
+import { processSendPath } from '../server/native-send.js';
 
 export const PREFIX = 'herald_';
 
@@ -160,6 +161,16 @@ export function createMetrics(state: MetricsState): HeraldMetrics {
     collect() {
       this.reset();
       this.inc(state.network().written);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}websocket_send_path`,
+    help: 'Always 1; the label says how WebSocket frames are written: io_uring or send (native send path, docs/operations.md) or js',
+    labelNames: ['path'],
+    registers,
+    collect() {
+      this.reset();
+      this.set({ path: processSendPath().path.name }, 1);
     },
   });
   new Gauge({

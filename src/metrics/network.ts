@@ -5,6 +5,7 @@
  */
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { processSendPath } from '../server/native-send.js';
 
 export class NetworkBytes {
   private readonly open = new Set<Socket>();
@@ -33,6 +34,8 @@ export class NetworkBytes {
       read += socket.bytesRead;
       written += socket.bytesWritten;
     }
+    // The native send path writes past Node's counters; its total is per process (one Herald).
+    written += processSendPath().batch?.stats.bytes ?? 0;
     return { read, written };
   }
 }

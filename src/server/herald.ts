@@ -119,7 +119,9 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     maxFrameBytes: config.maxFrameBytes,
     maxBufferedBytes: config.maxBufferedBytes,
     maxConnectionsPerIp: config.maxConnectionsPerIp,
+    onSendPathFailure: (err) => logger.error({ err: err.message }, 'native send path failed; WebSocket sends use JavaScript from now on'),
   });
+  logger.info({ sendPath: gateway.sendPath.name, reason: gateway.sendPath.reason }, `WebSocket send path: ${gateway.sendPath.name}`);
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     void handleHttp(req, res, router, config.maxBodyBytes, logger, hooks);
   };
