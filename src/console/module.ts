@@ -151,7 +151,8 @@ function registerRoutes(ctx: ModuleContext, guard: ConsoleGuard, source: Console
     // The same validation and admission (quotas) as POST /apps/{id}/events.
     const event = validateEvent({ name: body.event, data: body.data, channels: [body.channel] } as EventBody, app);
     for (const hook of ctx.hooks.beforePublish) await hook(app, [event]);
-    ctx.engine.publish({ appId: app.id, channels: event.channels, event: event.name, data: event.data });
+    // Waits for the broker, as the HTTP API does: a refused publish (broker down) is a 503, not a lost event.
+    await ctx.engine.publish({ appId: app.id, channels: event.channels, event: event.name, data: event.data });
     sendJson(http.res, 200, { ok: true });
   });
 

@@ -60,8 +60,13 @@ async function admit(ctx: GraphQLContext, app: App, events: ValidEvent[]): Promi
   }
 }
 
-function publish(ctx: GraphQLContext, app: App, event: ValidEvent): void {
-  ctx.deps.engine.publish({ appId: app.id, channels: event.channels, event: event.name, data: event.data, excludeSocketId: event.socketId });
+/** Resolves once the broker accepted the event, as the REST API answers; a refusal (broker down) is the field's error. */
+async function publish(ctx: GraphQLContext, app: App, event: ValidEvent): Promise<void> {
+  try {
+    await ctx.deps.engine.publish({ appId: app.id, channels: event.channels, event: event.name, data: event.data, excludeSocketId: event.socketId });
+  } catch (err) {
+    throw toGraphQLError(err);
+  }
 }
 
 /** user_id / user_info checks the engine applies at subscription, reported before signing. */
@@ -96,7 +101,7 @@ export const eventResolvers: ResolverMap = {
       const { input } = args;
       const event = validate({ name: input.name, data: input.data, channels: input.channels, socket_id: input.socketId ?? undefined }, app);
       await admit(ctx, app, [event]);
-      publish(ctx, app, event);
+      await publish(ctx, app, event);
       return {
         name: event.name,
         data: event.data,
@@ -115,7 +120,7 @@ export const eventResolvers: ResolverMap = {
         validate({ name: item.name, data: item.data, channel: item.channel, socket_id: item.socketId ?? undefined }, app, `batch[${i}]: `),
       );
       await admit(ctx, app, events);
-      for (const event of events) publish(ctx, app, event);
+      await Promise.all(events.map((event) => publish(ctx, app, event)));
       return events.map((event, index) => ({
         index,
         name: event.name,
