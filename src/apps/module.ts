@@ -10,6 +10,7 @@ import { AppStoreRuntime } from './runtime.js';
 import { UsageTracker } from './usage.js';
 import { subscribeWebhookUsage, WEBHOOKS_SERVICE } from './webhook-usage.js';
 import type { HeraldModule, ModuleContext } from '../server/module.js';
+import { WORKER_SERVICE } from '../workers/services.js';
 
 /** ctx.services key: other capabilities (console, GraphQL) manage apps and read stats through it. */
 export const APPS_SERVICE = 'apps';
@@ -50,7 +51,8 @@ export function appsModule(options: AppsModuleOptions = {}): HeraldModule {
     const tracker = new UsageTracker({
       engine: ctx.engine,
       nodeId: randomUUID(),
-      cluster: config.databaseUrl !== undefined,
+      // Connection counts are exchanged through the store between nodes, and between workers.
+      cluster: config.databaseUrl !== undefined || ctx.services.has(WORKER_SERVICE),
       flushIntervalMs,
       createStoreAfterMs: options.createStoreAfterMs,
       logger,

@@ -19,6 +19,7 @@ import type { UsageTracker } from './usage.js';
 import { UsageStore } from './usage-store.js';
 import type { ModuleContext } from '../server/module.js';
 import { DATABASE_SERVICE, getDatabase, type DatabaseProvider } from '../storage/module.js';
+import { REMOTE_STORE_SERVICE } from '../workers/services.js';
 
 const MAX_APP_ID_IN_NOTIFY = 64;
 /** How often a Herald without an embedded store yet looks whether `herald apps` created one. */
@@ -57,7 +58,8 @@ export class AppStoreRuntime {
   async init(): Promise<void> {
     this.configApps = this.ctx.apps.list();
     this.ctx.server.once('listening', () => this.recordUrl());
-    if (this.embedded) this.guardDatabaseService();
+    // In a worker the primary owns the embedded store, its lock and its seeding.
+    if (this.embedded && !this.ctx.services.has(REMOTE_STORE_SERVICE)) this.guardDatabaseService();
     if (!this.embedded || this.storeExists()) {
       await this.open();
       return;

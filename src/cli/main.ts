@@ -5,6 +5,12 @@ import { startHerald, type Herald } from '../server/herald.js';
 import { createLogger } from '../server/logger.js';
 import { TlsError } from '../server/tls.js';
 import { extraCommands } from './commands.js';
+import cluster from 'node:cluster';
+import type { HeraldConfig } from '../config/schema.js';
+import type { Logger } from '../server/logger.js';
+import { Supervisor } from '../workers/supervisor.js';
+import { workerCount } from '../workers/count.js';
+import { workerRuntime } from '../workers/worker.js';
 
 const USAGE = `Usage: herald <command> [options]
 
@@ -34,9 +40,18 @@ async function start(argv: string[]): Promise<void> {
     throw err;
   }
   const logger = createLogger(loaded.config.logLevel);
+  const workers = workerCount(loaded.config.workers);
+  if (workers > 1 && cluster.isPrimary) return supervise(loaded.config, workers, logger);
+  const worker = cluster.isWorker ? workerRuntime(loaded.config) : undefined;
   let herald: Herald;
   try {
-    herald = await startHerald({ config: loaded.config, apps: loaded.apps, developmentAppId: loaded.usingDevelopmentApp ? loaded.apps[0]!.id : undefined, logger });
+    herald = await startHerald({
+      config: loaded.config,
+      apps: loaded.apps,
+      developmentAppId: loaded.usingDevelopmentApp ? loaded.apps[0]!.id : undefined,
+      logger,
+      ...worker?.options,
+    });
   } catch (err) {
     // Operator mistakes (bad certificate, port in use) get one clear line, not a stack trace.
     const code = (err as NodeJS.ErrnoException).code;
@@ -91,7 +106,27 @@ async function start(argv: string[]): Promise<void> {
   } else {
     lines.push(`Apps: ${herald.apps.list().map((a) => `${a.id} (key ${a.key})`).join(', ')}`);
   }
-  process.stdout.write(lines.join('\n') + '\n');
+  // A worker's banner is printed once by the primary, when every worker listens.
+  if (worker) worker.announce(herald.url, lines);
+  else process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** `herald start --workers N` (N > 1): this process supervises N workers that serve the port. */
+function supervise(config: HeraldConfig, workers: number, logger: Logger): void {
+  const supervisor = new Supervisor({ config, workers, logger, onListening: (lines) => process.stdout.write(lines.join('\n') + '\n') });
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'shutting down every worker');
+    void supervisor.stop();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => supervisor.reloadTls());
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+  void supervisor.finished.then((code) => {
+    logger.info('stopped');
+    process.exit(code);
+  });
+  supervisor.start();
 }
 
 async function main(): Promise<void> {

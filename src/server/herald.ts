@@ -9,6 +9,7 @@ import type { HeraldConfig } from '../config/schema.js';
 import { registerHttpApi } from '../http-api/routes.js';
 import { CloseCode } from '../protocol/errors.js';
 import type { Broker } from '../scaling/broker.js';
+import type { ClusterState } from '../scaling/cluster-state.js';
 import { createScaling } from '../scaling/create.js';
 import { createContext, sendJson } from './http-context.js';
 import { createLogger, type Logger } from './logger.js';
@@ -29,6 +30,8 @@ export interface StartOptions {
   modules?: HeraldModule[];
   /** Replaces the broker chosen by config (tests, scaling). */
   broker?: Broker;
+  /** With `broker`: the cluster state it goes with (a worker of a multi-worker node). */
+  cluster?: ClusterState;
   /** Replaces the app registry (the app store provides its own). */
   registry?: AppRegistry;
   /**
@@ -68,7 +71,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
   const hooks: HeraldHooks = { beforePublish: [], admitConnection: [], apiCall: [], readiness: [], drain: [], httpRequest: [], upgrade: [] };
   const services = new Map<string, unknown>();
   // HERALD_BROKER: memory (one node), redis or nats (messages and shared state; docs/scaling.md).
-  const scaling = options.broker ? { broker: options.broker, cluster: undefined } : createScaling(config, logger);
+  const scaling = options.broker ? { broker: options.broker, cluster: options.cluster } : createScaling(config, logger);
   const broker = scaling.broker;
   const engine = new ChannelsEngine({
     apps: registry,

@@ -1,0 +1,8 @@
+/** ctx.services keys through which modules notice they run in a worker of a multi-worker node. */
+
+/** Present in a worker: its IPC peer to the primary. */
+export const WORKER_SERVICE = 'worker';
+/** Renders the node's /metrics (every worker's, summed); absent in a one-process node. */
+export const METRICS_RENDER_SERVICE = 'metrics:render';
+/** The 'database' service is another process's store: no data-directory lock or seeding here. */
+export const REMOTE_STORE_SERVICE = 'database:remote';
