@@ -32,6 +32,8 @@ export interface StartOptions {
   broker?: Broker;
   /** With `broker`: the cluster state it goes with (a worker of a multi-worker node). */
   cluster?: ClusterState;
+  /** The per-app API rate limit (a worker's counts for its whole node). */
+  apiRateLimiter?: TokenBuckets;
   /** Replaces the app registry (the app store provides its own). */
   registry?: AppRegistry;
   /**
@@ -90,7 +92,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
   engine.onInternalError = (err) => logger.error({ err }, 'engine error');
 
   const router = new Router();
-  const apiRateLimiter = new TokenBuckets();
+  const apiRateLimiter = options.apiRateLimiter ?? new TokenBuckets();
   services.set(API_RATE_LIMITER_SERVICE, apiRateLimiter);
   registerHttpApi(router, {
     rateLimiter: apiRateLimiter,

@@ -13,17 +13,13 @@
  * primary then only supervises and owns the embedded store.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry } from 'prom-client';
 import { acquireDataDirLock, seedEmbeddedDataDir, type DataDirLock } from '../apps/data-dir.js';
 import type { HeraldConfig } from '../config/schema.js';
-import type { JoinRequest } from '../scaling/cluster-state.js';
 import type { Logger } from '../server/logger.js';
 import type { Database } from '../storage/database.js';
 import { openDatabase } from '../storage/open.js';
-import { HubClusterState } from './hub-state.js';
-import { BUS_OP } from './ipc-broker.js';
+import { NodeHub } from './hub.js';
 import { IpcPeer, type IpcEndpoint } from './ipc.js';
-import { DatabaseHost } from './remote-database.js';
 
 interface Member {
   worker: Worker;
@@ -43,19 +39,16 @@ export interface SupervisorOptions {
 
 /** A worker that dies this many times within a minute is not replaced again: the node stops. */
 const MAX_RESTARTS_PER_MINUTE = 10;
-const CACHE_SWEEP_MS = 60_000;
 
 export class Supervisor {
   private readonly members = new Map<number, Member>();
-  private readonly hub = new HubClusterState();
-  private readonly store: DatabaseHost;
+  private readonly hub: NodeHub;
   private database: Promise<Database> | undefined;
   private lock: DataDirLock | undefined;
   private url: string | undefined;
   private stopping: Promise<void> | undefined;
   private announced = false;
   private restarts: number[] = [];
-  private readonly sweepTimer: NodeJS.Timeout;
   private readonly logger: Logger;
   /** Resolves with the exit code once the node has stopped (drained, or failed to start). */
   readonly finished: Promise<number>;
@@ -63,10 +56,8 @@ export class Supervisor {
 
   constructor(private readonly options: SupervisorOptions) {
     this.logger = options.logger.child({ component: 'supervisor' });
-    this.store = new DatabaseHost(() => this.openStore());
+    this.hub = new NodeHub(() => this.openStore());
     this.finished = new Promise((resolve) => (this.finish = resolve));
-    this.sweepTimer = setInterval(() => this.hub.sweep(), CACHE_SWEEP_MS);
-    this.sweepTimer.unref();
   }
 
   start(): void {
@@ -84,47 +75,14 @@ export class Supervisor {
     const peer = new IpcPeer(worker as unknown as IpcEndpoint);
     const member: Member = { worker, peer, node: `worker-${worker.id}`, index, listening: false };
     this.members.set(worker.id, member);
-    this.hub.addNode(member.node);
-    this.serveClusterState(member);
-    this.store.serve(peer, member.node);
-    peer.handle(BUS_OP, (message) => {
-      for (const other of this.members.values()) if (other !== member && other.listening) other.peer.notify(BUS_OP, message);
-    });
-    peer.handle('metrics.aggregate', () => this.aggregateMetrics());
+    this.hub.attach(member.node, peer);
     peer.handle('worker.listening', (args) => this.listening(member, args as { url: string; lines: string[] }));
     worker.on('exit', (code, signal) => this.exited(member, code, signal));
   }
 
-  private serveClusterState({ peer, node }: Member): void {
-    const hub = this.hub;
-    type A = Record<string, unknown> & { appId: string; channel: string };
-    peer.handle('cluster.join', (args) => hub.join(node, args as JoinRequest));
-    peer.handle('cluster.leave', (args) => {
-      const a = args as A & { userId?: string };
-      return hub.leave(node, a.appId, a.channel, a.userId);
-    });
-    peer.handle('cluster.online', (args) => {
-      const a = args as { appId: string; userId: string; watchlist: string[] };
-      return hub.userOnline(node, a.appId, a.userId, a.watchlist);
-    });
-    peer.handle('cluster.offline', (args) => {
-      const a = args as { appId: string; userId: string };
-      return hub.userOffline(node, a.appId, a.userId);
-    });
-    peer.handle('cluster.subscriptionCount', (args) => hub.subscriptionCount((args as A).appId, (args as A).channel));
-    peer.handle('cluster.userCount', (args) => hub.userCount((args as A).appId, (args as A).channel));
-    peer.handle('cluster.channels', (args) => hub.channels((args as A).appId, (args as { prefix?: string }).prefix));
-    peer.handle('cluster.members', (args) => hub.members((args as A).appId, (args as A).channel));
-    peer.handle('cluster.setCache', (args) => {
-      const a = args as A & { event: string; data: string; ttlSeconds: number };
-      hub.setCache(a.appId, a.channel, a.event, a.data, a.ttlSeconds);
-    });
-    peer.handle('cluster.getCache', (args) => hub.getCache((args as A).appId, (args as A).channel));
-    peer.handle('cluster.leaveNode', () => hub.removeNode(node));
-  }
-
   private listening(member: Member, { url, lines }: { url: string; lines: string[] }): void {
     member.listening = true;
+    this.hub.ready(member.node);
     this.url ??= url;
     this.lock?.setUrl(url);
     if (this.announced || [...this.members.values()].some((m) => !m.listening)) return;
@@ -134,9 +92,7 @@ export class Supervisor {
 
   private exited(member: Member, code: number | null, signal: string | null): void {
     this.members.delete(member.worker.id);
-    member.peer.close('worker exited');
-    this.store.release(member.node);
-    const removed = this.hub.removeNode(member.node);
+    this.hub.detach(member.node, !this.stopping);
     if (this.stopping) return;
     if (!member.listening && !this.announced) {
       // A worker that cannot start (port in use, bad certificate…): the node cannot either.
@@ -144,11 +100,8 @@ export class Supervisor {
       void this.stop(typeof code === 'number' && code !== 0 ? code : 1);
       return;
     }
+    // The hub told a surviving worker what the dead one's clients leave behind (detach above).
     this.logger.error({ worker: member.worker.id, pid: member.worker.process.pid, code, signal }, 'worker died; removing its clients and starting a replacement');
-    // One surviving worker broadcasts what the dead one's clients leave behind, and its
-    // observers (webhooks) see it: member_removed / channel_vacated once, as when a node dies.
-    const survivor = [...this.members.values()].find((m) => m.listening);
-    if (survivor && removed.length) survivor.peer.notify('cluster.reaped', removed);
     const now = Date.now();
     this.restarts = this.restarts.filter((t) => now - t < 60_000);
     this.restarts.push(now);
@@ -158,12 +111,6 @@ export class Supervisor {
       return;
     }
     this.fork(member.index);
-  }
-
-  /** Sum of every worker's metrics, in Prometheus text form (prom-client's cluster aggregation). */
-  private async aggregateMetrics(): Promise<string> {
-    const all = await Promise.all([...this.members.values()].filter((m) => m.listening).map((m) => m.peer.request<unknown[]>('metrics.json').catch(() => [])));
-    return AggregatorRegistry.aggregate(all as never).metrics();
   }
 
   /** The embedded store, opened on the first worker's request (as a one-process node does). */
@@ -194,7 +141,7 @@ export class Supervisor {
   /** Drains every worker (each closes its clients with 4200 and flushes), then closes the store. */
   stop(code = 0): Promise<void> {
     this.stopping ??= (async () => {
-      clearInterval(this.sweepTimer);
+      this.hub.stop();
       const deadline = this.options.config.shutdownTimeoutMs + 3000;
       const exits = [...this.members.values()].map((m) => new Promise<void>((resolve) => (m.worker.isDead() ? resolve() : m.worker.once('exit', () => resolve()))));
       for (const m of this.members.values()) m.worker.process.kill('SIGTERM');

@@ -11,7 +11,9 @@ import { defaultModules } from '../server/modules.js';
 import { HttpError } from '../server/router.js';
 import { METRICS_SERVICE, type MetricsService } from '../metrics/module.js';
 import { DATABASE_SERVICE, type DatabaseProvider } from '../storage/module.js';
+import { workerCount } from './count.js';
 import { IpcBroker } from './ipc-broker.js';
+import { LeasedBuckets } from './leased-buckets.js';
 import { IpcClusterState } from './ipc-cluster-state.js';
 import { IpcPeer, type IpcEndpoint } from './ipc.js';
 import { remoteDatabase } from './remote-database.js';
@@ -20,7 +22,7 @@ import { METRICS_RENDER_SERVICE, REMOTE_STORE_SERVICE, WORKER_SERVICE } from './
 
 export interface WorkerRuntime {
   peer: IpcPeer;
-  options: Pick<StartOptions, 'broker' | 'cluster' | 'modules'>;
+  options: Pick<StartOptions, 'broker' | 'cluster' | 'modules' | 'apiRateLimiter'>;
   /** Tells the primary this worker listens (it prints the banner once all do). */
   announce(url: string, lines: string[]): void;
 }
@@ -53,7 +55,7 @@ export function workerRuntime(config: HeraldConfig): WorkerRuntime {
   const modules = defaultModules().map((m) => (m.name === 'storage' && !config.databaseUrl ? remoteStorageModule(peer) : m));
   return {
     peer,
-    options: { broker, cluster: clusterState, modules: [workerModule(peer), ...modules] },
+    options: { broker, cluster: clusterState, modules: [workerModule(peer), ...modules], apiRateLimiter: new LeasedBuckets(peer, workerCount(config.workers)) },
     announce: (url, lines) => peer.notify('worker.listening', { url, lines }),
   };
 }
