@@ -2,8 +2,9 @@
  * The API rate limit of a worker, counted for the whole node: the tokens live in the primary's
  * bucket (NodeHub), and each worker holds a small lease of them per key, refilled in the
  * background before it runs out. The check stays synchronous (no IPC on the request path);
- * the node as a whole admits at most `perSecond` per key, plus at most one unleased request per
- * key and worker when a key is first seen, and less than one lease per worker stays stranded.
+ * the node as a whole admits at most `perSecond` per key, plus at most one request per
+ * key and worker when a key is first seen (taken on credit: the next lease pays it back), and
+ * less than one lease per worker stays stranded.
  */
 import { TokenBuckets } from '../server/token-buckets.js';
 import type { IpcPeer } from './ipc.js';
@@ -32,8 +33,9 @@ export class LeasedBuckets extends TokenBuckets {
     let lease = this.leases.get(key);
     if (!lease) {
       if (this.leases.size >= MAX_KEYS) this.leases.clear();
-      // First sight of the key here: admit this request and fetch a lease for the next ones.
-      this.leases.set(key, (lease = { tokens: 0, refilling: false }));
+      // First sight of the key here: admit this request on credit (the first lease pays it back)
+      // and fetch a lease for the next ones.
+      this.leases.set(key, (lease = { tokens: -1, refilling: false }));
       this.refill(key, lease, perSecond);
       return true;
     }

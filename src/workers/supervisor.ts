@@ -13,11 +13,9 @@
  * primary then only supervises and owns the embedded store.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { acquireDataDirLock, seedEmbeddedDataDir, type DataDirLock } from '../apps/data-dir.js';
 import type { HeraldConfig } from '../config/schema.js';
 import type { Logger } from '../server/logger.js';
-import type { Database } from '../storage/database.js';
-import { openDatabase } from '../storage/open.js';
+import { OwnedStore } from './owned-store.js';
 import { NodeHub } from './hub.js';
 import { IpcPeer, type IpcEndpoint } from './ipc.js';
 
@@ -43,9 +41,7 @@ const MAX_RESTARTS_PER_MINUTE = 10;
 export class Supervisor {
   private readonly members = new Map<number, Member>();
   private readonly hub: NodeHub;
-  private database: Promise<Database> | undefined;
-  private lock: DataDirLock | undefined;
-  private url: string | undefined;
+  private readonly store: OwnedStore;
   private stopping: Promise<void> | undefined;
   private announced = false;
   private restarts: number[] = [];
@@ -56,7 +52,8 @@ export class Supervisor {
 
   constructor(private readonly options: SupervisorOptions) {
     this.logger = options.logger.child({ component: 'supervisor' });
-    this.hub = new NodeHub(() => this.openStore());
+    this.store = new OwnedStore(options.config, this.logger);
+    this.hub = new NodeHub(() => this.store.open());
     this.finished = new Promise((resolve) => (this.finish = resolve));
   }
 
@@ -83,8 +80,7 @@ export class Supervisor {
   private listening(member: Member, { url, lines }: { url: string; lines: string[] }): void {
     member.listening = true;
     this.hub.ready(member.node);
-    this.url ??= url;
-    this.lock?.setUrl(url);
+    this.store.setUrl(url);
     if (this.announced || [...this.members.values()].some((m) => !m.listening)) return;
     this.announced = true;
     this.options.onListening([...lines, `${this.members.size} workers (pids ${this.workerPids.join(', ')}), supervisor pid ${process.pid}`]);
@@ -113,31 +109,6 @@ export class Supervisor {
     this.fork(member.index);
   }
 
-  /** The embedded store, opened on the first worker's request (as a one-process node does). */
-  private openStore(): Promise<Database> {
-    const { config } = this.options;
-    this.database ??= (async () => {
-      if (!config.databaseUrl) {
-        this.lock ??= acquireDataDirLock(config.dataDir, 'server');
-        if (this.url) this.lock.setUrl(this.url);
-        await seedEmbeddedDataDir(config.dataDir).catch(() => undefined);
-      }
-      const db = await openDatabase({
-        databaseUrl: config.databaseUrl,
-        dataDir: config.dataDir,
-        onEmbeddedCrash: (err) => this.logger.error({ err: err.message }, 'embedded store worker crashed; database queries will fail until restart'),
-      });
-      this.logger.info({ kind: db.kind }, 'database opened (owned by the supervisor)');
-      return db;
-    })().catch((err: unknown) => {
-      this.database = undefined;
-      this.lock?.release();
-      this.lock = undefined;
-      throw err;
-    });
-    return this.database;
-  }
-
   /** Drains every worker (each closes its clients with 4200 and flushes), then closes the store. */
   stop(code = 0): Promise<void> {
     this.stopping ??= (async () => {
@@ -150,9 +121,7 @@ export class Supervisor {
       }, deadline);
       await Promise.all(exits);
       clearTimeout(timer);
-      const db = await this.database?.catch(() => undefined);
-      await db?.close().catch(() => undefined);
-      this.lock?.release();
+      await this.store.close();
       this.finish(code);
     })();
     return this.stopping;

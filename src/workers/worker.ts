@@ -33,30 +33,49 @@ export function isWorker(): boolean {
 
 export function workerRuntime(config: HeraldConfig): WorkerRuntime {
   const peer = new IpcPeer(process as unknown as IpcEndpoint);
+  const parts = workerParts(peer, config, `worker-${cluster.worker?.id ?? process.pid}`);
+  process.on('disconnect', () => {
+    // The primary is gone (killed): nobody relays or supervises any more. Drain and exit.
+    parts.disconnected();
+    process.exitCode = 1;
+    setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 1000).unref();
+    process.kill(process.pid, 'SIGTERM');
+  });
+  const { disconnected: _, ...options } = parts;
+  return { peer, options, announce: (url, lines) => peer.notify('worker.listening', { url, lines }) };
+}
+
+/**
+ * The parts of a worker's Herald that reach its hub through `peer` (a process's IPC channel, or
+ * an in-process one in tests). `modules` defaults to every capability; the storage module is
+ * replaced by the hub's store unless PostgreSQL is configured (each worker then opens its own).
+ */
+export function workerParts(
+  peer: IpcPeer,
+  config: HeraldConfig,
+  nodeId: string,
+  modules: HeraldModule[] = defaultModules(),
+): Pick<StartOptions, 'broker' | 'cluster' | 'modules' | 'apiRateLimiter'> & { disconnected(): void } {
   peer.reviveError = (e) => {
     if (e.status !== undefined) return new HttpError(e.status, e.message, e.code);
     return Object.assign(new Error(e.message), { name: e.name, code: e.code });
   };
-  const id = cluster.worker?.id ?? process.pid;
   // With Redis or NATS every worker is a node of that cluster (the backends already decide
-  // first/last atomically across nodes); otherwise the primary is this node's hub.
+  // first/last atomically across nodes); otherwise the hub is this node's cluster state.
   const local = config.broker === 'memory';
   const broker = local ? new IpcBroker(peer) : undefined;
-  const clusterState = local ? new IpcClusterState(peer, `worker-${id}`) : undefined;
-  process.on('disconnect', () => {
-    // The primary is gone (killed): nobody relays or supervises any more.
-    broker?.disconnected();
-    clusterState?.disconnected();
-    peer.close('primary exited');
-    process.exitCode = 1;
-    setTimeout(() => process.exit(1), 100).unref();
-    process.kill(process.pid, 'SIGTERM');
-  });
-  const modules = defaultModules().map((m) => (m.name === 'storage' && !config.databaseUrl ? remoteStorageModule(peer) : m));
+  const clusterState = local ? new IpcClusterState(peer, nodeId) : undefined;
+  const withStore = modules.map((m) => (m.name === 'storage' && !config.databaseUrl ? remoteStorageModule(peer) : m));
   return {
-    peer,
-    options: { broker, cluster: clusterState, modules: [workerModule(peer), ...modules], apiRateLimiter: new LeasedBuckets(peer, workerCount(config.workers)) },
-    announce: (url, lines) => peer.notify('worker.listening', { url, lines }),
+    broker,
+    cluster: clusterState,
+    modules: [workerModule(peer), ...withStore],
+    apiRateLimiter: new LeasedBuckets(peer, workerCount(config.workers)),
+    disconnected() {
+      broker?.disconnected();
+      clusterState?.disconnected();
+      peer.close('primary exited');
+    },
   };
 }
 
