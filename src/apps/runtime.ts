@@ -19,7 +19,8 @@ import type { UsageTracker } from './usage.js';
 import { UsageStore } from './usage-store.js';
 import type { ModuleContext } from '../server/module.js';
 import { DATABASE_SERVICE, getDatabase, type DatabaseProvider } from '../storage/module.js';
-import { REMOTE_STORE_SERVICE } from '../workers/services.js';
+import type { IpcPeer } from '../workers/ipc.js';
+import { APPS_CHANGED, REMOTE_STORE_SERVICE, WORKER_SERVICE } from '../workers/services.js';
 
 const MAX_APP_ID_IN_NOTIFY = 64;
 /** How often a Herald without an embedded store yet looks whether `herald apps` created one. */
@@ -159,6 +160,9 @@ export class AppStoreRuntime {
           await usageStore.deleteApp(id);
         }
         await sync?.changed(id, stored);
+        // The other workers of this node hold their own registries: tell them (embedded store;
+        // PostgreSQL's NOTIFY reaches them as it reaches other nodes).
+        this.workerPeer()?.notify(APPS_CHANGED, id);
       },
     });
     await tracker.attach(usageStore);
@@ -182,6 +186,9 @@ export class AppStoreRuntime {
       logger,
     });
     await sync.reloadAll();
+    this.workerPeer()?.handle(APPS_CHANGED, (id) => {
+      if (typeof id === 'string') sync.reloadOne(id).catch((err) => logger.warn({ err: (err as Error).message, appId: id }, 'app reload failed'));
+    });
     const reloadAll = () => sync.reloadAll().catch((err) => logger.warn({ err: (err as Error).message }, 'app store reload failed'));
     this.reloadTimer = setInterval(reloadAll, this.reloadIntervalMs);
     this.reloadTimer.unref();
@@ -198,6 +205,10 @@ export class AppStoreRuntime {
       });
     }
     return sync;
+  }
+
+  private workerPeer(): IpcPeer | undefined {
+    return this.ctx.services.get(WORKER_SERVICE) as IpcPeer | undefined;
   }
 
   async close(): Promise<void> {

@@ -9,9 +9,11 @@ import type { JoinRequest } from '../scaling/cluster-state.js';
 import type { Database } from '../storage/database.js';
 import { TokenBuckets } from '../server/token-buckets.js';
 import { HubClusterState } from './hub-state.js';
+import { ConnectionCountsHub } from './connection-counts.js';
 import { BUS_OP } from './ipc-broker.js';
 import type { IpcPeer } from './ipc.js';
 import { DatabaseHost } from './remote-database.js';
+import { APPS_CHANGED } from './services.js';
 import type { ClusterChanges } from '../scaling/cluster-state.js';
 
 interface Attached {
@@ -27,6 +29,7 @@ export class NodeHub {
   private readonly store: DatabaseHost;
   private readonly workers = new Map<string, Attached>();
   private readonly rateLimits = new TokenBuckets();
+  private readonly connections = new ConnectionCountsHub();
   private readonly sweepTimer: NodeJS.Timeout;
 
   constructor(database: () => Promise<Database>) {
@@ -41,8 +44,12 @@ export class NodeHub {
     this.state.addNode(node);
     this.serveClusterState(node, peer);
     this.store.serve(peer, node);
+    this.connections.attach(node, peer);
     peer.handle(BUS_OP, (message) => {
       for (const other of this.workers.values()) if (other !== attached && other.ready) other.peer.notify(BUS_OP, message);
+    });
+    peer.handle(APPS_CHANGED, (id) => {
+      for (const other of this.workers.values()) if (other !== attached) other.peer.notify(APPS_CHANGED, id);
     });
     peer.handle('metrics.aggregate', () => this.aggregateMetrics());
     peer.handle('rate.lease', (args) => {
@@ -67,6 +74,7 @@ export class NodeHub {
     this.workers.delete(node);
     attached?.peer.close('worker exited');
     this.store.release(node);
+    this.connections.detach(node);
     const removed = this.state.removeNode(node);
     if (died && removed.length) [...this.workers.values()].find((w) => w.ready)?.peer.notify('cluster.reaped', removed);
     return removed;

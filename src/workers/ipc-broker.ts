@@ -1,6 +1,6 @@
 /**
  * The broker between the workers of one node. A message published on a worker is handed to that
- * worker's engine at once and sent to the primary once; the primary relays the same message to
+ * worker's engine in the same turn and sent to the primary once; the primary relays the same message to
  * each other worker once (supervisor.ts). Nothing is framed per recipient: the receiving engine
  * builds the WebSocket frame once for all its sockets, as for any broker message.
  */
@@ -19,7 +19,10 @@ export class IpcBroker implements Broker {
   }
 
   publish(message: BrokerMessage): void {
-    this.handler(message);
+    // Handed back to this worker's engine after the publishing code has run, as a networked
+    // broker's echo is: a join announces its count before it adds the socket, and the socket
+    // must be in the channel when the count arrives. A microtask: still this event-loop turn.
+    queueMicrotask(() => this.handler(message));
     this.primary.notify(BUS_OP, message);
   }
 

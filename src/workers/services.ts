@@ -6,3 +6,5 @@ export const WORKER_SERVICE = 'worker';
 export const METRICS_RENDER_SERVICE = 'metrics:render';
 /** The 'database' service is another process's store: no data-directory lock or seeding here. */
 export const REMOTE_STORE_SERVICE = 'database:remote';
+/** IPC notice: an app changed in the store (relayed by the hub to the other workers). */
+export const APPS_CHANGED = 'apps.changed';

@@ -12,6 +12,7 @@ import { HttpError } from '../server/router.js';
 import { METRICS_SERVICE, type MetricsService } from '../metrics/module.js';
 import { DATABASE_SERVICE, type DatabaseProvider } from '../storage/module.js';
 import { workerCount } from './count.js';
+import { shareConnectionCounts } from './connection-counts.js';
 import { IpcBroker } from './ipc-broker.js';
 import { LeasedBuckets } from './leased-buckets.js';
 import { IpcClusterState } from './ipc-cluster-state.js';
@@ -86,6 +87,7 @@ function workerModule(peer: IpcPeer): HeraldModule {
     start(ctx) {
       ctx.services.set(WORKER_SERVICE, peer);
       ctx.services.set(METRICS_RENDER_SERVICE, () => peer.request<string>('metrics.aggregate'));
+      shareConnectionCounts(ctx, peer);
       peer.handle('metrics.json', () => (ctx.services.get(METRICS_SERVICE) as MetricsService | undefined)?.metrics.json() ?? []);
     },
   };

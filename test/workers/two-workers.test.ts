@@ -13,6 +13,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Pusher from 'pusher';
 import { PusherJs, type PusherJsOptions } from '../helpers/pusher-js.js';
+import { RawClient } from '../helpers/raw-client.js';
 import { withTimeout } from '../helpers/wait.js';
 import { CHILD_APP, startChildHerald, type ChildHerald } from '../ops/child-herald.js';
 import { collect, subscribed, until } from '../scaling/support.js';
@@ -41,6 +42,7 @@ async function webhookReceiver(): Promise<{ url: string; events: Hook[]; close()
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, events, close: () => new Promise((r) => server.close(() => r())) };
 }
 
+const ADMIN_TOKEN = 'workers-admin-token-0123456789';
 let node: ChildHerald;
 let hooks: Awaited<ReturnType<typeof webhookReceiver>>;
 let sdk: Pusher;
@@ -74,7 +76,12 @@ async function client(userId: string): Promise<PusherJs> {
 before(async () => {
   hooks = await webhookReceiver();
   sdk = new Pusher({ appId: CHILD_APP.id, key: CHILD_APP.key, secret: CHILD_APP.secret, host: '127.0.0.1', port: '0', useTLS: false });
-  node = await startChildHerald(['--workers', '2'], { HERALD_APP_WEBHOOK_URL: hooks.url, HERALD_WEBHOOK_VACATE_DELAY_MS: '0', HERALD_WEBHOOK_BATCH_WINDOW_MS: '0' });
+  node = await startChildHerald(['--workers', '2'], {
+    HERALD_APP_WEBHOOK_URL: hooks.url,
+    HERALD_WEBHOOK_VACATE_DELAY_MS: '0',
+    HERALD_WEBHOOK_BATCH_WINDOW_MS: '0',
+    HERALD_ADMIN_TOKEN: ADMIN_TOKEN,
+  });
   sdk = new Pusher({ appId: CHILD_APP.id, key: CHILD_APP.key, secret: CHILD_APP.secret, host: '127.0.0.1', port: String(node.port), useTLS: false });
   const banner = await node.waitForLine(/2 workers \(pids/);
   workerPids = /pids ([\d, ]+)\)/.exec(banner)![1]!.split(', ').map(Number);
@@ -130,6 +137,38 @@ test('one /metrics answer sums every worker', async () => {
   const connections = /^herald_connections\{[^}]*\} (\d+)/m.exec(text);
   assert.equal(Number(connections?.[1]), 4, 'the four clients, two on each worker');
   assert.equal(text.match(/^# TYPE herald_connections gauge$/gm)?.length, 1, 'one series set, not one per worker');
+});
+
+test('an app created through one worker is served by both at once; its connection limit holds for the node', async () => {
+  const res = await fetch(`${node.url}/admin/apps`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Limited', id: 'limited-app', limits: { maxConnections: 2 } }),
+  });
+  assert.equal(res.status, 201);
+  const app = (await res.json()) as { key: string };
+  const url = `ws://127.0.0.1:${node.port}/app/${app.key}?protocol=7&client=js&version=8.6.0`;
+  // One after another: the first lands on one worker, the second on the other.
+  const first = await RawClient.connect(url);
+  await first.waitFor((f) => f.event === 'pusher:connection_established');
+  const second = await RawClient.connect(url);
+  await second.waitFor((f) => f.event === 'pusher:connection_established');
+  // A third is over the node's limit of 2 on whichever worker it lands (each holds one).
+  // Each worker learns the other's count one IPC hop after a change: retry until it has.
+  let refused: { code: number; reason: string } | undefined;
+  for (let attempt = 0; attempt < 20 && !refused; attempt++) {
+    const third = await RawClient.connect(url);
+    const outcome = await Promise.race([third.closed, third.waitFor((f) => f.event === 'pusher:connection_established').then(() => undefined)]);
+    if (outcome) refused = outcome;
+    else {
+      third.close();
+      await third.closed;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  assert.deepEqual(refused, { code: 4004, reason: 'Application is over connection quota' });
+  first.close();
+  second.close();
 });
 
 test('a killed worker is replaced; its clients leave presence once, as when a node dies', async () => {
