@@ -59,6 +59,16 @@ export class AppStoreRuntime {
   async init(): Promise<void> {
     this.configApps = this.ctx.apps.list();
     this.ctx.server.once('listening', () => this.recordUrl());
+    // Another worker of this node changed an app: re-read it (opening the store if this worker
+    // has not yet: it was just created there).
+    this.workerPeer()?.handle(APPS_CHANGED, async (id) => {
+      if (typeof id !== 'string' || this.closed) return;
+      try {
+        await (await this.open()).sync?.reloadOne(id);
+      } catch (err) {
+        this.ctx.logger.warn({ err: (err as Error).message, appId: id }, 'app reload failed');
+      }
+    });
     // In a worker the primary owns the embedded store, its lock and its seeding.
     if (this.embedded && !this.ctx.services.has(REMOTE_STORE_SERVICE)) this.guardDatabaseService();
     if (!this.embedded || this.storeExists()) {
@@ -160,9 +170,9 @@ export class AppStoreRuntime {
           await usageStore.deleteApp(id);
         }
         await sync?.changed(id, stored);
-        // The other workers of this node hold their own registries: tell them (embedded store;
-        // PostgreSQL's NOTIFY reaches them as it reaches other nodes).
-        this.workerPeer()?.notify(APPS_CHANGED, id);
+        // The other workers of this node hold their own registries: they apply the change
+        // before the admin call returns, as this worker does.
+        await this.workerPeer()?.request(APPS_CHANGED, id).catch(() => undefined);
       },
     });
     await tracker.attach(usageStore);
@@ -186,9 +196,6 @@ export class AppStoreRuntime {
       logger,
     });
     await sync.reloadAll();
-    this.workerPeer()?.handle(APPS_CHANGED, (id) => {
-      if (typeof id === 'string') sync.reloadOne(id).catch((err) => logger.warn({ err: (err as Error).message, appId: id }, 'app reload failed'));
-    });
     const reloadAll = () => sync.reloadAll().catch((err) => logger.warn({ err: (err as Error).message }, 'app store reload failed'));
     this.reloadTimer = setInterval(reloadAll, this.reloadIntervalMs);
     this.reloadTimer.unref();

@@ -48,8 +48,10 @@ export class NodeHub {
     peer.handle(BUS_OP, (message) => {
       for (const other of this.workers.values()) if (other !== attached && other.ready) other.peer.notify(BUS_OP, message);
     });
-    peer.handle(APPS_CHANGED, (id) => {
-      for (const other of this.workers.values()) if (other !== attached) other.peer.notify(APPS_CHANGED, id);
+    // An app changed through one worker: every other worker re-reads it before the call returns.
+    peer.handle(APPS_CHANGED, async (id) => {
+      const others = [...this.workers.values()].filter((w) => w !== attached);
+      await Promise.all(others.map((w) => w.peer.request(APPS_CHANGED, id, 10_000).catch(() => undefined)));
     });
     peer.handle('metrics.aggregate', () => this.aggregateMetrics());
     peer.handle('rate.lease', (args) => {
@@ -122,7 +124,7 @@ export class NodeHub {
   /** Sum of every worker's metrics, in Prometheus text form (prom-client's cluster aggregation). */
   private async aggregateMetrics(): Promise<string> {
     const ready = [...this.workers.values()].filter((w) => w.ready);
-    const all = await Promise.all(ready.map((w) => w.peer.request<unknown[]>('metrics.json').catch(() => [])));
+    const all = await Promise.all(ready.map((w) => w.peer.request<unknown[]>('metrics.json', undefined, 5000).catch(() => [])));
     return AggregatorRegistry.aggregate(all as never).metrics();
   }
 }

@@ -52,12 +52,19 @@ export class IpcPeer {
     this.handlers.set(op, handler);
   }
 
-  request<T>(op: string, args?: unknown): Promise<T> {
+  /** Sends a request; with `timeoutMs`, rejects with WORKER_IPC_TIMEOUT when no answer came in time. */
+  request<T>(op: string, args?: unknown, timeoutMs?: number): Promise<T> {
     if (this.closed) return Promise.reject(this.closed);
     if (this.pending.size >= MAX_PENDING) return Promise.reject(new IpcClosedError(`too many IPC requests waiting (${MAX_PENDING})`));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      if (timeoutMs !== undefined) {
+        setTimeout(() => {
+          if (!this.pending.delete(id)) return;
+          reject(Object.assign(new Error(`no answer to ${op} within ${timeoutMs} ms`), { code: 'WORKER_IPC_TIMEOUT' }));
+        }, timeoutMs).unref();
+      }
       this.post({ herald: 1, kind: 'request', id, op, args });
     });
   }

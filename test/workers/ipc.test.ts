@@ -60,3 +60,13 @@ test('closing fails pending and later requests', async () => {
   await assert.rejects(pending, { code: 'WORKER_IPC_CLOSED' });
   await assert.rejects(worker.request('slow'), { code: 'WORKER_IPC_CLOSED' });
 });
+
+test('a request with a timeout fails when no answer comes in time', async () => {
+  const [a, b] = channel();
+  new IpcPeer(a).handle('stuck', () => new Promise(() => undefined));
+  const worker = new IpcPeer(b);
+  const alive = setInterval(() => undefined, 1000); // the timeout timer is unref'd (a server's loop is alive anyway)
+  await assert.rejects(worker.request('stuck', undefined, 20), { code: 'WORKER_IPC_TIMEOUT' });
+  clearInterval(alive);
+  assert.equal(worker.size, 0, 'nothing left waiting');
+});
