@@ -8,10 +8,7 @@ import type { Connection } from './connection.js';
 
 export const NOT_AUTHORIZED_IN_TIME = 'Connection not authorized within timeout';
 
-/** Whatever the engine's clock is (tests may fake it); timers re-check against it. */
-interface Clock {
-  now(): number;
-}
+import type { Clock } from '../scaling/clock.js';
 
 /**
  * Starts the deadline of a new connection. A per-connection timer gives the configured precision
@@ -22,11 +19,10 @@ export function armAuthorizationDeadline(clock: Clock, conn: Connection, now: nu
   const { timeoutMs } = conn.app.userAuthentication;
   conn.authDeadline = now + timeoutMs;
   const ref = new WeakRef(conn);
-  const timer = setTimeout(() => {
+  clock.setTimeout(() => {
     const target = ref.deref();
     if (target) closeIfUnauthorized(target, clock.now());
   }, timeoutMs);
-  timer.unref();
 }
 
 /** A successful sign-in or authorized subscription ends the deadline for good. */

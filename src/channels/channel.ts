@@ -1,30 +1,44 @@
-/** A channel's local subscribers and, for presence channels, its members. */
-import type { Connection } from './connection.js';
+/** A channel as this node holds it: its local subscribers and what it learned from the cluster. */
 import type { ChannelType } from '../protocol/names.js';
+import type { Connection } from './connection.js';
+import type { CountThrottle } from './count-throttle.js';
 
-export interface PresenceMember {
-  userId: string;
-  /** user_id as received (number or string), echoed back in member events. */
-  rawUserId: string | number;
-  userInfo: unknown;
-  /** Local connections of this user subscribed to the channel. */
-  connections: Set<Connection>;
+/** One connection's subscription to one channel. */
+export interface Subscription {
+  readonly channel: Channel;
+  /** Presence channels: the member's user id. */
+  readonly userId: string | undefined;
+  /** Set once the membership counted the join; a leave only undoes counted joins. */
+  token: string | undefined;
+  /** The connection is among the channel's subscribers (receives its events). */
+  joined: boolean;
+  /** Unsubscribed (or closed) while the join was in flight: the join must not add it. */
+  cancelled: boolean;
+  /** Presence: the roster revision this socket started from; older member events are not for it. */
+  rosterRevision: number;
 }
 
-export interface CachedEvent {
-  event: string;
-  data: string;
-  expiresAt: number;
+/** Presence: recent member changes, so late or replayed broadcasts are applied once and in order. */
+export interface PresenceLog {
+  /** Newest revision applied per user, so a late, older change cannot undo a newer one. */
+  userRevisions: Map<string, number>;
+  /** Recent member events, replayed to a socket that joined while they were in flight. */
+  recent: Array<{ revision: number; frame: string }>;
 }
 
 export class Channel {
+  /** Connections receiving the channel's events. Mutated only by the Hub. */
   readonly subscribers = new Set<Connection>();
-  /** Presence members by user id (presence channels only). */
-  readonly members = new Map<string, PresenceMember>();
-  /** Per-connection membership, so unsubscribe finds the user without re-reading channel_data. */
-  readonly memberOf = new Map<Connection, string>();
-  lastSubscriptionCountSent = 0;
-  subscriptionCountTimer: NodeJS.Timeout | undefined;
+  /** Subscriptions reserved on this node whose join is still in flight. Mutated only by the Hub. */
+  pending = 0;
+  /** The broker subscription: undefined = none, true = active, a promise = being made. */
+  listening: Promise<void> | true | undefined;
+  presence: PresenceLog | undefined;
+  /** Newest cluster-wide subscriber count seen, and its revision. */
+  count = 0;
+  countRevision = 0;
+  /** Throttles pusher_internal:subscription_count to local sockets (created on first count). */
+  countFrames: CountThrottle | undefined;
 
   constructor(
     readonly name: string,
@@ -35,13 +49,7 @@ export class Channel {
     return this.type.kind === 'presence';
   }
 
-  presencePayload(): string {
-    const ids: string[] = [];
-    const hash: Record<string, unknown> = {};
-    for (const [id, member] of this.members) {
-      ids.push(id);
-      hash[id] = member.userInfo ?? null;
-    }
-    return JSON.stringify({ presence: { ids, hash, count: ids.length } });
+  presenceLog(): PresenceLog {
+    return (this.presence ??= { userRevisions: new Map(), recent: [] });
   }
 }

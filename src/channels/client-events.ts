@@ -31,8 +31,8 @@ export function handleClientEvent(engine: ChannelsEngine, state: AppState, conn:
     conn.sendError(`Client event rejected - ${nameError}`, null, channelName);
     return;
   }
-  const channel = conn.subscriptions.get(channelName);
-  if (!channel) {
+  const subscription = conn.subscriptions.get(channelName);
+  if (!subscription?.joined) {
     conn.sendError(`Client event rejected - not subscribed to channel ${channelName}`, null, channelName);
     return;
   }
@@ -49,9 +49,8 @@ export function handleClientEvent(engine: ChannelsEngine, state: AppState, conn:
     conn.sendError(`Client event rejected - data larger than ${app.limits.maxPayloadBytes} bytes`, null, channelName);
     return;
   }
-  const userId = channel.isPresence ? channel.memberOf.get(conn) : undefined;
-  engine.broker.publish({
-    type: 'event',
+  const userId = subscription.userId;
+  void engine.broker.publish({
     appId: app.id,
     channel: channelName,
     frame: encodeEvent(frame.event, channelName, data, userId),

@@ -1,7 +1,8 @@
 /** Per-socket state held by the engine. */
 import type { App } from '../apps/app.js';
 import { encodeError } from '../protocol/messages.js';
-import type { Channel } from './channel.js';
+import { settle, isPromise, type MaybePromise } from '../scaling/maybe-promise.js';
+import type { Subscription } from './channel.js';
 import { OutboundMessage, type ConnectionTransport } from './transport.js';
 
 export interface SignedInUser {
@@ -12,9 +13,21 @@ export interface SignedInUser {
   watchlist: string[];
 }
 
+/** This connection's sign-in as counted by UserPresence. */
+export interface OnlineRecord {
+  userId: string;
+  /** Set once counted; an offline only undoes counted sign-ins. */
+  token: string | undefined;
+}
+
 export class Connection {
-  readonly subscriptions = new Map<string, Channel>();
+  /** Mutated only by the Hub. */
+  readonly subscriptions = new Map<string, Subscription>();
+  /** Mutated only by the Hub. */
   user: SignedInUser | undefined;
+  online: OnlineRecord | undefined;
+  /** Revision of the watchlist snapshot this socket got; older status broadcasts are not for it. */
+  watchlistRevision = 0;
   lastActivity: number;
   /** When the server sent a ping that is not answered yet (0 = none outstanding). */
   pingSentAt = 0;
@@ -25,6 +38,8 @@ export class Connection {
   /** Frames are handled in order; set while an asynchronous step (e.g. a cluster lookup) runs. */
   pending: Promise<void> | undefined;
   authDeadline = 0;
+  /** The last cluster operation (join, leave, online, offline) still in flight. */
+  private opsTail: Promise<void> | undefined;
 
   constructor(
     readonly socketId: string,
@@ -53,6 +68,22 @@ export class Connection {
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.transport.closeWith(code, reason);
+  }
+
+  /**
+   * Runs a cluster operation after every earlier one of this socket (a disconnect's leave waits
+   * for the join still in flight): at once when none is pending, so in-memory backends stay
+   * synchronous. Errors go to `onError`, never into the chain.
+   */
+  inOrder(step: () => MaybePromise<void>, onError: (err: unknown) => void): MaybePromise<void> {
+    const result = this.opsTail ? this.opsTail.then(() => settle(step, onError)) : settle(step, onError);
+    if (!isPromise(result)) return undefined;
+    const tail: Promise<void> = result;
+    this.opsTail = tail;
+    void tail.then(() => {
+      if (this.opsTail === tail) this.opsTail = undefined;
+    });
+    return tail;
   }
 
   /** Token bucket of `clientEventsPerSecond`, refilled continuously. */

@@ -1,18 +1,22 @@
 /**
  * The Channels protocol engine: connections, channels, presence, client events, sign-in.
- * Pure logic behind two seams — ConnectionTransport (sockets) and Broker (other nodes) — so it
- * runs in a unit test without opening a socket.
+ * Pure logic behind two seams — ConnectionTransport (sockets) and Scaling (broker, control bus,
+ * membership, user presence, cache, cluster node) — so it runs in a unit test without a socket.
+ * There is one path: a single node uses the in-memory backends (the default), which answer
+ * synchronously; Redis, NATS or IPC backends answer with promises and the same code awaits them.
  */
-import { randomInt } from 'node:crypto';
 import type { App } from '../apps/app.js';
 import type { AppRegistry } from '../apps/registry.js';
 import { CloseCode } from '../protocol/errors.js';
 import { channelType } from '../protocol/names.js';
 import { encodeConnectionEstablished, encodeEvent, parseInboundFrame, PING_FRAME, PONG_FRAME } from '../protocol/messages.js';
-import type { Broker, BrokerMessage } from '../scaling/broker.js';
-import type { ClusterState } from '../scaling/cluster-state.js';
-import { attachCluster, onClusterMessage } from './cluster-messages.js';
-import { clusterQueries, localQueries, type ChannelQueries } from './queries.js';
+import type { Broker, ChannelEvent, Control } from '../scaling/broker.js';
+import { systemClock, type Clock } from '../scaling/clock.js';
+import type { ChannelCache, ClusterNode, Membership, UserPresence } from '../scaling/cluster-state.js';
+import { isPromise, type MaybePromise } from '../scaling/maybe-promise.js';
+import { memoryScaling, type Scaling } from '../scaling/scaling.js';
+import { attachControl } from './control.js';
+import { clusterQueries, type ChannelQueries } from './queries.js';
 import { AppState } from './app-state.js';
 import { Connection } from './connection.js';
 import type { EngineObserver, ObserverEvent } from './observer.js';
@@ -24,16 +28,15 @@ import { OutboundMessage, type ConnectionTransport } from './transport.js';
 
 export interface EngineOptions {
   apps: AppRegistry;
-  broker: Broker;
-  /**
-   * Shared state across nodes (HERALD_BROKER=redis|nats). Absent on a single node: the engine
-   * then keeps everything in its own maps, synchronously.
-   */
-  cluster?: ClusterState;
+  /** The cluster seams (scaling/create.ts). Default: in memory, one node. */
+  scaling?: Scaling;
   /** Seconds of client silence before the server pings (also sent as activity_timeout). */
   activityTimeout: number;
   /** Seconds to wait for activity after a server ping before closing with 4201. */
   pongTimeout: number;
+  /** Time, timers and randomness (tests pass a ManualClock). */
+  clock?: Clock;
+  /** Overrides only the clock's time (older tests). */
   now?: () => number;
   /** Extra admission check at connect (connection quotas); returns a close code to refuse. */
   admit?: (app: App, currentConnections: number) => { code: number; reason: string } | undefined;
@@ -63,42 +66,57 @@ const VERSION_FORMAT = /^[0-9A-Za-z.+_-]{1,32}$/;
 export class ChannelsEngine {
   readonly apps: AppRegistry;
   readonly broker: Broker;
-  readonly cluster: ClusterState | undefined;
-  /** Cluster-wide channel state for the HTTP API (this node's maps when not clustered). */
+  readonly control: Control;
+  readonly membership: Membership;
+  readonly userPresence: UserPresence;
+  readonly cache: ChannelCache;
+  readonly node: ClusterNode;
+  /** Cluster-wide channel state for the HTTP API (answered by the Membership and ChannelCache). */
   readonly queries: ChannelQueries;
   readonly activityTimeout: number;
   readonly pongTimeout: number;
-  readonly now: () => number;
+  readonly clock: Clock;
   private readonly admit: EngineOptions['admit'];
   private readonly states = new Map<string, AppState>();
   private readonly observers: EngineObserver[] = [];
-  private readonly socketPrefix = randomInt(1, 2 ** 31 - 1);
-  private socketCounter = randomInt(1, 2 ** 20);
-  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly socketPrefix: number;
+  private socketCounter: number;
+  private sweepTimer: ReturnType<Clock['setInterval']> | undefined;
 
   constructor(options: EngineOptions) {
     this.apps = options.apps;
-    this.broker = options.broker;
-    this.cluster = options.cluster;
-    this.queries = this.cluster ? clusterQueries(this.cluster) : localQueries(this);
+    const clock = options.clock ?? systemClock;
+    this.clock = options.now ? { ...clock, now: options.now } : clock;
+    const scaling = options.scaling ?? memoryScaling(this.clock);
+    this.broker = scaling.broker;
+    this.control = scaling.control;
+    this.membership = scaling.membership;
+    this.userPresence = scaling.users;
+    this.cache = scaling.cache;
+    this.node = scaling.node;
+    this.queries = clusterQueries(scaling);
     this.activityTimeout = options.activityTimeout;
     this.pongTimeout = options.pongTimeout;
-    this.now = options.now ?? Date.now;
     this.admit = options.admit;
-    this.broker.onMessage((message) => this.onBrokerMessage(message));
+    this.socketPrefix = 1 + Math.floor(this.clock.random() * (2 ** 31 - 2));
+    this.socketCounter = 1 + Math.floor(this.clock.random() * 2 ** 20);
+    this.broker.onEvent((event) => this.onEvent(event));
     this.apps.onChange((id, app) => this.onAppChanged(id, app));
-    if (this.cluster) attachCluster(this);
+    attachControl(this);
+  }
+
+  now(): number {
+    return this.clock.now();
   }
 
   /** Starts the activity sweep (pings idle clients, closes unresponsive ones). */
   start(): void {
     const interval = Math.min(5000, Math.max(100, (Math.min(this.activityTimeout, this.pongTimeout) * 1000) / 4));
-    this.sweepTimer = setInterval(() => this.sweep(), interval);
-    this.sweepTimer.unref();
+    this.sweepTimer = this.clock.setInterval(() => this.sweep(), interval);
   }
 
   stop(): void {
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.clock.clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
   }
 
@@ -168,7 +186,7 @@ export class ChannelsEngine {
     const now = this.now();
     const socketId = `${this.socketPrefix}.${++this.socketCounter}`;
     const conn = new Connection(socketId, app, transport, request.remoteAddress, now);
-    if (app.userAuthentication.required) armAuthorizationDeadline(this, conn, now);
+    if (app.userAuthentication.required) armAuthorizationDeadline(this.clock, conn, now);
     state.connections.set(socketId, conn);
     conn.sendText(encodeConnectionEstablished(socketId, this.activityTimeout));
     this.emit('connectionOpened', app, { socketId, appId: app.id, remoteAddress: request.remoteAddress });
@@ -181,7 +199,7 @@ export class ChannelsEngine {
     conn.closed = true;
     const state = this.states.get(conn.app.id);
     if (!state) return;
-    for (const channel of [...conn.subscriptions.values()]) unsubscribe(this, state, conn, channel.name);
+    for (const name of [...conn.subscriptions.keys()]) unsubscribe(this, state, conn, name);
     if (conn.user) signOut(this, state, conn);
     state.connections.delete(conn.socketId);
     this.emit('connectionClosed', conn.app, { socketId: conn.socketId, appId: conn.app.id, remoteAddress: conn.remoteAddress }, code);
@@ -254,29 +272,31 @@ export class ChannelsEngine {
       }
     } catch (err) {
       conn.sendError(`Internal error handling ${frame.event.slice(0, 100)}`, null);
-      this.emitInternalError(err);
+      this.reportError(err);
     }
   }
 
   onInternalError: (err: unknown) => void = () => undefined;
-  private emitInternalError(err: unknown): void {
+  /** Reports an error of an engine step to `onInternalError` (one shared function: no closure per use). */
+  readonly reportError = (err: unknown): void => {
     try {
       this.onInternalError(err);
     } catch {
       /* logging must not throw */
     }
-  }
+  };
 
   // ---- publishing -----------------------------------------------------------------------
 
-  /** Publishes an API event to every channel (through the broker, so every node delivers it). */
-  /** Networked brokers: resolves once the broker accepted every message (see Broker.publish). */
-  publish(request: PublishRequest): void | Promise<void> {
-    let accepted: Array<void | Promise<void>> | undefined;
+  /**
+   * Publishes an API event to every channel (through the broker, so every node delivers it).
+   * Networked brokers: resolves once the broker accepted every message (see Broker.publish).
+   */
+  publish(request: PublishRequest): MaybePromise<void> {
+    let accepted: Array<Promise<void>> | undefined;
     for (const channel of request.channels) {
-      if (this.cluster && channelType(channel).cache) this.cacheInCluster(request, channel);
+      if (channelType(channel).cache) this.cacheEvent(request, channel);
       const sent = this.broker.publish({
-        type: 'event',
         appId: request.appId,
         channel,
         // Serialized once per channel; every recipient on every node gets these same bytes.
@@ -286,36 +306,30 @@ export class ChannelsEngine {
         data: request.data,
         source: 'api',
       });
-      if (sent) (accepted ??= []).push(sent);
+      if (isPromise(sent)) (accepted ??= []).push(sent);
     }
     if (accepted) return Promise.all(accepted).then(() => undefined);
   }
 
-  /** Clustered: the last event of a cache channel lives in the cluster state (written before the publish). */
-  private cacheInCluster(request: PublishRequest, channel: string): void {
+  /** The last event of a cache channel (written before the publish, so a subscriber that gets the event finds it cached). */
+  private cacheEvent(request: PublishRequest, channel: string): void {
     const ttl = this.apps.byId(request.appId)?.cacheTtlSeconds;
-    if (ttl) this.cluster!.setCache(request.appId, channel, request.event, request.data, ttl).catch((err: unknown) => this.emitInternalError(err));
+    if (!ttl) return;
+    try {
+      const stored = this.cache.setCache(request.appId, channel, request.event, request.data, ttl);
+      if (isPromise(stored)) stored.catch(this.reportError);
+    } catch (err) {
+      this.reportError(err);
+    }
   }
 
-  private onBrokerMessage(message: BrokerMessage): void {
-    const state = this.states.get(message.appId);
-    if (message.type === 'terminate-user') {
-      const conns = state?.users.get(message.userId);
-      if (conns) for (const conn of [...conns]) conn.close(CloseCode.Unauthorized, 'You got disconnected by the app.');
-      return;
-    }
-    if (message.type !== 'event') {
-      onClusterMessage(this, message);
-      return;
-    }
-    const app = state?.app ?? this.apps.byId(message.appId);
+  /** The fan-out hot path: one event from the broker to this node's subscribers of its channel. */
+  private onEvent(event: ChannelEvent): void {
+    const state = this.states.get(event.appId);
+    const app = state?.app ?? this.apps.byId(event.appId);
     if (!app) return;
-    const target = state ?? this.stateFor(app);
-    if (message.source === 'api' && channelType(message.channel).cache) {
-      target.cache.set(message.channel, { event: message.eventName, data: message.data, expiresAt: this.now() + app.cacheTtlSeconds * 1000 });
-    }
-    const delivered = this.deliverLocal(target, message.channel, message.frame, message.excludeSocketId);
-    this.emit('published', app, message.channel, message.eventName, message.data, delivered, message.source);
+    const delivered = state ? this.deliverLocal(state, event.channel, event.frame, event.excludeSocketId) : 0;
+    this.emit('published', app, event.channel, event.eventName, event.data, delivered, event.source);
   }
 
   /** Writes one serialized frame to every local subscriber except `excludeSocketId`. */
@@ -332,15 +346,23 @@ export class ChannelsEngine {
     return count;
   }
 
-  // ---- queries (HTTP API) ---------------------------------------------------------------
+  // ---- local queries ---------------------------------------------------------------------
   // These read this node only (synchronous, cheap). For cluster-wide values use `queries`.
 
   subscriptionCount(appId: string, channel: string): number {
     return this.states.get(appId)?.channels.get(channel)?.subscribers.size ?? 0;
   }
 
+  /** Distinct presence members with a local connection on the channel. */
   userCount(appId: string, channel: string): number {
-    return this.states.get(appId)?.channels.get(channel)?.members.size ?? 0;
+    const ch = this.states.get(appId)?.channels.get(channel);
+    if (!ch) return 0;
+    const users = new Set<string>();
+    for (const conn of ch.subscribers) {
+      const userId = conn.subscriptions.get(channel)?.userId;
+      if (userId !== undefined) users.add(userId);
+    }
+    return users.size;
   }
 
   /** Occupied channels, optionally filtered by prefix. */
@@ -357,18 +379,6 @@ export class ChannelsEngine {
     return out;
   }
 
-  presenceMembers(appId: string, channel: string): Array<{ id: string; userInfo: unknown }> {
-    const ch = this.states.get(appId)?.channels.get(channel);
-    if (!ch) return [];
-    return [...ch.members.values()].map((m) => ({ id: m.userId, userInfo: m.userInfo }));
-  }
-
-  cachedEvent(appId: string, channel: string): { event: string; data: string; ttl: number } | undefined {
-    const now = this.now();
-    const entry = this.states.get(appId)?.cachedEvent(channel, now);
-    return entry ? { event: entry.event, data: entry.data, ttl: Math.max(0, Math.ceil((entry.expiresAt - now) / 1000)) } : undefined;
-  }
-
   connectionCount(appId?: string): number {
     if (appId !== undefined) return this.states.get(appId)?.connections.size ?? 0;
     let n = 0;
@@ -378,7 +388,7 @@ export class ChannelsEngine {
 
   /** Closes every connection signed in as `userId`, on every node. */
   terminateUser(appId: string, userId: string): void {
-    this.broker.publish({ type: 'terminate-user', appId, userId });
+    void this.control.send({ type: 'terminate-user', appId, userId });
   }
 
   /** Closes every local connection (graceful shutdown uses 4200 so clients reconnect elsewhere). */
@@ -408,7 +418,6 @@ export class ChannelsEngine {
           conn.send(PING);
         }
       }
-      state.pruneCache(now);
     }
   }
 

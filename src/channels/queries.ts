@@ -1,10 +1,9 @@
 /**
  * Channel state as the HTTP API reports it (channel lists, counts, presence users, cache):
- * cluster-wide. On a single node that is simply the engine's own maps; clustered, the
- * ClusterState answers (one Redis/NATS round trip, never a scatter-gather over the nodes).
+ * cluster-wide, answered by the Membership and the ChannelCache (in memory: this process; with
+ * Redis or NATS: one round trip, never a scatter-gather over the nodes).
  */
-import type { ChannelSummary, ClusterState } from '../scaling/cluster-state.js';
-import type { ChannelsEngine } from './engine.js';
+import type { ChannelCache, ChannelSummary, Membership } from '../scaling/cluster-state.js';
 
 export type { ChannelSummary };
 
@@ -17,27 +16,12 @@ export interface ChannelQueries {
   cachedEvent(appId: string, channel: string): Promise<{ event: string; data: string; ttl: number } | undefined>;
 }
 
-export function localQueries(engine: ChannelsEngine): ChannelQueries {
+export function clusterQueries({ membership, cache }: { membership: Membership; cache: ChannelCache }): ChannelQueries {
   return {
-    subscriptionCount: async (appId, channel) => engine.subscriptionCount(appId, channel),
-    userCount: async (appId, channel) => engine.userCount(appId, channel),
-    channels: async (appId, prefix) =>
-      engine.occupiedChannels(appId, prefix).map((name) => {
-        const summary: ChannelSummary = { name, subscriptionCount: engine.subscriptionCount(appId, name) };
-        if (name.startsWith('presence-')) summary.userCount = engine.userCount(appId, name);
-        return summary;
-      }),
-    members: async (appId, channel) => engine.presenceMembers(appId, channel),
-    cachedEvent: async (appId, channel) => engine.cachedEvent(appId, channel),
-  };
-}
-
-export function clusterQueries(cluster: ClusterState): ChannelQueries {
-  return {
-    subscriptionCount: (appId, channel) => cluster.subscriptionCount(appId, channel),
-    userCount: (appId, channel) => cluster.userCount(appId, channel),
-    channels: (appId, prefix) => cluster.channels(appId, prefix),
-    members: async (appId, channel) => (await cluster.members(appId, channel)).map((m) => ({ id: m.userId, userInfo: m.userInfo })),
-    cachedEvent: (appId, channel) => cluster.getCache(appId, channel),
+    subscriptionCount: async (appId, channel) => membership.subscriptionCount(appId, channel),
+    userCount: async (appId, channel) => membership.userCount(appId, channel),
+    channels: async (appId, prefix) => membership.channels(appId, prefix),
+    members: async (appId, channel) => (await membership.members(appId, channel)).map((m) => ({ id: m.userId, userInfo: m.userInfo })),
+    cachedEvent: async (appId, channel) => cache.getCache(appId, channel),
   };
 }

@@ -1,13 +1,12 @@
-/** pusher:subscribe / pusher:unsubscribe (spec A.3, A.7, A.8, A.10, A.12). */
+/** pusher:subscribe / pusher:unsubscribe (spec A.3, A.7, A.8, A.10, A.12): validation; membership.ts does the rest. */
 import { channelAuthString, verifyAuth } from '../protocol/signatures.js';
 import { channelNameError, channelType, serverToUserId } from '../protocol/names.js';
-import { encodeEvent, encodeObjectEvent, encodeSubscriptionError } from '../protocol/messages.js';
+import { encodeSubscriptionError } from '../protocol/messages.js';
+import type { MemberInput } from '../scaling/cluster-state.js';
 import type { AppState } from './app-state.js';
-import type { Channel, PresenceMember } from './channel.js';
 import type { Connection } from './connection.js';
 import type { ChannelsEngine } from './engine.js';
-import { markAuthorized } from './authorized-connections.js';
-import { clusterSubscribe, clusterUnsubscribe } from './cluster-subscriptions.js';
+import { joinChannel, leaveChannel } from './membership.js';
 
 interface SubscribeData {
   channel?: unknown;
@@ -21,7 +20,7 @@ function refuse(conn: Connection, channel: string, message: string, type = 'Auth
   conn.sendText(encodeSubscriptionError(channel, type, message, status));
 }
 
-/** Synchronous on a single node; when clustered, resolves once the subscription is answered. */
+/** Synchronous on in-memory backends; otherwise resolves once the subscription is answered. */
 export function subscribe(engine: ChannelsEngine, state: AppState, conn: Connection, raw: unknown): void | Promise<void> {
   const data = (raw && typeof raw === 'object' ? raw : {}) as SubscribeData;
   const name = data.channel;
@@ -43,7 +42,7 @@ export function subscribe(engine: ChannelsEngine, state: AppState, conn: Connect
   }
 
   const type = channelType(name);
-  let member: Omit<PresenceMember, 'connections'> | undefined;
+  let member: MemberInput | undefined;
   switch (type.kind) {
     case 'user': {
       if (!conn.user || conn.user.id !== serverToUserId(name)) {
@@ -71,52 +70,11 @@ export function subscribe(engine: ChannelsEngine, state: AppState, conn: Connect
       break;
   }
 
-  if (engine.cluster) return clusterSubscribe(engine, state, conn, name, type, member);
-  const channel = state.getOrCreateChannel(name);
-  if (member && !channel.members.has(member.userId) && channel.members.size >= limits.maxPresenceMembers) {
-    refuse(conn, name, `Presence channel ${name} is full (limit ${limits.maxPresenceMembers} members)`, 'LimitReached', 403);
-    if (channel.subscribers.size === 0) state.channels.delete(name);
-    return;
-  }
-
-  const wasEmpty = channel.subscribers.size === 0;
-  channel.subscribers.add(conn);
-  conn.subscriptions.set(name, channel);
-  // Authorized connections: a signed private/presence/encrypted subscription authorizes the socket.
-  if (type.kind !== 'public' && type.kind !== 'user') markAuthorized(conn);
-  if (wasEmpty) engine.emit('channelOccupied', conn.app, name);
-  engine.emit('subscribed', conn.app, name, conn.socketId);
-
-  if (member) {
-    const existing = channel.members.get(member.userId);
-    channel.memberOf.set(conn, member.userId);
-    if (existing) {
-      existing.connections.add(conn);
-    } else {
-      channel.members.set(member.userId, { ...member, connections: new Set([conn]) });
-      // Others learn of the new member; the joining socket gets it in the roster instead.
-      const added = encodeObjectEvent('pusher_internal:member_added', name, { user_id: member.rawUserId, user_info: member.userInfo });
-      engine.deliverLocal(state, name, added, conn.socketId);
-      engine.emit('memberAdded', conn.app, name, member.userId, member.userInfo);
-    }
-    conn.sendText(encodeEvent('pusher_internal:subscription_succeeded', name, channel.presencePayload()));
-  } else {
-    conn.sendText(encodeEvent('pusher_internal:subscription_succeeded', name, '{}'));
-  }
-
-  if (type.cache) {
-    const cached = state.cachedEvent(name, engine.now());
-    if (cached) conn.sendText(encodeEvent(cached.event, name, cached.data));
-    else {
-      conn.sendText(encodeEvent('pusher:cache_miss', name, undefined));
-      engine.emit('cacheMiss', conn.app, name);
-    }
-  }
-  subscriptionCountChanged(engine, state, channel);
+  return joinChannel(engine, state, conn, name, type, member);
 }
 
 /** Validates presence auth and channel_data; returns the member, or a string after refusing. */
-function presenceMember(conn: Connection, name: string, data: SubscribeData): Omit<PresenceMember, 'connections'> | string {
+function presenceMember(conn: Connection, name: string, data: SubscribeData): MemberInput | string {
   const limits = conn.app.limits;
   let channelData = data.channel_data;
   if (channelData !== undefined && typeof channelData !== 'string') {
@@ -177,63 +135,5 @@ function invalidSignature(signed: string, auth: unknown): string {
 }
 
 export function unsubscribe(engine: ChannelsEngine, state: AppState, conn: Connection, name: string): void {
-  const channel = conn.subscriptions.get(name);
-  if (!channel) return;
-  if (engine.cluster) return clusterUnsubscribe(engine, state, conn, channel);
-  conn.subscriptions.delete(name);
-  channel.subscribers.delete(conn);
-  engine.emit('unsubscribed', conn.app, name, conn.socketId);
-
-  const userId = channel.memberOf.get(conn);
-  if (userId !== undefined) {
-    channel.memberOf.delete(conn);
-    const member = channel.members.get(userId);
-    if (member) {
-      member.connections.delete(conn);
-      if (member.connections.size === 0) {
-        channel.members.delete(userId);
-        const removed = encodeObjectEvent('pusher_internal:member_removed', name, { user_id: member.rawUserId });
-        engine.deliverLocal(state, name, removed);
-        engine.emit('memberRemoved', conn.app, name, userId);
-      }
-    }
-  }
-
-  if (channel.subscribers.size === 0) {
-    if (channel.subscriptionCountTimer) clearTimeout(channel.subscriptionCountTimer);
-    state.channels.delete(name);
-    engine.emit('channelVacated', conn.app, name);
-  } else {
-    subscriptionCountChanged(engine, state, channel);
-  }
-}
-
-/**
- * pusher_internal:subscription_count (spec A.3): to every subscriber on each change, at most
- * every 5 s for channels over 100 subscribers; never for presence or user channels.
- */
-function subscriptionCountChanged(engine: ChannelsEngine, state: AppState, channel: Channel): void {
-  if (channel.isPresence || channel.type.kind === 'user') return;
-  const app = state.app;
-  const send = () => {
-    channel.subscriptionCountTimer = undefined;
-    const count = channel.subscribers.size;
-    if (count === 0) return;
-    channel.lastSubscriptionCountSent = engine.now();
-    if (app.subscriptionCountEvents) {
-      engine.deliverLocal(state, channel.name, encodeObjectEvent('pusher_internal:subscription_count', channel.name, { subscription_count: count }));
-    }
-    engine.emit('subscriptionCount', app, channel.name, count);
-  };
-  if (channel.subscribers.size <= 100) {
-    send();
-    return;
-  }
-  if (channel.subscriptionCountTimer) return;
-  const wait = Math.max(0, channel.lastSubscriptionCountSent + 5000 - engine.now());
-  if (wait === 0) send();
-  else {
-    channel.subscriptionCountTimer = setTimeout(send, wait);
-    channel.subscriptionCountTimer.unref();
-  }
+  leaveChannel(engine, state, conn, name);
 }

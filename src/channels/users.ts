@@ -3,13 +3,13 @@ import { CloseCode, ErrorCode } from '../protocol/errors.js';
 import { encodeObjectEvent } from '../protocol/messages.js';
 import { userAuthString, verifyAuth } from '../protocol/signatures.js';
 import type { AppState } from './app-state.js';
-import type { Connection } from './connection.js';
+import { andThen, type MaybePromise } from '../scaling/maybe-promise.js';
+import type { Connection, OnlineRecord } from './connection.js';
 import type { ChannelsEngine } from './engine.js';
 import { markAuthorized } from './authorized-connections.js';
-import { clusterSignIn, clusterSignOut } from './cluster-users.js';
 
-/** Synchronous on a single node; when clustered, resolves once the watchlist snapshot is sent. */
-export function signIn(engine: ChannelsEngine, state: AppState, conn: Connection, raw: unknown): void | Promise<void> {
+/** Synchronous on in-memory backends; otherwise resolves once the watchlist snapshot is sent. */
+export function signIn(engine: ChannelsEngine, state: AppState, conn: Connection, raw: unknown): MaybePromise<void> {
   const data = (raw && typeof raw === 'object' ? raw : {}) as { auth?: unknown; user_data?: unknown };
   const fail = (message: string) => conn.sendError(message, CloseCode.Unauthorized);
   if (typeof data.user_data !== 'string') return fail('pusher:signin needs data.user_data (a JSON string)');
@@ -34,74 +34,69 @@ export function signIn(engine: ChannelsEngine, state: AppState, conn: Connection
   const watchlist = fullWatchlist.slice(0, limit);
 
   // Signing in again as the same user (e.g. a new watchlist) must not blip offline/online to watchers.
-  const cameOnline = !state.users.has(user.id);
+  const previous = conn.online;
   if (conn.user) signOut(engine, state, conn, { stayingOnline: true });
-  conn.user = { id: user.id, userData: data.user_data, userInfo: user.user_info, watchlist };
+  state.hub.addUser(conn, { id: user.id, userData: data.user_data, userInfo: user.user_info, watchlist });
   markAuthorized(conn);
-  let conns = state.users.get(user.id);
-  if (!conns) {
-    conns = new Set();
-    state.users.set(user.id, conns);
-  }
-  conns.add(conn);
-  for (const watched of watchlist) {
-    let set = state.watchers.get(watched);
-    if (!set) state.watchers.set(watched, (set = new Set()));
-    set.add(user.id);
-  }
 
   conn.sendText(encodeObjectEvent('pusher:signin_success', undefined, { user_data: data.user_data }));
   if (fullWatchlist.length > limit) {
     conn.sendError(`Watchlist limit exceeded: only the first ${limit} user ids are watched`, ErrorCode.WatchlistLimit);
   }
   engine.emit('signedIn', conn.app, conn.socketId, user.id);
-  // Clustered: online status and the watchlist snapshot are cluster-wide.
-  if (engine.cluster) return clusterSignIn(engine, state, conn, user.id, watchlist);
-
-  if (conn.app.watchlistEvents && watchlist.length > 0) {
-    // Current status of everyone on the watchlist, then changes as they happen.
-    const online = watchlist.filter((id) => state.users.has(id));
-    const offline = watchlist.filter((id) => !state.users.has(id));
-    const events = [];
-    if (online.length) events.push({ name: 'online', user_ids: online });
-    if (offline.length) events.push({ name: 'offline', user_ids: offline });
-    conn.sendText(encodeObjectEvent('pusher_internal:watchlist_events', undefined, { events }));
-  }
-  if (cameOnline) notifyWatchers(state, user.id, 'online');
+  return comeOnline(engine, state, conn, user.id, watchlist, previous);
 }
 
-/** Removes the connection's user identity (on disconnect or re-sign-in). */
+/**
+ * "Online" means signed in on any node: each signed-in socket counts once in UserPresence; the
+ * first one cluster-wide broadcasts `online`, the last one `offline`, and every node tells its
+ * local watchers. The watchlist snapshot a socket gets is as of a revision; older broadcasts are
+ * not sent to it. Resolves (in memory: returns) once the snapshot is sent.
+ */
+function comeOnline(engine: ChannelsEngine, state: AppState, conn: Connection, userId: string, watchlist: string[], previous: OnlineRecord | undefined): MaybePromise<void> {
+  const record: OnlineRecord = { userId, token: undefined };
+  conn.online = record;
+  return conn.inOrder(() => {
+    const app = state.app;
+    const watched = app.watchlistEvents ? watchlist : [];
+    return andThen(engine.userPresence.userOnline(app.id, userId, watched), (result) => {
+      if (result.ok) record.token = result.token;
+      // Re-sign-in: count the new identity before releasing the old one, so watchers see no blip.
+      return andThen(previous?.token ? goOffline(engine, state, previous) : undefined, () => {
+        if (!result.ok) return;
+        if (!conn.closed && conn.online === record && watched.length > 0) {
+          conn.watchlistRevision = result.snapshotRevision;
+          const online = new Set(result.online);
+          const events = [];
+          const on = watched.filter((id) => online.has(id));
+          const off = watched.filter((id) => !online.has(id));
+          if (on.length) events.push({ name: 'online', user_ids: on });
+          if (off.length) events.push({ name: 'offline', user_ids: off });
+          conn.sendText(encodeObjectEvent('pusher_internal:watchlist_events', undefined, { events }));
+        }
+        if (result.cameOnline) void engine.control.send({ type: 'user-status', appId: app.id, userId, online: true, revision: result.revision });
+      });
+    });
+  }, engine.reportError);
+}
+
+/** Removes the connection's user identity (on disconnect or re-sign-in; a re-sign-in is released by the sign-in that follows). */
 export function signOut(engine: ChannelsEngine, state: AppState, conn: Connection, options: { stayingOnline?: boolean } = {}): void {
-  const user = conn.user;
-  if (!user) return;
-  conn.user = undefined;
-  if (engine.cluster) clusterSignOut(engine, state, conn, options.stayingOnline === true);
-  const conns = state.users.get(user.id);
-  if (!conns) return;
-  conns.delete(conn);
-  // Connections of one user may carry different watchlists: keep the ids another one still watches.
-  const stillWatched = new Set<string>();
-  for (const other of conns) for (const id of other.user?.watchlist ?? []) stillWatched.add(id);
-  for (const watched of user.watchlist) {
-    if (stillWatched.has(watched)) continue;
-    const set = state.watchers.get(watched);
-    if (!set) continue;
-    set.delete(user.id);
-    if (set.size === 0) state.watchers.delete(watched);
-  }
-  if (conns.size > 0) return;
-  state.users.delete(user.id);
-  if (!options.stayingOnline && !engine.cluster) notifyWatchers(state, user.id, 'offline');
+  if (!state.hub.removeUser(conn) || options.stayingOnline) return;
+  const record = conn.online;
+  if (!record) return;
+  conn.online = undefined;
+  conn.watchlistRevision = 0;
+  void conn.inOrder(() => goOffline(engine, state, record), engine.reportError);
 }
 
-function notifyWatchers(state: AppState, userId: string, status: 'online' | 'offline'): void {
-  if (!state.app.watchlistEvents) return;
-  const watchers = state.watchers.get(userId);
-  if (!watchers) return;
-  const text = encodeObjectEvent('pusher_internal:watchlist_events', undefined, { events: [{ name: status, user_ids: [userId] }] });
-  for (const watcherId of watchers) {
-    for (const conn of state.users.get(watcherId) ?? []) {
-      if (conn.user?.watchlist.includes(userId)) conn.sendText(text);
+function goOffline(engine: ChannelsEngine, state: AppState, record: OnlineRecord): MaybePromise<void> {
+  if (!record.token) return;
+  const token = record.token;
+  record.token = undefined;
+  return andThen(engine.userPresence.userOffline(state.app.id, record.userId, token), (result) => {
+    if (result.ok && result.wentOffline) {
+      void engine.control.send({ type: 'user-status', appId: state.app.id, userId: record.userId, online: false, revision: result.revision });
     }
-  }
+  });
 }

@@ -1,30 +1,39 @@
 /**
- * Carries messages between Herald nodes. A published message reaches every node that listens to
- * its channel (or, without per-channel interest, every node), the publishing one included. The
- * in-process broker is the single-node default; Redis and NATS brokers implement the same
- * interface (docs/scaling.md).
+ * The two message seams between Herald nodes (or between the workers of one node):
+ *
+ * - Broker: channel events (API publishes, client events), the fan-out hot path. A node receives
+ *   the events of the channels it subscribed to, its own publishes included. Subscribing is
+ *   mandatory: the engine subscribes when a channel gets its first local subscriber and
+ *   unsubscribes after the last one (no-ops in memory).
+ * - Control: node-to-node control messages (terminate a user, presence member changes, subscriber
+ *   counts, watchlist status). They never travel through the event handler.
+ *
+ * The in-process implementations are the default (memory-broker.ts); Redis, NATS and IPC
+ * implement the same interfaces (docs/scaling.md). Sync/async: methods answer with a plain value
+ * in process and with a promise over a network (MaybePromise).
  */
+import type { MaybePromise } from './maybe-promise.js';
 
-export type BrokerMessage =
-  /** A channel event for local subscribers of `channel`, minus `excludeSocketId`. */
-  | {
-      type: 'event';
-      appId: string;
-      channel: string;
-      /** The serialized frame (rebuilt by the receiving node from the fields below). */
-      frame: string;
-      excludeSocketId?: string;
-      eventName: string;
-      data: string;
-      source: 'api' | 'client';
-      /** Client events on presence channels carry the sender's user id. */
-      userId?: string;
-    }
+/** A channel event for local subscribers of `channel`, minus `excludeSocketId`. */
+export interface ChannelEvent {
+  appId: string;
+  channel: string;
+  /** The serialized frame (rebuilt by a receiving node from the fields below). */
+  frame: string;
+  excludeSocketId?: string;
+  eventName: string;
+  data: string;
+  source: 'api' | 'client';
+  /** Client events on presence channels carry the sender's user id. */
+  userId?: string;
+}
+
+export type ControlMessage =
   /** Close every connection signed in as `userId`. */
   | { type: 'terminate-user'; appId: string; userId: string }
   /**
-   * A presence member joined or left cluster-wide (clustered nodes only). `revision` orders
-   * changes of one app: a node ignores a change older than what it (or a socket's roster) has seen.
+   * A presence member joined or left cluster-wide. `revision` orders changes of one app: a node
+   * ignores a change older than what it (or a socket's roster) has seen.
    */
   | {
       type: 'member';
@@ -36,39 +45,48 @@ export type BrokerMessage =
       added: boolean;
       revision: number;
     }
-  /** The cluster-wide subscriber count of a channel changed (clustered nodes only). */
+  /** The cluster-wide subscriber count of a channel changed. */
   | { type: 'subscription-count'; appId: string; channel: string; count: number; revision: number }
-  /** A signed-in user came online or went offline cluster-wide (watchlists; clustered nodes only). */
+  /** A signed-in user came online or went offline cluster-wide (watchlists). */
   | { type: 'user-status'; appId: string; userId: string; online: boolean; revision: number };
 
-/** Messages routed by channel: with per-channel interest only nodes listening to it get them. */
-export type ChannelMessage = Extract<BrokerMessage, { channel: string }>;
+/** Control messages about one channel: only nodes subscribed to the channel need them. */
+export type ChannelControlMessage = Extract<ControlMessage, { channel: string }>;
 
 export interface Broker {
   readonly name: string;
   /**
-   * Sends a message to the nodes. Networked brokers return a promise that settles (never
-   * rejects: failures are logged) once the server accepted it, so an acknowledged HTTP publish
-   * survives the node dying right after.
+   * Sends an event to the nodes subscribed to its channel (this one included when subscribed).
+   * Networked brokers return a promise that settles (never rejects: failures are logged) once
+   * the server accepted it, so an acknowledged HTTP publish survives the node dying right after.
    */
-  publish(message: BrokerMessage): void | Promise<void>;
-  /** Registers the local handler. Only one handler: the node's engine. */
-  onMessage(handler: (message: BrokerMessage) => void): void;
+  publish(event: ChannelEvent): MaybePromise<void>;
+  /** Registers the local handler of events. Only one handler: the node's engine. */
+  onEvent(handler: (event: ChannelEvent) => void): void;
   /**
-   * Per-channel interest (optional): start receiving the messages of one channel; resolves once
-   * the subscription is active, so nothing published after that is missed. Brokers without it
-   * deliver every message to every node.
+   * Starts receiving the events (and channel control messages) of one channel; settles once the
+   * subscription is active, so nothing published after that is missed. Rejects if refused.
    */
-  listen?(appId: string, channel: string): Promise<void>;
-  /** Stops receiving a channel's messages (the node has no subscriber left on it). */
-  unlisten?(appId: string, channel: string): void;
-  /** Resolves once connected (no-op for in-process). */
+  subscribe(appId: string, channel: string): MaybePromise<void>;
+  /** Stops receiving a channel (the node has no subscriber left on it). */
+  unsubscribe(appId: string, channel: string): void;
+  /** Resolves once connected (no-op in process). */
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** False while the broker's connection is down (readiness). */
+  /** False while the connection is down (readiness). */
   healthy(): boolean;
 }
 
-export function isChannelMessage(message: BrokerMessage): message is ChannelMessage {
+export interface Control {
+  /**
+   * Sends a control message: channel control messages reach the nodes subscribed to the channel,
+   * the others every node (this one included). Never rejects.
+   */
+  send(message: ControlMessage): MaybePromise<void>;
+  /** Registers the local handler. Only one handler: the node's engine. */
+  onMessage(handler: (message: ControlMessage) => void): void;
+}
+
+export function isChannelControl(message: ControlMessage): message is ChannelControlMessage {
   return 'channel' in message;
 }

@@ -1,17 +1,21 @@
 /**
- * The cluster-state seam: what nodes must agree on exactly (presence members, subscriber and
- * user counts, occupied channels, signed-in users, cache channels' last events).
+ * The cluster-state seams: what the nodes (or the workers of one node) must agree on exactly,
+ * split by concern. Each concern has an in-memory implementation (the default: one node) and
+ * networked ones (Redis, NATS; IPC for workers); the engine runs the same code over any of them.
  *
- * Single node (HERALD_BROKER=memory): the engine has no ClusterState and keeps everything in its
- * own maps, synchronously — zero overhead. Clustered: every change goes through this interface,
- * whose implementation decides first/last cluster-wide atomically and returns a `revision`
- * (monotonic per app) that orders the resulting broadcasts (see docs/scaling.md).
+ * - Membership: channel subscriptions and presence members (first/last cluster-wide, rosters,
+ *   counts, occupied channels).
+ * - UserPresence: signed-in users (online/offline cluster-wide) and watchlist snapshots.
+ * - ChannelCache: the last event of cache channels.
+ * - ClusterNode: this node's registration (start/stop/health) and what the cluster reports back:
+ *   a dead node's contributions removed (`onReaped`, so member_removed / channel_vacated fire
+ *   once) and this node found removed while still running (`onEvicted`).
  *
- * Each node contributes counts under its own node id; a node that stops heartbeating is
- * "reaped": exactly one surviving node removes its contributions and receives the resulting
- * changes through `onReaped`, so member_removed / channel_vacated fire once. A node that finds
- * it was reaped while still running (it was cut off) learns it through `onEvicted`.
+ * Every change returns a `revision` (monotonic per app) that orders the broadcasts it causes.
+ * Sync/async: in-memory backends answer with plain values, networked ones with promises
+ * (MaybePromise); callers continue with `andThen` so the single-node path stays synchronous.
  */
+import type { MaybePromise } from './maybe-promise.js';
 
 export interface MemberInput {
   userId: string;
@@ -27,8 +31,6 @@ export interface JoinRequest {
   member?: MemberInput;
   /** Presence channels: refuse a new member beyond this many. */
   maxMembers: number;
-  /** Cache channels: also return the cached last event. */
-  withCache: boolean;
 }
 
 export type JoinResult =
@@ -49,7 +51,6 @@ export type JoinResult =
       memberAdded: boolean;
       /** Presence channels: every member, as of `revision`. */
       roster?: MemberInput[];
-      cached?: { event: string; data: string };
     }
   | { ok: false; reason: 'full' | 'evicted' | 'stopped' };
 
@@ -83,7 +84,7 @@ export interface OfflineResult {
   revision: number;
 }
 
-/** What removing a reaped node's contributions changed, to be broadcast and observed once. */
+/** What removing a node's contributions changed, to be broadcast and observed once. */
 export interface ClusterChanges {
   /** Channels whose subscriber count changed (count 0 = vacated). */
   channels: Array<{ channel: string; subscriptionCount: number; revision: number }>;
@@ -98,28 +99,47 @@ export interface ChannelSummary {
   userCount?: number;
 }
 
-export interface ClusterState {
+export interface CachedEventAnswer {
+  event: string;
+  data: string;
+  /** Seconds left. */
+  ttl: number;
+}
+
+/** Channel subscriptions and presence members, cluster-wide. */
+export interface Membership {
+  join(request: JoinRequest): MaybePromise<JoinResult>;
+  leave(appId: string, channel: string, token: string, userId?: string): MaybePromise<LeaveResult>;
+  subscriptionCount(appId: string, channel: string): MaybePromise<number>;
+  userCount(appId: string, channel: string): MaybePromise<number>;
+  /** Occupied channels (not #server-to-user-), optionally by prefix, with counts. */
+  channels(appId: string, prefix?: string): MaybePromise<ChannelSummary[]>;
+  members(appId: string, channel: string): MaybePromise<MemberInput[]>;
+}
+
+/** Signed-in users, cluster-wide, and watchlist snapshots. */
+export interface UserPresence {
+  userOnline(appId: string, userId: string, watchlist: string[]): MaybePromise<OnlineResult>;
+  userOffline(appId: string, userId: string, token: string): MaybePromise<OfflineResult>;
+}
+
+/** The last event of cache channels. */
+export interface ChannelCache {
+  setCache(appId: string, channel: string, event: string, data: string, ttlSeconds: number): MaybePromise<void>;
+  getCache(appId: string, channel: string): MaybePromise<CachedEventAnswer | undefined>;
+}
+
+/** This node's place in the cluster. */
+export interface ClusterNode {
   readonly name: string;
   /** This node's id (logs, tests). */
   readonly nodeId: string;
+  /** Start after the broker. */
   start(): Promise<void>;
-  /** Removes this node's contributions (clean shutdown: members leave at once, not after the timeout). */
+  /** Removes this node's contributions (clean shutdown: members leave at once) and reports them through onReaped. */
   stop(): Promise<void>;
+  /** False while the state cannot be reached (subscriptions are then refused with 503). */
   healthy(): boolean;
-
-  join(request: JoinRequest): Promise<JoinResult>;
-  leave(appId: string, channel: string, token: string, userId?: string): Promise<LeaveResult>;
-  userOnline(appId: string, userId: string, watchlist: string[]): Promise<OnlineResult>;
-  userOffline(appId: string, userId: string, token: string): Promise<OfflineResult>;
-
-  subscriptionCount(appId: string, channel: string): Promise<number>;
-  userCount(appId: string, channel: string): Promise<number>;
-  /** Occupied channels (not #server-to-user-), optionally by prefix, with counts. */
-  channels(appId: string, prefix?: string): Promise<ChannelSummary[]>;
-  members(appId: string, channel: string): Promise<MemberInput[]>;
-  setCache(appId: string, channel: string, event: string, data: string, ttlSeconds: number): Promise<void>;
-  getCache(appId: string, channel: string): Promise<{ event: string; data: string; ttl: number } | undefined>;
-
   onReaped(handler: (appId: string, changes: ClusterChanges) => void): void;
   onEvicted(handler: (appId: string) => void): void;
 }

@@ -1,26 +1,22 @@
 /**
- * Builds the broker and cluster state chosen by configuration (HERALD_BROKER):
- *   memory — one node, everything in process (no cluster state: the engine's own maps);
+ * Builds the scaling backends chosen by configuration (HERALD_BROKER):
+ *   memory — one node, everything in process (scaling.ts: memoryScaling);
  *   redis  — Redis pub/sub for messages, Redis (Lua scripts) for shared state;
  *   nats   — NATS for messages, NATS JetStream KV for shared state (no Redis needed).
+ * Each networked backend is one broker (events + control over one link) and one cluster state
+ * implementing Membership, UserPresence, ChannelCache and ClusterNode.
  */
 import type { HeraldConfig } from '../config/schema.js';
 import type { Logger } from '../server/logger.js';
-import type { Broker } from './broker.js';
-import type { ClusterState } from './cluster-state.js';
-import { MemoryBroker } from './memory-broker.js';
 import { NatsBroker } from './nats-broker.js';
 import { NatsClusterState } from './nats-cluster-state.js';
 import { NatsLink } from './nats-link.js';
 import { RedisBroker } from './redis-broker.js';
 import { RedisClusterState } from './redis-cluster-state.js';
 import { RedisLink } from './redis-link.js';
+import { memoryScaling, type Scaling } from './scaling.js';
 
-export interface Scaling {
-  broker: Broker;
-  /** Undefined on a single node. Start it after the broker; stop it before the broker. */
-  cluster?: ClusterState;
-}
+export type { Scaling };
 
 type ScalingConfig = Pick<HeraldConfig, 'broker' | 'redisUrl' | 'natsUrl' | 'clusterPrefix' | 'nodeTimeoutMs'>;
 
@@ -29,19 +25,17 @@ export function createScaling(config: ScalingConfig, logger: Logger): Scaling {
   switch (config.broker) {
     case 'redis': {
       const link = new RedisLink({ url: config.redisUrl, logger: log });
-      return {
-        broker: new RedisBroker(link, config.clusterPrefix, log),
-        cluster: new RedisClusterState({ link, prefix: config.clusterPrefix, logger: log, nodeTimeoutMs: config.nodeTimeoutMs }),
-      };
+      const broker = new RedisBroker(link, config.clusterPrefix, log);
+      const state = new RedisClusterState({ link, prefix: config.clusterPrefix, logger: log, nodeTimeoutMs: config.nodeTimeoutMs });
+      return { broker, control: broker.control, membership: state, users: state, cache: state, node: state };
     }
     case 'nats': {
       const link = new NatsLink({ url: config.natsUrl, logger: log });
-      return {
-        broker: new NatsBroker(link, config.clusterPrefix, log),
-        cluster: new NatsClusterState({ link, prefix: config.clusterPrefix, logger: log, nodeTimeoutMs: config.nodeTimeoutMs }),
-      };
+      const broker = new NatsBroker(link, config.clusterPrefix, log);
+      const state = new NatsClusterState({ link, prefix: config.clusterPrefix, logger: log, nodeTimeoutMs: config.nodeTimeoutMs });
+      return { broker, control: broker.control, membership: state, users: state, cache: state, node: state };
     }
     default:
-      return { broker: new MemoryBroker() };
+      return memoryScaling();
   }
 }

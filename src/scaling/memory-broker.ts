@@ -1,21 +1,39 @@
-import type { Broker, BrokerMessage } from './broker.js';
+/**
+ * The in-process broker and control bus: one node (or a unit test). Everything is handed
+ * straight to the local engine, synchronously; subscribe/unsubscribe have nothing to do, since
+ * the engine delivers only to channels it has local subscribers on.
+ */
+import type { Broker, ChannelEvent, Control, ControlMessage } from './broker.js';
 
-/** Single-node broker: hands every message straight to the local engine. */
 export class MemoryBroker implements Broker {
-  readonly name = 'memory';
-  private handler: (message: BrokerMessage) => void = () => undefined;
+  readonly name: string = 'memory';
+  private handler: (event: ChannelEvent) => void = () => undefined;
 
-  publish(message: BrokerMessage): void {
-    this.handler(message);
+  publish(event: ChannelEvent): void {
+    this.handler(event);
   }
 
-  onMessage(handler: (message: BrokerMessage) => void): void {
+  onEvent(handler: (event: ChannelEvent) => void): void {
     this.handler = handler;
   }
 
+  subscribe(): void {}
+  unsubscribe(): void {}
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
   healthy(): boolean {
     return true;
+  }
+}
+
+export class MemoryControl implements Control {
+  private handler: (message: ControlMessage) => void = () => undefined;
+
+  send(message: ControlMessage): void {
+    this.handler(message);
+  }
+
+  onMessage(handler: (message: ControlMessage) => void): void {
+    this.handler = handler;
   }
 }

@@ -6,10 +6,10 @@
  */
 import type { Subscription } from 'nats';
 import type { Logger } from '../server/logger.js';
-import { isChannelMessage, type Broker, type BrokerMessage } from './broker.js';
+import { isChannelControl, type Broker, type ChannelEvent, type Control, type ControlMessage } from './broker.js';
 import { TopicInterest } from './interest.js';
 import type { NatsLink } from './nats-link.js';
-import { decodeBrokerMessage, encodeBrokerMessage } from './wire.js';
+import { decodeBrokerMessage, encodeWireControl, encodeWireEvent } from './wire.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -21,7 +21,15 @@ export function subjectToken(value: string): string {
 
 export class NatsBroker implements Broker {
   readonly name = 'nats';
-  private handler: (message: BrokerMessage) => void = () => undefined;
+  private eventHandler: (event: ChannelEvent) => void = () => undefined;
+  private controlHandler: (message: ControlMessage) => void = () => undefined;
+  /** Control messages: channel ones on the channel's subject (only subscribed nodes get them), the rest on the bus. */
+  readonly control: Control = {
+    send: (message) => this.send(isChannelControl(message) ? this.channelSubject(message.appId, message.channel) : this.busSubject, encodeWireControl(message)),
+    onMessage: (handler) => {
+      this.controlHandler = handler;
+    },
+  };
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly interest: TopicInterest;
   private readonly busSubject: string;
@@ -66,15 +74,18 @@ export class NatsBroker implements Broker {
     return this.link.healthy();
   }
 
-  onMessage(handler: (message: BrokerMessage) => void): void {
-    this.handler = handler;
+  onEvent(handler: (event: ChannelEvent) => void): void {
+    this.eventHandler = handler;
   }
 
-  publish(message: BrokerMessage): Promise<void> | void {
-    const subject = isChannelMessage(message) ? this.channelSubject(message.appId, message.channel) : this.busSubject;
+  publish(event: ChannelEvent): Promise<void> | void {
+    return this.send(this.channelSubject(event.appId, event.channel), encodeWireEvent(event));
+  }
+
+  private send(subject: string, payload: string): Promise<void> | void {
     try {
       // While reconnecting the client buffers publishes (bounded) and sends them afterwards.
-      this.link.nc.publish(subject, encoder.encode(encodeBrokerMessage(message)));
+      this.link.nc.publish(subject, encoder.encode(payload));
     } catch (err) {
       this.logger.warn({ err }, 'nats publish failed');
       return;
@@ -110,11 +121,11 @@ export class NatsBroker implements Broker {
     return flushing;
   }
 
-  listen(appId: string, channel: string): Promise<void> {
+  subscribe(appId: string, channel: string): Promise<void> {
     return this.interest.listen(this.channelSubject(appId, channel));
   }
 
-  unlisten(appId: string, channel: string): void {
+  unsubscribe(appId: string, channel: string): void {
     this.interest.unlisten(this.channelSubject(appId, channel));
   }
 
@@ -126,7 +137,8 @@ export class NatsBroker implements Broker {
         const message = decodeBrokerMessage(decoder.decode(msg.data));
         if (!message) return;
         try {
-          this.handler(message);
+          if (message.type === 'event') this.eventHandler(message);
+          else this.controlHandler(message);
         } catch (error) {
           this.logger.error({ err: error }, 'broker message handler failed');
         }

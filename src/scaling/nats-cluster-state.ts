@@ -5,18 +5,20 @@
  * per-node connection counts), per signed-in user (connections per node token), per cache
  * channel, and per node registration. Every change is a compare-and-set on the document's KV
  * revision (nats-kv-docs.ts), so first/last decisions are exact; the KV revision orders the
- * broadcasts. A node heartbeats its registration documents; the reaper marks an expired one
- * `dead` with a compare-and-set (exactly one node wins), then removes that node's contributions
- * document by document, each removal again a compare-and-set (so each member_removed once).
+ * broadcasts. The shared node lifecycle (node-lifecycle.ts) heartbeats the registration
+ * documents; claiming a dead node marks its document `dead` with a compare-and-set (exactly one
+ * node wins), then its contributions are removed document by document, each removal again a
+ * compare-and-set (so each member_removed once).
  */
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import type { JetStreamManager, KV } from 'nats';
 import type { Logger } from '../server/logger.js';
 import type {
   ChannelSummary,
   ClusterChanges,
-  ClusterState,
+  ChannelCache,
+  ClusterNode,
+  Membership,
+  UserPresence,
   JoinRequest,
   JoinResult,
   LeaveResult,
@@ -25,6 +27,8 @@ import type {
   OnlineResult,
 } from './cluster-state.js';
 import type { NatsLink } from './nats-link.js';
+import { systemClock, type Clock } from './clock.js';
+import { NodeLifecycle, type RegistryStore } from './node-lifecycle.js';
 import { encodeJson, isConflict, KvDocuments, parse, REVISION_SPAN } from './nats-kv-docs.js';
 import { scanKeys } from './nats-scan.js';
 
@@ -33,6 +37,7 @@ export interface NatsClusterStateOptions {
   prefix: string;
   logger: Logger;
   nodeTimeoutMs: number;
+  clock?: Clock;
 }
 
 type Counts = Record<string, number>;
@@ -58,32 +63,35 @@ function bump(counts: Counts, key: string, by: number): number {
   return next;
 }
 
-export class NatsClusterState implements ClusterState {
+export class NatsClusterState implements Membership, UserPresence, ChannelCache, ClusterNode {
   readonly name = 'nats';
-  readonly nodeId = `${hostname().slice(0, 40)}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private bucket: KV | undefined;
   private manager: JetStreamManager | undefined;
   private readonly bucketName: string;
   private readonly channelDocs = new KvDocuments<ChannelDoc>(() => this.kv, () => ({ s: {}, m: {} }));
   private readonly userDocs = new KvDocuments<UserDoc>(() => this.kv, () => ({ n: {} }));
-  private readonly registrations = new Map<string, Promise<string>>();
-  private readonly tokens = new Map<string, string>();
-  private readonly epochs = new Map<string, number>();
-  private reapedHandler: (appId: string, changes: ClusterChanges) => void = () => undefined;
-  private evictedHandler: (appId: string) => void = () => undefined;
-  private timers: NodeJS.Timeout[] = [];
-  private reapNotBefore = 0;
+  private readonly lifecycle: NodeLifecycle;
+  private readonly clock: Clock;
   /** The KV server's clock (entry timestamps) relative to ours: expiry is judged on one clock. */
   private serverClockOffset = 0;
-  private stopped = false;
-  private readonly logger: Logger;
 
   constructor(private readonly options: NatsClusterStateOptions) {
-    this.logger = options.logger;
     this.bucketName = `${options.prefix}-state`;
-    options.link.onHealthChange((up) => {
-      if (up) this.reapNotBefore = Date.now() + options.nodeTimeoutMs;
+    this.clock = options.clock ?? systemClock;
+    this.lifecycle = new NodeLifecycle({
+      store: this.registry(),
+      logger: options.logger,
+      clock: this.clock,
+      nodeTimeoutMs: options.nodeTimeoutMs,
+      linkHealthy: () => this.healthy(),
     });
+    options.link.onHealthChange((up) => {
+      if (up) this.lifecycle.linkUp();
+    });
+  }
+
+  get nodeId(): string {
+    return this.lifecycle.nodeId;
   }
 
   private get kv(): KV {
@@ -100,26 +108,11 @@ export class NatsClusterState implements ClusterState {
     await this.options.link.start();
     this.bucket = await this.options.link.nc.jetstream().views.kv(this.bucketName, { history: 1 });
     this.manager = await this.options.link.nc.jetstreamManager();
-    this.reapNotBefore = Date.now() + this.options.nodeTimeoutMs;
-    const every = Math.max(50, Math.floor(this.options.nodeTimeoutMs / 3));
-    this.timers = [setInterval(() => void this.heartbeat(), every), setInterval(() => void this.reap(), every + Math.floor(Math.random() * (every / 4)))];
-    for (const t of this.timers) t.unref();
+    this.lifecycle.start();
   }
 
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    for (const t of this.timers) clearInterval(t);
-    if (!this.options.link.healthy()) return;
-    for (const [appId, token] of this.tokens) {
-      try {
-        await this.removeNode(appId, token, true);
-      } catch (err) {
-        this.logger.warn({ err, appId }, 'could not remove this node from the cluster state');
-      }
-    }
-    this.tokens.clear();
-    this.registrations.clear();
+  stop(): Promise<void> {
+    return this.lifecycle.stop();
   }
 
   healthy(): boolean {
@@ -127,16 +120,16 @@ export class NatsClusterState implements ClusterState {
   }
 
   onReaped(handler: (appId: string, changes: ClusterChanges) => void): void {
-    this.reapedHandler = handler;
+    this.lifecycle.onReaped(handler);
   }
 
   onEvicted(handler: (appId: string) => void): void {
-    this.evictedHandler = handler;
+    this.lifecycle.onEvicted(handler);
   }
 
   async join(request: JoinRequest): Promise<JoinResult> {
-    if (this.stopped) return { ok: false, reason: 'stopped' };
-    const token = await this.register(request.appId);
+    if (this.lifecycle.stopped) return { ok: false, reason: 'stopped' };
+    const token = await this.lifecycle.token(request.appId);
     const member = request.member;
     const { result, revision } = await this.channelDocs.mutate(this.channelKey(request.appId, request.channel), (doc) => {
       if (member && !doc.m[member.userId] && Object.keys(doc.m).length >= request.maxMembers) return 'full' as const;
@@ -154,7 +147,7 @@ export class NatsClusterState implements ClusterState {
       return { occupied, added, count: sum(doc.s), roster: member ? rosterOf(doc) : undefined };
     });
     if (result === 'full') return { ok: false, reason: 'full' };
-    if (this.tokens.get(request.appId) !== token) return { ok: false, reason: 'evicted' };
+    if (!this.lifecycle.isCurrent(request.appId, token)) return { ok: false, reason: 'evicted' };
     return {
       ok: true,
       token,
@@ -163,13 +156,12 @@ export class NatsClusterState implements ClusterState {
       revision,
       memberAdded: result.added,
       roster: result.roster,
-      cached: request.withCache ? await this.getCache(request.appId, request.channel) : undefined,
     };
   }
 
   /** Also runs for an old (evicted) token: it removes whatever that registration still holds. */
   async leave(appId: string, channel: string, token: string, userId?: string): Promise<LeaveResult> {
-    if (this.stopped) return { ok: false, vacated: false, subscriptionCount: 0, revision: 0 };
+    if (this.lifecycle.stopped) return { ok: false, vacated: false, subscriptionCount: 0, revision: 0 };
     const { result, revision } = await this.channelDocs.mutate(this.channelKey(appId, channel), (doc) => {
       if (!doc.s[token]) return undefined;
       bump(doc.s, token, -1);
@@ -190,8 +182,8 @@ export class NatsClusterState implements ClusterState {
   }
 
   async userOnline(appId: string, userId: string, watchlist: string[]): Promise<OnlineResult> {
-    if (this.stopped) return { ok: false, token: '', cameOnline: false, revision: 0, online: [], snapshotRevision: 0 };
-    const token = await this.register(appId);
+    if (this.lifecycle.stopped) return { ok: false, token: '', cameOnline: false, revision: 0, online: [], snapshotRevision: 0 };
+    const token = await this.lifecycle.token(appId);
     const { result: first, revision } = await this.userDocs.mutate(this.userKey(appId, userId), (doc) => bump(doc.n, token, 1) === 1 && sum(doc.n) === 1);
     const statuses = await Promise.all(watchlist.map((id) => this.userDocs.read(this.userKey(appId, id))));
     const online = watchlist.filter((_, i) => sum(statuses[i]?.doc.n ?? {}) > 0);
@@ -202,7 +194,7 @@ export class NatsClusterState implements ClusterState {
   }
 
   async userOffline(appId: string, userId: string, token: string): Promise<OfflineResult> {
-    if (this.stopped) return { ok: false, wentOffline: false, revision: 0 };
+    if (this.lifecycle.stopped) return { ok: false, wentOffline: false, revision: 0 };
     const { result, revision } = await this.userDocs.mutate(this.userKey(appId, userId), (doc) => {
       if (!doc.n[token]) return undefined;
       bump(doc.n, token, -1);
@@ -241,7 +233,7 @@ export class NatsClusterState implements ClusterState {
   }
 
   async setCache(appId: string, channel: string, event: string, data: string, ttlSeconds: number): Promise<void> {
-    await this.kv.put(this.cacheKey(appId, channel), encodeJson({ e: event, d: data, x: Date.now() + ttlSeconds * 1000 }));
+    await this.kv.put(this.cacheKey(appId, channel), encodeJson({ e: event, d: data, x: this.clock.now() + ttlSeconds * 1000 }));
   }
 
   async getCache(appId: string, channel: string): Promise<{ event: string; data: string; ttl: number } | undefined> {
@@ -249,7 +241,7 @@ export class NatsClusterState implements ClusterState {
     if (!entry || entry.operation !== 'PUT') return undefined;
     const doc = parse<{ e?: unknown; d?: unknown; x?: unknown }>(entry.value);
     if (!doc || typeof doc.e !== 'string' || typeof doc.d !== 'string' || typeof doc.x !== 'number') return undefined;
-    const left = doc.x - Date.now();
+    const left = doc.x - this.clock.now();
     return left > 0 ? { event: doc.e, data: doc.d, ttl: Math.ceil(left / 1000) } : undefined;
   }
 
@@ -271,86 +263,63 @@ export class NatsClusterState implements ClusterState {
     return `${this.appKey(appId)}.n.${b64(token)}`;
   }
 
-  private register(appId: string): Promise<string> {
-    let registration = this.registrations.get(appId);
-    if (!registration) {
-      const epoch = (this.epochs.get(appId) ?? 0) + 1;
-      this.epochs.set(appId, epoch);
-      const token = `${this.nodeId}.${epoch}`;
-      // The registration exists before any contribution made under its token (the reaper relies on it).
-      registration = this.kv.put(this.nodeKey(appId, token), encodeJson({})).then(() => {
-        this.tokens.set(appId, token);
-        return token;
-      });
-      registration.catch(() => {
-        if (this.registrations.get(appId) === registration) this.registrations.delete(appId);
-      });
-      this.registrations.set(appId, registration);
-    }
-    return registration;
-  }
-
-  private evicted(appId: string, token: string): void {
-    if (this.stopped || this.tokens.get(appId) !== token) return;
-    this.tokens.delete(appId);
-    this.registrations.delete(appId);
-    this.logger.error({ appId, node: token }, 'this node was removed from the cluster state (it was cut off longer than the node timeout); its connections of the app are closed so clients reconnect');
-    try {
-      this.evictedHandler(appId);
-    } catch (err) {
-      this.logger.error({ err }, 'eviction handler failed');
-    }
-  }
-
-  private async heartbeat(): Promise<void> {
-    if (this.stopped || !this.healthy()) return;
-    await Promise.all(
-      [...this.tokens].map(async ([appId, token]) => {
+  /** The shared lifecycle's primitives, in the KV bucket. */
+  private registry(): RegistryStore {
+    return {
+      register: async (appId, token) => {
+        await this.kv.put(this.nodeKey(appId, token), encodeJson({}));
+      },
+      heartbeat: async (appId, token) => {
+        const key = this.nodeKey(appId, token);
+        const entry = await this.kv.get(key);
+        if (!entry || entry.operation !== 'PUT' || parse<NodeDoc>(entry.value)?.dead) return false;
         try {
-          const key = this.nodeKey(appId, token);
-          const entry = await this.kv.get(key);
-          if (!entry || entry.operation !== 'PUT' || parse<NodeDoc>(entry.value)?.dead) return this.evicted(appId, token);
           // Compare-and-set: a reaper's `dead` mark must never be overwritten by a late heartbeat.
           await this.kv.update(key, encodeJson({}), entry.revision);
-          const fresh = await this.kv.get(key);
-          if (fresh) this.serverClockOffset = fresh.created.getTime() - Date.now();
         } catch (err) {
-          if (!isConflict(err)) this.logger.debug({ err, appId }, 'heartbeat failed');
+          if (isConflict(err)) return true; // the next round tells whether it was a reaper
+          throw err;
         }
-      }),
-    );
+        const fresh = await this.kv.get(key);
+        if (fresh) this.serverClockOffset = fresh.created.getTime() - this.clock.now();
+        return true;
+      },
+      expired: async () => {
+        const now = this.clock.now() + this.serverClockOffset;
+        const out: Array<{ appId: string; token: string }> = [];
+        for (const key of await scanKeys(this.jsm, this.bucketName, 'a.*.n.*')) {
+          const [, app, , node] = key.split('.');
+          const entry = await this.kv.get(key);
+          if (!entry || entry.operation !== 'PUT') continue;
+          if (parse<NodeDoc>(entry.value)?.dead || now - entry.created.getTime() > this.options.nodeTimeoutMs) out.push({ appId: unb64(app!), token: unb64(node!) });
+        }
+        return out;
+      },
+      remove: async (appId, token, self) => {
+        if (!self && !(await this.claim(appId, token))) return undefined;
+        return this.removeNode(appId, token);
+      },
+    };
   }
 
-  private async reap(): Promise<void> {
-    if (this.stopped || !this.healthy() || Date.now() < this.reapNotBefore) return;
+  /** Marks an expired registration dead (compare-and-set): true for the one node that wins. */
+  private async claim(appId: string, token: string): Promise<boolean> {
+    const key = this.nodeKey(appId, token);
+    const entry = await this.kv.get(key);
+    if (!entry || entry.operation !== 'PUT') return false;
+    if (parse<NodeDoc>(entry.value)?.dead) return true; // claimed earlier, removal unfinished: finish it
+    if (this.clock.now() + this.serverClockOffset - entry.created.getTime() <= this.options.nodeTimeoutMs) return false; // it heartbeated
     try {
-      const now = Date.now() + this.serverClockOffset;
-      const own = new Set(this.tokens.values());
-      for (const key of await scanKeys(this.jsm, this.bucketName, 'a.*.n.*')) {
-        const [, app, , node] = key.split('.');
-        const appId = unb64(app!);
-        const token = unb64(node!);
-        if (own.has(token)) continue;
-        const entry = await this.kv.get(key);
-        if (!entry || entry.operation !== 'PUT') continue;
-        if (!parse<NodeDoc>(entry.value)?.dead) {
-          if (now - entry.created.getTime() <= this.options.nodeTimeoutMs) continue;
-          try {
-            await this.kv.update(key, encodeJson({ dead: true }), entry.revision); // the claim
-          } catch (err) {
-            if (isConflict(err)) continue; // it heartbeated, or another node claimed it
-            throw err;
-          }
-        }
-        await this.removeNode(appId, token, false);
-      }
+      await this.kv.update(key, encodeJson({ dead: true }), entry.revision);
+      return true;
     } catch (err) {
-      this.logger.debug({ err }, 'reaper round failed');
+      if (isConflict(err)) return false; // it heartbeated, or another node claimed it
+      throw err;
     }
   }
 
   /** Removes every contribution of `token` (document by document, each a compare-and-set). */
-  private async removeNode(appId: string, token: string, self: boolean): Promise<void> {
+  private async removeNode(appId: string, token: string): Promise<ClusterChanges> {
     const changes: ClusterChanges = { channels: [], members: [], usersOffline: [] };
     const app = this.appKey(appId);
     for (const key of await scanKeys(this.jsm, this.bucketName, `${app}.c.*`)) {
@@ -383,10 +352,7 @@ export class NatsClusterState implements ClusterState {
       if (result) changes.usersOffline.push({ userId, revision });
     }
     await this.kv.delete(this.nodeKey(appId, token));
-    if (!self) {
-      this.logger.warn({ appId, node: token, channels: changes.channels.length, members: changes.members.length, users: changes.usersOffline.length }, 'reaped a node that stopped heartbeating');
-    }
-    this.reapedHandler(appId, changes);
+    return changes;
   }
 }
 

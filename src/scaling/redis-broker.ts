@@ -6,14 +6,22 @@
  * Redis Cluster's shards; older servers get SUBSCRIBE/PUBLISH.
  */
 import type { Logger } from '../server/logger.js';
-import { isChannelMessage, type Broker, type BrokerMessage } from './broker.js';
+import { isChannelControl, type Broker, type ChannelEvent, type Control, type ControlMessage } from './broker.js';
 import { TopicInterest } from './interest.js';
 import type { RedisLink } from './redis-link.js';
-import { decodeBrokerMessage, encodeBrokerMessage } from './wire.js';
+import { decodeBrokerMessage, encodeWireControl, encodeWireEvent } from './wire.js';
 
 export class RedisBroker implements Broker {
   readonly name = 'redis';
-  private handler: (message: BrokerMessage) => void = () => undefined;
+  private eventHandler: (event: ChannelEvent) => void = () => undefined;
+  private controlHandler: (message: ControlMessage) => void = () => undefined;
+  /** Control messages: channel ones on the channel's topic (only subscribed nodes get them), the rest on the bus. */
+  readonly control: Control = {
+    send: (message) => this.send(isChannelControl(message) ? this.channelTopic(message.appId, message.channel) : this.busTopic, encodeWireControl(message)),
+    onMessage: (handler) => {
+      this.controlHandler = handler;
+    },
+  };
   private readonly interest: TopicInterest;
   private readonly busTopic: string;
   private dropped = 0;
@@ -56,19 +64,21 @@ export class RedisBroker implements Broker {
     return this.link.healthy();
   }
 
-  onMessage(handler: (message: BrokerMessage) => void): void {
-    this.handler = handler;
+  onEvent(handler: (event: ChannelEvent) => void): void {
+    this.eventHandler = handler;
   }
 
-  publish(message: BrokerMessage): Promise<void> | void {
+  publish(event: ChannelEvent): Promise<void> | void {
+    return this.send(this.channelTopic(event.appId, event.channel), encodeWireEvent(event));
+  }
+
+  private send(topic: string, payload: string): Promise<void> | void {
     if (!this.link.healthy()) {
       // Pub/sub is fire-and-forget: queueing publishes while Redis is away would only grow
       // memory and deliver stale events later. Count and say so instead.
       if (this.dropped++ % 1000 === 0) this.logger.warn({ dropped: this.dropped }, 'Redis is down: cross-node message dropped');
       return;
     }
-    const payload = encodeBrokerMessage(message);
-    const topic = isChannelMessage(message) ? this.channelTopic(message.appId, message.channel) : this.busTopic;
     const sent = this.link.sharded && topic !== this.busTopic ? this.link.commands.spublish(topic, payload) : this.link.commands.publish(topic, payload);
     const done = sent.then(
       () => undefined,
@@ -79,11 +89,11 @@ export class RedisBroker implements Broker {
     return done;
   }
 
-  listen(appId: string, channel: string): Promise<void> {
+  subscribe(appId: string, channel: string): Promise<void> {
     return this.interest.listen(this.channelTopic(appId, channel));
   }
 
-  unlisten(appId: string, channel: string): void {
+  unsubscribe(appId: string, channel: string): void {
     this.interest.unlisten(this.channelTopic(appId, channel));
   }
 
@@ -91,7 +101,8 @@ export class RedisBroker implements Broker {
     const message = decodeBrokerMessage(payload);
     if (!message) return;
     try {
-      this.handler(message);
+      if (message.type === 'event') this.eventHandler(message);
+      else this.controlHandler(message);
     } catch (err) {
       this.logger.error({ err }, 'broker message handler failed');
     }

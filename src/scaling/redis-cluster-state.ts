@@ -1,20 +1,17 @@
 /**
- * Cluster state in Redis: atomic Lua scripts (redis-scripts.ts), per-node heartbeats with an
- * expiry, and a reaper on every node that removes a dead node's contributions exactly once.
- *
- * A node registers per app under a token `<node id>.<epoch>`. If it finds that it was reaped
- * while still running (cut off from Redis longer than the node timeout), the app's epoch moves
- * on (`onEvicted`): the engine closes that app's sockets with 4200 so clients reconnect and
- * rebuild their state, and old tokens can never touch the new registration.
+ * Cluster state in Redis: atomic Lua scripts (redis-scripts.ts) decide first/last exactly once.
+ * Registrations, heartbeats (a sorted set of expiries, Redis clock) and reaping follow the shared
+ * node lifecycle (node-lifecycle.ts); this file supplies its Redis primitives.
  */
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../server/logger.js';
 import type {
   ChannelSummary,
   ClusterChanges,
-  ClusterState,
+  ChannelCache,
+  ClusterNode,
+  Membership,
+  UserPresence,
   JoinRequest,
   JoinResult,
   LeaveResult,
@@ -22,6 +19,8 @@ import type {
   OfflineResult,
   OnlineResult,
 } from './cluster-state.js';
+import { systemClock, type Clock } from './clock.js';
+import { NodeLifecycle, type RegistryStore } from './node-lifecycle.js';
 import type { RedisLink } from './redis-link.js';
 import * as scripts from './redis-scripts.js';
 
@@ -31,6 +30,7 @@ export interface RedisClusterStateOptions {
   logger: Logger;
   /** A node silent for this long is reaped (default 15 s; members are gone within ~1.3× that). */
   nodeTimeoutMs: number;
+  clock?: Clock;
 }
 
 type Reply = unknown[];
@@ -47,66 +47,38 @@ const SCRIPTS = {
   heraldReap: scripts.REAP,
 } as const;
 
-export class RedisClusterState implements ClusterState {
+export class RedisClusterState implements Membership, UserPresence, ChannelCache, ClusterNode {
   readonly name = 'redis';
-  readonly nodeId = `${hostname().slice(0, 40)}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private readonly redis: Redis;
-  private readonly logger: Logger;
-  private readonly timeoutMs: number;
-  /** App id → this node's current registration (token) for it. */
-  private readonly registrations = new Map<string, Promise<string>>();
-  private readonly tokens = new Map<string, string>();
-  private readonly epochs = new Map<string, number>();
-  private reapedHandler: (appId: string, changes: ClusterChanges) => void = () => undefined;
-  private evictedHandler: (appId: string) => void = () => undefined;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private reaperTimer: NodeJS.Timeout | undefined;
-  /** No reaping until the node timeout has passed since (re)connecting: others need a heartbeat first. */
-  private reapNotBefore = 0;
-  private stopped = false;
+  private readonly lifecycle: NodeLifecycle;
   private readonly appsKey: string;
 
   constructor(private readonly options: RedisClusterStateOptions) {
     this.redis = options.link.commands;
-    this.logger = options.logger;
-    this.timeoutMs = options.nodeTimeoutMs;
     this.appsKey = `${options.prefix}:{${options.prefix}}:apps`;
     for (const [name, lua] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, { numberOfKeys: 1, lua });
+    this.lifecycle = new NodeLifecycle({
+      store: this.registry(),
+      logger: options.logger,
+      clock: options.clock ?? systemClock,
+      nodeTimeoutMs: options.nodeTimeoutMs,
+      linkHealthy: () => options.link.healthy(),
+    });
     options.link.onHealthChange((up) => {
-      if (up) {
-        this.reapNotBefore = Date.now() + this.timeoutMs;
-        void this.heartbeat();
-      }
+      if (up) this.lifecycle.linkUp();
     });
   }
 
-  async start(): Promise<void> {
-    this.reapNotBefore = Date.now() + this.timeoutMs;
-    const every = Math.max(50, Math.floor(this.timeoutMs / 3));
-    this.heartbeatTimer = setInterval(() => void this.heartbeat(), every);
-    this.heartbeatTimer.unref();
-    // Reapers on different nodes drift apart; the atomic claim makes overlaps harmless anyway.
-    this.reaperTimer = setInterval(() => void this.reap(), every + Math.floor(Math.random() * (every / 4)));
-    this.reaperTimer.unref();
+  get nodeId(): string {
+    return this.lifecycle.nodeId;
   }
 
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    clearInterval(this.heartbeatTimer);
-    clearInterval(this.reaperTimer);
-    if (!this.options.link.healthy()) return;
-    // Leave cleanly: remove this node's contributions now and broadcast what changed.
-    for (const [appId, token] of this.tokens) {
-      try {
-        const reply = (await this.run('heraldReap')(this.appKey(appId), token, '1')) as Reply | null;
-        if (reply) this.reapedHandler(appId, parseChanges(reply));
-      } catch (err) {
-        this.logger.warn({ err, appId }, 'could not remove this node from the cluster state');
-      }
-    }
-    this.tokens.clear();
-    this.registrations.clear();
+  async start(): Promise<void> {
+    this.lifecycle.start();
+  }
+
+  stop(): Promise<void> {
+    return this.lifecycle.stop();
   }
 
   healthy(): boolean {
@@ -114,16 +86,16 @@ export class RedisClusterState implements ClusterState {
   }
 
   onReaped(handler: (appId: string, changes: ClusterChanges) => void): void {
-    this.reapedHandler = handler;
+    this.lifecycle.onReaped(handler);
   }
 
   onEvicted(handler: (appId: string) => void): void {
-    this.evictedHandler = handler;
+    this.lifecycle.onEvicted(handler);
   }
 
   async join(request: JoinRequest): Promise<JoinResult> {
-    if (this.stopped) return { ok: false, reason: 'stopped' };
-    const token = await this.register(request.appId);
+    if (this.lifecycle.stopped) return { ok: false, reason: 'stopped' };
+    const token = await this.lifecycle.token(request.appId);
     const member = request.member;
     const reply = (await this.run('heraldJoin')(
       this.appKey(request.appId),
@@ -132,12 +104,11 @@ export class RedisClusterState implements ClusterState {
       member?.userId ?? '',
       member ? JSON.stringify([member.rawUserId, member.userInfo ?? null]) : '',
       request.maxMembers,
-      request.withCache ? '1' : '0',
     )) as Reply;
     const status = reply[0] as number;
-    if (status === -1) return { ok: false, reason: this.evicted(request.appId, token) };
+    if (status === -1) return { ok: false, reason: this.lifecycle.evicted(request.appId, token) };
     if (status === -2) return { ok: false, reason: 'full' };
-    const [count, revision, added, roster, cached] = reply as [number, number, number, string[] | null, string | null];
+    const [count, revision, added, roster] = reply as [number, number, number, string[] | null];
     return {
       ok: true,
       token,
@@ -146,15 +117,14 @@ export class RedisClusterState implements ClusterState {
       revision,
       memberAdded: added === 1,
       roster: roster ? parseRoster(roster) : undefined,
-      cached: cached ? parseCache(cached) : undefined,
     };
   }
 
   async leave(appId: string, channel: string, token: string, userId?: string): Promise<LeaveResult> {
     const none: LeaveResult = { ok: false, vacated: false, subscriptionCount: 0, revision: 0 };
-    if (this.stopped || this.tokens.get(appId) !== token) return none;
+    if (this.lifecycle.stopped || !this.lifecycle.isCurrent(appId, token)) return none;
     const reply = (await this.run('heraldLeave')(this.appKey(appId), token, channel, userId ?? '')) as Reply;
-    if (reply[0] === -1) this.evicted(appId, token);
+    if (reply[0] === -1) this.lifecycle.evicted(appId, token);
     if ((reply[0] as number) < 0) return none;
     const [count, revision, removed] = reply as [number, number, string | null];
     const result: LeaveResult = { ok: true, vacated: count === 0, subscriptionCount: count, revision };
@@ -164,11 +134,11 @@ export class RedisClusterState implements ClusterState {
 
   async userOnline(appId: string, userId: string, watchlist: string[]): Promise<OnlineResult> {
     const none = { ok: false, token: '', cameOnline: false, revision: 0, online: [], snapshotRevision: 0 };
-    if (this.stopped) return none;
-    const token = await this.register(appId);
+    if (this.lifecycle.stopped) return none;
+    const token = await this.lifecycle.token(appId);
     const reply = (await this.run('heraldOnline')(this.appKey(appId), token, userId, ...watchlist)) as Reply;
     if (reply[0] === -1) {
-      this.evicted(appId, token);
+      this.lifecycle.evicted(appId, token);
       return none;
     }
     const [first, revision, flags] = reply as [number, number, number[]];
@@ -177,9 +147,9 @@ export class RedisClusterState implements ClusterState {
 
   async userOffline(appId: string, userId: string, token: string): Promise<OfflineResult> {
     const none: OfflineResult = { ok: false, wentOffline: false, revision: 0 };
-    if (this.stopped || this.tokens.get(appId) !== token) return none;
+    if (this.lifecycle.stopped || !this.lifecycle.isCurrent(appId, token)) return none;
     const reply = (await this.run('heraldOffline')(this.appKey(appId), token, userId)) as Reply;
-    if (reply[0] === -1) this.evicted(appId, token);
+    if (reply[0] === -1) this.lifecycle.evicted(appId, token);
     if ((reply[0] as number) < 0) return none;
     return { ok: true, wentOffline: reply[0] === 1, revision: reply[1] as number };
   }
@@ -236,83 +206,34 @@ export class RedisClusterState implements ClusterState {
     return fn.bind(this.redis);
   }
 
-  private register(appId: string): Promise<string> {
-    let registration = this.registrations.get(appId);
-    if (!registration) {
-      const epoch = (this.epochs.get(appId) ?? 0) + 1;
-      this.epochs.set(appId, epoch);
-      const token = `${this.nodeId}.${epoch}`;
-      registration = (async () => {
+  /** The shared lifecycle's primitives, in Redis. */
+  private registry(): RegistryStore {
+    const timeoutMs = this.options.nodeTimeoutMs;
+    return {
+      register: async (appId, token) => {
         await this.redis.sadd(this.appsKey, appId);
-        await this.run('heraldRegister')(this.appKey(appId), token, this.timeoutMs);
-        this.tokens.set(appId, token);
-        return token;
-      })();
-      registration.catch(() => {
-        if (this.registrations.get(appId) === registration) this.registrations.delete(appId);
-      });
-      this.registrations.set(appId, registration);
-    }
-    return registration;
-  }
-
-  /** The registration behind `token` was reaped: start a new epoch and tell the engine once. */
-  private evicted(appId: string, token: string): 'evicted' {
-    // At shutdown this node removes itself: a late operation finding it gone is expected.
-    if (!this.stopped && this.tokens.get(appId) === token) {
-      this.tokens.delete(appId);
-      this.registrations.delete(appId);
-      this.logger.error({ appId, node: token }, 'this node was removed from the cluster state (it was cut off longer than the node timeout); its connections of the app are closed so clients reconnect');
-      try {
-        this.evictedHandler(appId);
-      } catch (err) {
-        this.logger.error({ err }, 'eviction handler failed');
-      }
-    }
-    return 'evicted';
-  }
-
-  private async heartbeat(): Promise<void> {
-    if (this.stopped || !this.options.link.healthy()) return;
-    await Promise.all(
-      [...this.tokens].map(async ([appId, token]) => {
-        try {
-          // Re-adding the app to the set heals a concurrent cleanup by a reaper.
-          const [alive] = await Promise.all([this.run('heraldHeartbeat')(this.appKey(appId), token, this.timeoutMs), this.redis.sadd(this.appsKey, appId)]);
-          if (alive === 0) this.evicted(appId, token);
-        } catch (err) {
-          this.logger.debug({ err, appId }, 'heartbeat failed');
+        await this.run('heraldRegister')(this.appKey(appId), token, timeoutMs);
+      },
+      heartbeat: async (appId, token) => {
+        // Re-adding the app to the set heals a concurrent cleanup by a reaper.
+        const [alive] = await Promise.all([this.run('heraldHeartbeat')(this.appKey(appId), token, timeoutMs), this.redis.sadd(this.appsKey, appId)]);
+        return alive !== 0;
+      },
+      expired: async (ownApps) => {
+        const out: Array<{ appId: string; token: string }> = [];
+        for (const appId of await this.redis.smembers(this.appsKey)) {
+          const key = this.appKey(appId);
+          const tokens = (await this.run('heraldExpired')(key)) as string[];
+          for (const token of tokens) out.push({ appId, token });
+          if (tokens.length === 0 && !ownApps.has(appId) && (await this.redis.zcard(key + 'nodes')) === 0) await this.redis.srem(this.appsKey, appId);
         }
-      }),
-    );
-  }
-
-  private async reap(): Promise<void> {
-    if (this.stopped || !this.options.link.healthy() || Date.now() < this.reapNotBefore) return;
-    try {
-      const apps = await this.redis.smembers(this.appsKey);
-      await Promise.all(apps.map((appId) => this.reapApp(appId)));
-    } catch (err) {
-      this.logger.debug({ err }, 'reaper round failed');
-    }
-  }
-
-  private async reapApp(appId: string): Promise<void> {
-    const key = this.appKey(appId);
-    const expired = (await this.run('heraldExpired')(key)) as string[];
-    const own = this.tokens.get(appId);
-    for (const node of expired) {
-      if (node === own) continue;
-      const reply = (await this.run('heraldReap')(key, node, '0')) as Reply | null;
-      if (!reply) continue; // another node claimed it first
-      const changes = parseChanges(reply);
-      this.logger.warn(
-        { appId, node, channels: changes.channels.length, members: changes.members.length, users: changes.usersOffline.length },
-        'reaped a node that stopped heartbeating',
-      );
-      this.reapedHandler(appId, changes);
-    }
-    if ((await this.redis.zcard(key + 'nodes')) === 0 && !this.tokens.has(appId)) await this.redis.srem(this.appsKey, appId);
+        return out;
+      },
+      remove: async (appId, token, self) => {
+        const reply = (await this.run('heraldReap')(this.appKey(appId), token, self ? '1' : '0')) as Reply | null;
+        return reply ? parseChanges(reply) : undefined;
+      },
+    };
   }
 }
 

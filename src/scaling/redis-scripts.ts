@@ -29,7 +29,7 @@ if not redis.call('ZSCORE', KEYS[1] .. 'nodes', ARGV[1]) then return 0 end
 redis.call('ZADD', KEYS[1] .. 'nodes', now + tonumber(ARGV[2]), ARGV[1])
 return 1`;
 
-/** ARGV: node, channel, user id ('' = not presence), member JSON, max members, '1' = return cache. */
+/** ARGV: node, channel, user id ('' = not presence), member JSON, max members. */
 export const JOIN = `
 local b, node, ch, uid = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 if not redis.call('ZSCORE', b .. 'nodes', node) then return {-1} end
@@ -38,7 +38,7 @@ if uid ~= '' and redis.call('HEXISTS', pm, uid) == 0 and redis.call('HLEN', pm) 
 local total = redis.call('HINCRBY', b .. 'subs', ch, 1)
 redis.call('HINCRBY', b .. 'ns:' .. node, ch, 1)
 local rev = redis.call('INCR', b .. 'rev')
-local added, roster, cached = 0, false, false
+local added, roster = 0, false
 if uid ~= '' then
   redis.call('HINCRBY', b .. 'np:' .. node, ch .. '\\n' .. uid, 1)
   if redis.call('HINCRBY', pm, uid, 1) == 1 then
@@ -47,8 +47,7 @@ if uid ~= '' then
   end
   roster = redis.call('HGETALL', b .. 'pi:' .. ch)
 end
-if ARGV[6] == '1' then cached = redis.call('GET', b .. 'cache:' .. ch) end
-return {total, rev, added, roster, cached}`;
+return {total, rev, added, roster}`;
 
 /** ARGV: node, channel, user id ('' = not presence). Returns {total, rev, removed member JSON or false}. */
 export const LEAVE = `

@@ -4,25 +4,34 @@
  * crosses the network once instead of twice (escaped inside the frame and as `data`).
  */
 import { encodeEvent } from '../protocol/messages.js';
-import type { BrokerMessage } from './broker.js';
+import type { ChannelEvent, ControlMessage } from './broker.js';
+
+/** What crosses the wire: a channel event (tagged) or a control message. */
+export type WireMessage = ({ type: 'event' } & ChannelEvent) | ControlMessage;
 
 /** Bumped when the layout changes, so mixed versions ignore each other instead of misreading. */
 const WIRE_VERSION = 1;
 
-export function encodeBrokerMessage(message: BrokerMessage): string {
+export function encodeBrokerMessage(message: WireMessage): string {
+  return message.type === 'event' ? encodeWireEvent(message) : encodeWireControl(message);
+}
+
+export function encodeWireEvent(message: ChannelEvent): string {
+  return JSON.stringify([
+    WIRE_VERSION,
+    'e',
+    message.appId,
+    message.channel,
+    message.eventName,
+    message.data,
+    message.excludeSocketId ?? 0,
+    message.source === 'client' ? 1 : 0,
+    message.userId ?? 0,
+  ]);
+}
+
+export function encodeWireControl(message: ControlMessage): string {
   switch (message.type) {
-    case 'event':
-      return JSON.stringify([
-        WIRE_VERSION,
-        'e',
-        message.appId,
-        message.channel,
-        message.eventName,
-        message.data,
-        message.excludeSocketId ?? 0,
-        message.source === 'client' ? 1 : 0,
-        message.userId ?? 0,
-      ]);
     case 'terminate-user':
       return JSON.stringify([WIRE_VERSION, 't', message.appId, message.userId]);
     case 'member':
@@ -48,7 +57,7 @@ const isString = (v: unknown): v is string => typeof v === 'string';
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 /** Decodes one message; undefined for anything malformed or from another wire version. Never throws. */
-export function decodeBrokerMessage(text: string): BrokerMessage | undefined {
+export function decodeBrokerMessage(text: string): WireMessage | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

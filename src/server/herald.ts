@@ -9,8 +9,8 @@ import type { HeraldConfig } from '../config/schema.js';
 import { registerHttpApi } from '../http-api/routes.js';
 import { CloseCode } from '../protocol/errors.js';
 import type { Broker } from '../scaling/broker.js';
-import type { ClusterState } from '../scaling/cluster-state.js';
 import { createScaling } from '../scaling/create.js';
+import { memoryScaling, type Scaling } from '../scaling/scaling.js';
 import { createContext, sendJson } from './http-context.js';
 import { createLogger, type Logger } from './logger.js';
 import type { ValidEvent } from '../http-api/publish.js';
@@ -30,8 +30,8 @@ export interface StartOptions {
   modules?: HeraldModule[];
   /** Replaces the broker chosen by config (tests, scaling). */
   broker?: Broker;
-  /** With `broker`: the cluster state it goes with (a worker of a multi-worker node). */
-  cluster?: ClusterState;
+  /** Replaces every scaling backend chosen by config (e.g. the IPC backends of a worker). */
+  scaling?: Scaling;
   /** The per-app API rate limit (a worker's counts for its whole node). */
   apiRateLimiter?: TokenBuckets;
   /** Replaces the app registry (the app store provides its own). */
@@ -73,12 +73,11 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
   const hooks: HeraldHooks = { beforePublish: [], admitConnection: [], apiCall: [], readiness: [], drain: [], httpRequest: [], upgrade: [] };
   const services = new Map<string, unknown>();
   // HERALD_BROKER: memory (one node), redis or nats (messages and shared state; docs/scaling.md).
-  const scaling = options.broker ? { broker: options.broker, cluster: options.cluster } : createScaling(config, logger);
+  const scaling = options.scaling ?? (options.broker ? { ...memoryScaling(), broker: options.broker } : createScaling(config, logger));
   const broker = scaling.broker;
   const engine = new ChannelsEngine({
     apps: registry,
-    broker,
-    cluster: scaling.cluster,
+    scaling,
     activityTimeout: config.activityTimeout,
     pongTimeout: config.pongTimeout,
     admit: (app, current) => {
@@ -165,14 +164,14 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
   const started: HeraldModule[] = [];
   try {
     await broker.start();
-    await scaling.cluster?.start();
+    await scaling.node.start();
     for (const module of modules) {
       await module.start(ctx);
       started.push(module);
     }
   } catch (err) {
     for (const m of started.reverse()) await m.stop?.();
-    await scaling.cluster?.stop().catch(() => undefined);
+    await scaling.node.stop().catch(() => undefined);
     await broker.stop().catch(() => undefined);
     throw err;
   }
@@ -233,7 +232,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
         ]);
         // Leave the cluster state before the modules stop: whatever this node's sockets still held
         // is removed at once, broadcast to the other nodes and seen by the observers (webhooks).
-        await scaling.cluster?.stop().catch((err: unknown) => logger.error({ err }, 'leaving the cluster state failed'));
+        await scaling.node.stop().catch((err: unknown) => logger.error({ err }, 'leaving the cluster state failed'));
         for (const m of [...started].reverse()) {
           try {
             await m.stop?.();

@@ -81,8 +81,7 @@ export class HubClusterState {
       }
       roster = [...state.roster.get(channel)!.values()];
     }
-    const cached = request.withCache ? this.cached(state, channel) : undefined;
-    return { ok: true, token: node, occupied: total === 1, subscriptionCount: total, revision, memberAdded, roster, cached: cached && { event: cached.event, data: cached.data } };
+    return { ok: true, token: node, occupied: total === 1, subscriptionCount: total, revision, memberAdded, roster };
   }
 
   leave(node: string, appId: string, channel: string, userId?: string): LeaveResult {

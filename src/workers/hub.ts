@@ -10,15 +10,17 @@ import type { Database } from '../storage/database.js';
 import { TokenBuckets } from '../server/token-buckets.js';
 import { HubClusterState } from './hub-state.js';
 import { ConnectionCountsHub } from './connection-counts.js';
-import { BUS_OP } from './ipc-broker.js';
+import { isChannelControl, type ChannelEvent, type ControlMessage } from '../scaling/broker.js';
+import { CONTROL_OP, EVENT_OP, SUBSCRIBE_OP, UNSUBSCRIBE_OP } from './ipc-broker.js';
 import type { IpcPeer } from './ipc.js';
 import { DatabaseHost } from './remote-database.js';
 import { APPS_CHANGED } from './services.js';
 import type { ClusterChanges } from '../scaling/cluster-state.js';
 
 interface Attached {
+  node: string;
   peer: IpcPeer;
-  /** Receives relayed broker messages (once it serves clients). */
+  /** Receives relayed control messages (once it serves clients). */
   ready: boolean;
 }
 
@@ -30,6 +32,9 @@ export class NodeHub {
   private readonly workers = new Map<string, Attached>();
   private readonly rateLimits = new TokenBuckets();
   private readonly connections = new ConnectionCountsHub();
+  /** `${appId}\n${channel}` → workers with subscribers on it (per-channel interest). */
+  private readonly interest = new Map<string, Set<Attached>>();
+  private readonly interestOf = new Map<Attached, Set<string>>();
   private readonly sweepTimer: NodeJS.Timeout;
 
   constructor(database: () => Promise<Database>) {
@@ -39,15 +44,14 @@ export class NodeHub {
   }
 
   attach(node: string, peer: IpcPeer): void {
-    const attached: Attached = { peer, ready: false };
+    const attached: Attached = { node, peer, ready: false };
+    this.interestOf.set(attached, new Set());
     this.workers.set(node, attached);
     this.state.addNode(node);
     this.serveClusterState(node, peer);
     this.store.serve(peer, node);
     this.connections.attach(node, peer);
-    peer.handle(BUS_OP, (message) => {
-      for (const other of this.workers.values()) if (other !== attached && other.ready) other.peer.notify(BUS_OP, message);
-    });
+    this.serveBus(attached);
     // An app changed through one worker: every other worker re-reads it before the call returns.
     peer.handle(APPS_CHANGED, async (id) => {
       const others = [...this.workers.values()].filter((w) => w !== attached);
@@ -74,7 +78,11 @@ export class NodeHub {
   detach(node: string, died: boolean): Array<{ appId: string; changes: ClusterChanges }> {
     const attached = this.workers.get(node);
     this.workers.delete(node);
-    attached?.peer.close('worker exited');
+    if (attached) {
+      attached.peer.close('worker exited');
+      for (const key of this.interestOf.get(attached) ?? []) this.unsubscribe(attached, key);
+      this.interestOf.delete(attached);
+    }
     this.store.release(node);
     this.connections.detach(node);
     const removed = this.state.removeNode(node);
@@ -84,6 +92,43 @@ export class NodeHub {
 
   stop(): void {
     clearInterval(this.sweepTimer);
+  }
+
+  /**
+   * Channel events go once to each other worker subscribed to the channel; channel control
+   * messages (member, subscription-count) likewise; app-wide control (terminate, user status)
+   * to every other worker.
+   */
+  private serveBus(from: Attached): void {
+    const { peer } = from;
+    peer.handle(EVENT_OP, (args) => {
+      const event = args as ChannelEvent;
+      for (const to of this.interest.get(`${event.appId}\n${event.channel}`) ?? []) if (to !== from) to.peer.notify(EVENT_OP, event);
+    });
+    peer.handle(CONTROL_OP, (args) => {
+      const message = args as ControlMessage;
+      const targets = isChannelControl(message) ? (this.interest.get(`${message.appId}\n${message.channel}`) ?? []) : this.workers.values();
+      for (const to of targets) if (to !== from && to.ready) to.peer.notify(CONTROL_OP, message);
+    });
+    peer.handle(SUBSCRIBE_OP, (args) => {
+      const { appId, channel } = args as { appId: string; channel: string };
+      const key = `${appId}\n${channel}`;
+      let set = this.interest.get(key);
+      if (!set) this.interest.set(key, (set = new Set()));
+      set.add(from);
+      this.interestOf.get(from)?.add(key);
+    });
+    peer.handle(UNSUBSCRIBE_OP, (args) => {
+      const { appId, channel } = args as { appId: string; channel: string };
+      this.unsubscribe(from, `${appId}\n${channel}`);
+    });
+  }
+
+  private unsubscribe(from: Attached, key: string): void {
+    const set = this.interest.get(key);
+    set?.delete(from);
+    if (set?.size === 0) this.interest.delete(key);
+    this.interestOf.get(from)?.delete(key);
   }
 
   /** Up to `want` tokens of the node-wide bucket of `key` (see LeasedBuckets). */

@@ -13,7 +13,8 @@ import { METRICS_SERVICE, type MetricsService } from '../metrics/module.js';
 import { DATABASE_SERVICE, type DatabaseProvider } from '../storage/module.js';
 import { workerCount } from './count.js';
 import { shareConnectionCounts } from './connection-counts.js';
-import { IpcBroker } from './ipc-broker.js';
+import { IpcBroker, IpcControl } from './ipc-broker.js';
+import type { Scaling } from '../scaling/scaling.js';
 import { LeasedBuckets } from './leased-buckets.js';
 import { IpcClusterState } from './ipc-cluster-state.js';
 import { IpcPeer, type IpcEndpoint } from './ipc.js';
@@ -23,7 +24,7 @@ import { METRICS_RENDER_SERVICE, REMOTE_STORE_SERVICE, WORKER_SERVICE } from './
 
 export interface WorkerRuntime {
   peer: IpcPeer;
-  options: Pick<StartOptions, 'broker' | 'cluster' | 'modules' | 'apiRateLimiter'>;
+  options: Pick<StartOptions, 'scaling' | 'modules' | 'apiRateLimiter'>;
   /** Tells the primary this worker listens (it prints the banner once all do). */
   announce(url: string, lines: string[]): void;
 }
@@ -56,7 +57,7 @@ export function workerParts(
   config: HeraldConfig,
   nodeId: string,
   modules: HeraldModule[] = defaultModules(),
-): Pick<StartOptions, 'broker' | 'cluster' | 'modules' | 'apiRateLimiter'> & { disconnected(): void } {
+): Pick<StartOptions, 'scaling' | 'modules' | 'apiRateLimiter'> & { disconnected(): void } {
   peer.reviveError = (e) => {
     if (e.status !== undefined) return new HttpError(e.status, e.message, e.code);
     return Object.assign(new Error(e.message), { name: e.name, code: e.code });
@@ -66,10 +67,11 @@ export function workerParts(
   const local = config.broker === 'memory';
   const broker = local ? new IpcBroker(peer) : undefined;
   const clusterState = local ? new IpcClusterState(peer, nodeId) : undefined;
+  const scaling: Scaling | undefined =
+    broker && clusterState ? { broker, control: new IpcControl(peer), membership: clusterState, users: clusterState, cache: clusterState, node: clusterState } : undefined;
   const withStore = modules.map((m) => (m.name === 'storage' && !config.databaseUrl ? remoteStorageModule(peer) : m));
   return {
-    broker,
-    cluster: clusterState,
+    scaling,
     modules: [workerModule(peer), ...withStore],
     apiRateLimiter: new LeasedBuckets(peer, workerCount(config.workers)),
     disconnected() {

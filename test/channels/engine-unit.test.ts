@@ -5,7 +5,6 @@ import { ChannelsEngine } from '../../src/channels/engine.js';
 import type { ConnectionTransport, OutboundMessage } from '../../src/channels/transport.js';
 import { MemoryAppRegistry } from '../../src/apps/registry.js';
 import { parseApp } from '../../src/apps/app.js';
-import { MemoryBroker } from '../../src/scaling/memory-broker.js';
 import { hmacSha256Hex } from '../../src/protocol/signatures.js';
 
 class FakeTransport implements ConnectionTransport {
@@ -27,7 +26,7 @@ class FakeTransport implements ConnectionTransport {
 
 function setup(now = { t: 1_000_000 }) {
   const app = parseApp({ id: '1', key: 'k', secret: 'secret-123' });
-  const engine = new ChannelsEngine({ apps: new MemoryAppRegistry([app]), broker: new MemoryBroker(), activityTimeout: 120, pongTimeout: 30, now: () => now.t });
+  const engine = new ChannelsEngine({ apps: new MemoryAppRegistry([app]), activityTimeout: 120, pongTimeout: 30, now: () => now.t });
   const open = () => {
     const transport = new FakeTransport();
     const result = engine.connect({ appKey: 'k', protocol: '7', version: '8.6.0' }, transport);

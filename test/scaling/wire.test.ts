@@ -1,7 +1,7 @@
 /** Pure parts of the scaling layer: the broker wire format, topic interest, Redis URL parsing. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BrokerMessage } from '../../src/scaling/broker.js';
+import type { WireMessage } from '../../src/scaling/wire.js';
 import { TopicInterest } from '../../src/scaling/interest.js';
 import { subjectToken } from '../../src/scaling/nats-broker.js';
 import { parseRedisTarget, redactUrl } from '../../src/scaling/redis-link.js';
@@ -9,7 +9,7 @@ import { decodeBrokerMessage, encodeBrokerMessage } from '../../src/scaling/wire
 import { encodeEvent } from '../../src/protocol/messages.js';
 
 test('every broker message survives the wire; event frames are rebuilt byte for byte', () => {
-  const messages: BrokerMessage[] = [
+  const messages: WireMessage[] = [
     { type: 'event', appId: 'a', channel: 'presence-x', frame: encodeEvent('client-hi', 'presence-x', '{"q":"\\"é"}', 'u1'), eventName: 'client-hi', data: '{"q":"\\"é"}', excludeSocketId: '1.2', source: 'client', userId: 'u1' },
     { type: 'event', appId: 'a', channel: 'c', frame: encodeEvent('e', 'c', 'plain'), eventName: 'e', data: 'plain', source: 'api', excludeSocketId: undefined, userId: undefined },
     { type: 'terminate-user', appId: 'a', userId: 'u' },

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { HubClusterState } from '../../src/workers/hub-state.js';
 
 const join = (hub: HubClusterState, node: string, channel: string, userId?: string, maxMembers = 100) =>
-  hub.join(node, { appId: 'a', channel, member: userId ? { userId, rawUserId: userId, userInfo: { n: userId } } : undefined, maxMembers, withCache: false });
+  hub.join(node, { appId: 'a', channel, member: userId ? { userId, rawUserId: userId, userInfo: { n: userId } } : undefined, maxMembers });
 
 function twoWorkers(): HubClusterState {
   const hub = new HubClusterState();
@@ -100,9 +100,8 @@ test('cache channels keep the last event until its TTL', () => {
   hub.addNode('w1');
   hub.setCache('a', 'cache-x', 'e', '{}', 30);
   assert.deepEqual(hub.getCache('a', 'cache-x'), { event: 'e', data: '{}', ttl: 30 });
-  const joined = hub.join('w1', { appId: 'a', channel: 'cache-x', maxMembers: 1, withCache: true });
-  assert.ok(joined.ok);
-  assert.deepEqual(joined.cached, { event: 'e', data: '{}' });
-  now += 30_000;
+  now += 29_500;
+  assert.deepEqual(hub.getCache('a', 'cache-x'), { event: 'e', data: '{}', ttl: 1 });
+  now += 500;
   assert.equal(hub.getCache('a', 'cache-x'), undefined);
 });

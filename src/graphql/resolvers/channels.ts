@@ -140,7 +140,7 @@ export const channelResolvers: ResolverMap = {
       const out: Array<{ socketId: string; channel: string; userId: string | null }> = [];
       for (const conn of channel.subscribers) {
         if (out.length >= first) break;
-        out.push({ socketId: conn.socketId, channel: ref.name, userId: channel.memberOf.get(conn) ?? conn.user?.id ?? null });
+        out.push({ socketId: conn.socketId, channel: ref.name, userId: conn.subscriptions.get(ref.name)?.userId ?? conn.user?.id ?? null });
       }
       return out;
     },
