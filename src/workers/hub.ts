@@ -14,7 +14,7 @@ import { isChannelControl, type ChannelEvent, type ControlMessage } from '../sca
 import { CONTROL_OP, EVENT_OP, SUBSCRIBE_OP, UNSUBSCRIBE_OP } from './ipc-broker.js';
 import type { IpcPeer } from './ipc.js';
 import { DatabaseHost } from './remote-database.js';
-import { APPS_CHANGED } from './services.js';
+import { APPS_CHANGED, USAGE_FLUSH, USAGE_FLUSH_ALL } from './services.js';
 import type { ClusterChanges } from '../scaling/cluster-state.js';
 
 interface Attached {
@@ -56,6 +56,10 @@ export class NodeHub {
     peer.handle(APPS_CHANGED, async (id) => {
       const others = [...this.workers.values()].filter((w) => w !== attached);
       await Promise.all(others.map((w) => w.peer.request(APPS_CHANGED, id, 10_000).catch(() => undefined)));
+    });
+    peer.handle(USAGE_FLUSH_ALL, async () => {
+      const others = [...this.workers.values()].filter((w) => w !== attached && w.ready);
+      await Promise.all(others.map((w) => w.peer.request(USAGE_FLUSH, undefined, 10_000).catch(() => undefined)));
     });
     peer.handle('metrics.aggregate', () => this.aggregateMetrics());
     peer.handle('rate.lease', (args) => {

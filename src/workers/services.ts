@@ -8,3 +8,7 @@ export const METRICS_RENDER_SERVICE = 'metrics:render';
 export const REMOTE_STORE_SERVICE = 'database:remote';
 /** IPC notice: an app changed in the store (relayed by the hub to the other workers). */
 export const APPS_CHANGED = 'apps.changed';
+/** IPC: flush this worker's usage counters (asked by the hub). */
+export const USAGE_FLUSH = 'usage.flush';
+/** IPC: a worker asks the hub to have every other worker flush its usage counters. */
+export const USAGE_FLUSH_ALL = 'usage.flushAll';

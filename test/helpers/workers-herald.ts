@@ -93,6 +93,8 @@ export async function startWorkersNode(count: number, config: HeraldConfig, apps
   }
   const proxy = new RoundRobinProxy(heralds.map((h) => h.port));
   await proxy.start();
+  // As the supervisor does with the shared port: `herald apps` finds the node through the lock.
+  store.setUrl(`http://127.0.0.1:${proxy.port}`);
   return {
     port: proxy.port,
     heralds,

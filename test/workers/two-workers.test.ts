@@ -167,6 +167,11 @@ test('an app created through one worker is served by both at once; its connectio
     }
   }
   assert.deepEqual(refused, { code: 4004, reason: 'Application is over connection quota' });
+  // The stats any worker answers are the node's: both connections, one on each worker.
+  const stats = (await (await fetch(`${node.url}/admin/apps/limited-app/stats`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as {
+    connections: { current: number };
+  };
+  assert.equal(stats.connections.current, 2);
   first.close();
   second.close();
 });
