@@ -12,6 +12,7 @@ export class OwnedStore {
   private database: Promise<Database> | undefined;
   private lock: DataDirLock | undefined;
   private url: string | undefined;
+  private closed = false;
 
   constructor(
     private readonly config: Pick<HeraldConfig, 'databaseUrl' | 'dataDir'>,
@@ -25,6 +26,8 @@ export class OwnedStore {
   }
 
   open(): Promise<Database> {
+    // A worker's late query while the node stops must not open the store again.
+    if (this.closed) return Promise.reject(new Error('The store is closed (the node is stopping)'));
     const { config } = this;
     this.database ??= (async () => {
       if (!config.databaseUrl) {
@@ -48,6 +51,7 @@ export class OwnedStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const db = await this.database?.catch(() => undefined);
     this.database = undefined;
     await db?.close().catch(() => undefined);

@@ -26,7 +26,11 @@ export interface TestHeraldOptions {
   app?: Partial<AppInput>;
   apps?: AppInput[];
   config?: Partial<HeraldConfigInput>;
-  modules?: HeraldModule[];
+  /**
+   * Replaces the default modules. A function makes a fresh list per Herald, which a node of
+   * several workers (HERALD_TEST_WORKERS) needs: module instances hold their Herald's state.
+   */
+  modules?: HeraldModule[] | (() => HeraldModule[]);
 }
 
 let counter = 0;
@@ -41,8 +45,9 @@ export async function startTestHerald(options: TestHeraldOptions = {}): Promise<
   const logger = createLogger(process.env.HERALD_TEST_LOG ?? 'silent', false);
   // HERALD_TEST_WORKERS=2: the same tests against a node of 2 workers (test/helpers/workers-herald.ts).
   const workers = config.broker === 'memory' ? testWorkers() : 1;
-  const node = workers > 1 ? await startWorkersNode(workers, config, apps, logger, options.modules) : undefined;
-  const herald = node ? node.heralds[0]! : await startHerald({ config, apps, logger, modules: options.modules });
+  const modules = typeof options.modules === 'function' ? options.modules : options.modules && (() => options.modules as HeraldModule[]);
+  const node = workers > 1 ? await startWorkersNode(workers, config, apps, logger, modules) : undefined;
+  const herald = node ? node.heralds[0]! : await startHerald({ config, apps, logger, modules: modules?.() });
   const clients: PusherJs[] = [];
   const port = node ? node.port : herald.port;
   return {

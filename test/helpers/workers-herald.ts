@@ -72,7 +72,7 @@ export interface WorkersNode {
   stop(): Promise<void>;
 }
 
-export async function startWorkersNode(count: number, config: HeraldConfig, apps: App[], logger: Logger, modules?: HeraldModule[]): Promise<WorkersNode> {
+export async function startWorkersNode(count: number, config: HeraldConfig, apps: App[], logger: Logger, modules?: () => HeraldModule[]): Promise<WorkersNode> {
   const store = new OwnedStore(config, logger);
   const hub = new NodeHub(() => store.open());
   const heralds: Herald[] = [];
@@ -81,7 +81,7 @@ export async function startWorkersNode(count: number, config: HeraldConfig, apps
       const [hubSide, workerSide] = channel();
       const node = `test-worker-${i}`;
       hub.attach(node, new IpcPeer(hubSide));
-      const parts = workerParts(new IpcPeer(workerSide), { ...config, workers: count }, node, modules);
+      const parts = workerParts(new IpcPeer(workerSide), { ...config, workers: count }, node, modules?.());
       const { disconnected: _, ...options } = parts;
       heralds.push(await startHerald({ config, apps, logger, ...options, modules: options.modules }));
       hub.ready(node);
