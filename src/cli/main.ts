@@ -1,7 +1,7 @@
 /** The `herald` command. */
 import { ConfigError, loadConfig } from '../config/load.js';
 import { SETTINGS } from '../config/schema.js';
-import { startHerald, type Herald } from '../server/herald.js';
+import type { Herald } from '../server/herald.js';
 import { createLogger } from '../server/logger.js';
 import { TlsError } from '../server/tls.js';
 import { extraCommands } from './commands.js';
@@ -10,7 +10,6 @@ import type { HeraldConfig } from '../config/schema.js';
 import type { Logger } from '../server/logger.js';
 import { Supervisor } from '../workers/supervisor.js';
 import { workerCount } from '../workers/count.js';
-import { workerRuntime } from '../workers/worker.js';
 
 const USAGE = `Usage: herald <command> [options]
 
@@ -42,7 +41,9 @@ async function start(argv: string[]): Promise<void> {
   const logger = createLogger(loaded.config.logLevel);
   const workers = workerCount(loaded.config.workers);
   if (workers > 1 && cluster.isPrimary) return supervise(loaded.config, workers, logger);
-  const worker = cluster.isWorker ? workerRuntime(loaded.config) : undefined;
+  // Loaded here, not at the top: a supervisor never serves, so it keeps none of this in memory.
+  const { startHerald } = await import('../server/herald.js');
+  const worker = cluster.isWorker ? (await import('../workers/worker.js')).workerRuntime(loaded.config) : undefined;
   let herald: Herald;
   try {
     herald = await startHerald({

@@ -7,6 +7,9 @@ import type { HeraldConfig } from '../config/schema.js';
 import type { Logger } from '../server/logger.js';
 import type { Database } from '../storage/database.js';
 import { openDatabase } from '../storage/open.js';
+// Capabilities register their migrations when their modules load: the owner of the store must
+// apply every one, although it runs none of them.
+import '../server/modules.js';
 
 export class OwnedStore {
   private database: Promise<Database> | undefined;
