@@ -11,8 +11,8 @@ export class AppState {
   /** Newest watchlist status revision applied per watched user. */
   readonly statusRevisions = new Map<string, number>();
   /**
-   * The `subscriptionCount` observer of counts this node changed, per channel above the
-   * throttle threshold (smaller counts are reported at once and need no entry).
+   * The `subscriptionCount` observer of counts this node changed, per channel; idle entries are
+   * pruned by the engine's sweep, so only channels changed in the last window are kept.
    */
   readonly countObservers = new Map<string, CountThrottle>();
 

@@ -13,7 +13,7 @@ import type { ClusterChanges } from '../scaling/cluster-state.js';
 import type { AppState } from './app-state.js';
 import type { Channel } from './channel.js';
 import type { Connection } from './connection.js';
-import { CountThrottle, COUNT_THROTTLE_ABOVE } from './count-throttle.js';
+import { CountThrottle } from './count-throttle.js';
 import type { ChannelsEngine } from './engine.js';
 import { OutboundMessage } from './transport.js';
 
@@ -106,26 +106,23 @@ export function sendCount(conn: Connection, channel: string, count: number): voi
  */
 export function publishCount(engine: ChannelsEngine, state: AppState, channel: string, count: number, revision: number): void {
   const kind = channelType(channel).kind;
-  if (count === 0 || count <= COUNT_THROTTLE_ABOVE) {
+  if (count === 0) {
     state.countObservers.get(channel)?.cancel();
     state.countObservers.delete(channel);
   }
   if (kind === 'presence' || kind === 'user' || count === 0) return;
-  observeCount(engine, state, channel, count);
+  let observer = state.countObservers.get(channel);
+  if (!observer) {
+    observer = new CountThrottle(engine.clock, (latest) => engine.emit('subscriptionCount', state.app, channel, latest));
+    state.countObservers.set(channel, observer);
+  }
+  observer.offer(count);
   if (state.app.subscriptionCountEvents) void engine.control.send({ type: 'subscription-count', appId: state.app.id, channel, count, revision });
 }
 
-function observeCount(engine: ChannelsEngine, state: AppState, channel: string, count: number): void {
-  if (count <= COUNT_THROTTLE_ABOVE && !state.countObservers.has(channel)) {
-    engine.emit('subscriptionCount', state.app, channel, count);
-    return;
-  }
-  let throttle = state.countObservers.get(channel);
-  if (!throttle) {
-    throttle = new CountThrottle(engine.clock, (latest) => engine.emit('subscriptionCount', state.app, channel, latest));
-    state.countObservers.set(channel, throttle);
-  }
-  throttle.offer(count);
+/** Forgets observer throttles that can no longer delay anything (called by the engine's sweep). */
+export function pruneCountObservers(state: AppState, now: number): void {
+  for (const [channel, observer] of state.countObservers) if (observer.idle(now)) state.countObservers.delete(channel);
 }
 
 function onUserStatus(state: AppState, message: Extract<ControlMessage, { type: 'user-status' }>): void {

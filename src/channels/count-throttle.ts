@@ -36,6 +36,11 @@ export class CountThrottle {
     return this.timer !== undefined;
   }
 
+  /** Nothing waits and the last window has passed: forgetting this throttle changes nothing. */
+  idle(now: number): boolean {
+    return this.timer === undefined && now - this.sentAt >= COUNT_THROTTLE_MS;
+  }
+
   cancel(): void {
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = undefined;

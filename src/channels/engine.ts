@@ -15,7 +15,7 @@ import { systemClock, type Clock } from '../scaling/clock.js';
 import type { ChannelCache, ClusterNode, Membership, UserPresence } from '../scaling/cluster-state.js';
 import { isPromise, type MaybePromise } from '../scaling/maybe-promise.js';
 import { memoryScaling, type Scaling } from '../scaling/scaling.js';
-import { attachControl } from './control.js';
+import { attachControl, pruneCountObservers } from './control.js';
 import { clusterQueries, type ChannelQueries } from './queries.js';
 import { AppState } from './app-state.js';
 import { Connection } from './connection.js';
@@ -36,7 +36,7 @@ export interface EngineOptions {
   pongTimeout: number;
   /** Time, timers and randomness (tests pass a ManualClock). */
   clock?: Clock;
-  /** Overrides only the clock's time (older tests). */
+  /** The system clock with another time source (older tests); ignored when `clock` is given. */
   now?: () => number;
   /** Extra admission check at connect (connection quotas); returns a close code to refuse. */
   admit?: (app: App, currentConnections: number) => { code: number; reason: string } | undefined;
@@ -85,8 +85,7 @@ export class ChannelsEngine {
 
   constructor(options: EngineOptions) {
     this.apps = options.apps;
-    const clock = options.clock ?? systemClock;
-    this.clock = options.now ? { ...clock, now: options.now } : clock;
+    this.clock = options.clock ?? (options.now ? { ...systemClock, now: options.now } : systemClock);
     const scaling = options.scaling ?? memoryScaling(this.clock);
     this.broker = scaling.broker;
     this.control = scaling.control;
@@ -418,6 +417,7 @@ export class ChannelsEngine {
           conn.send(PING);
         }
       }
+      pruneCountObservers(state, now);
     }
   }
 

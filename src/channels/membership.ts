@@ -41,11 +41,16 @@ export function joinChannel(
     conn.sendText(encodeSubscriptionError(name, errorType, message, status));
   };
 
-  return conn.inOrder(() => {
+  const unavailable = (err: unknown) => {
+    fail('ServiceUnavailable', 'Cluster state unavailable, try again shortly', 503);
+    throw err;
+  };
+  const step = (): MaybePromise<void> => {
     if (subscription.cancelled) return; // unsubscribed before its turn: nothing to undo
     if (!engine.node.healthy()) return fail('ServiceUnavailable', 'Cluster state unavailable, try again shortly', 503);
-    const joining = andThen(listen(engine, state, channel), () =>
-      andThen(engine.membership.join({ appId: state.app.id, channel: name, member, maxMembers: conn.app.limits.maxPresenceMembers }), (result) => {
+    return andThen(listen(engine, state, channel), () => {
+      if (subscription.cancelled) return; // closed while subscribing to the channel: nothing to undo
+      return andThen(engine.membership.join({ appId: state.app.id, channel: name, member, maxMembers: conn.app.limits.maxPresenceMembers }), (result) => {
         if (!result.ok) {
           if (result.reason === 'full') fail('LimitReached', `Presence channel ${name} is full (limit ${conn.app.limits.maxPresenceMembers} members)`, 403);
           else fail('ServiceUnavailable', 'This node left the cluster, reconnect', 503);
@@ -54,13 +59,16 @@ export function joinChannel(
         subscription.token = result.token;
         if (!type.cache || subscription.cancelled) return joined(engine, state, conn, subscription, type, member, result, undefined);
         return andThen(engine.cache.getCache(state.app.id, name), (cached) => joined(engine, state, conn, subscription, type, member, result, cached));
-      }),
-    );
-    if (!isPromise(joining)) return;
-    return joining.catch((err: unknown) => {
-      fail('ServiceUnavailable', 'Cluster state unavailable, try again shortly', 503);
-      throw err;
+      });
     });
+  };
+  return conn.inOrder(() => {
+    try {
+      const joining = step();
+      return isPromise(joining) ? joining.catch(unavailable) : undefined;
+    } catch (err) {
+      return unavailable(err);
+    }
   }, engine.reportError);
 }
 
@@ -84,6 +92,8 @@ function listen(engine: ChannelsEngine, state: AppState, channel: Channel): Mayb
     },
   );
   channel.listening = listening;
+  // Awaited by the join queued behind it, possibly later: a failure is handled there, not unhandled here.
+  listening.catch(() => undefined);
   return listening;
 }
 

@@ -21,8 +21,8 @@ const ALLOWED: Record<string, Array<[fragment: string, why: string]>> = {
   'beams/instances.ts': [['existing.secretKey === secretKey', 'start-up sync of the configured key with the stored one; no caller input']],
   'beams/providers/fcm.ts': [['this.accessToken === entry', 'cache identity of our own OAuth token object']],
   'beams/providers/apns.ts': [['current === usedToken', 'cache identity of our own provider JWT']],
-  'scaling/redis-cluster-state.ts': [['token', 'node-local fencing tokens (random per join), not credentials']],
-  'scaling/nats-cluster-state.ts': [['token', 'node-local fencing tokens (random per join), not credentials']],
+  'scaling/memory-cluster-state.ts': [['token', 'in-process fencing token of the memory backend, not a credential']],
+  'scaling/node-lifecycle.ts': [['token', 'node-local registration tokens of the cluster state, not credentials']],
 };
 
 function files(dir: string): string[] {
