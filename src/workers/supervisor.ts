@@ -68,7 +68,7 @@ export class Supervisor {
   }
 
   private fork(index: number): void {
-    const worker = cluster.fork({ HERALD_WORKER_INDEX: String(index) });
+    const worker = cluster.fork();
     const peer = new IpcPeer(worker as unknown as IpcEndpoint);
     const member: Member = { worker, peer, node: `worker-${worker.id}`, index, listening: false };
     this.members.set(worker.id, member);
