@@ -22,14 +22,14 @@ import { emptyResult, type BenchContext, type RunOptions, type ScenarioResult } 
 import { externalServer, launchHerald, stopAllServers, type ServerKind, type ServerUnderTest } from './lib/server.js';
 import { effectiveOpenFilesLimit } from './lib/spawn.js';
 import type { ScenarioDefinition } from './lib/scenarios/common.js';
-import { scenarioA, scenarioB, scenarioE } from './lib/scenarios/fanout.js';
+import { scenarioA, scenarioB, scenarioE, scenarioG } from './lib/scenarios/fanout.js';
 import { scenarioC } from './lib/scenarios/publish-only.js';
 import { scenarioD, scenarioHuge } from './lib/scenarios/memory.js';
 import { scenarioF } from './lib/scenarios/presence.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SCENARIOS: Record<string, ScenarioDefinition> = Object.fromEntries(
-  [scenarioA, scenarioB, scenarioC, scenarioD, scenarioE, scenarioF, scenarioHuge].map((s) => [s.id, s]),
+  [scenarioA, scenarioB, scenarioC, scenarioD, scenarioE, scenarioF, scenarioG, scenarioHuge].map((s) => [s.id, s]),
 );
 /** Descriptors a server node or generator keeps for itself (files, listeners, the store). */
 const FD_HEADROOM = 1024;
@@ -60,7 +60,7 @@ function topologyFor(id: string, options: RunOptions): Topology {
   return { nodes, workers, env: nodes > 1 ? { HERALD_BROKER: 'redis' } : {} };
 }
 
-async function runScenario(definition: ScenarioDefinition, options: RunOptions): Promise<ScenarioResult> {
+async function runScenario(definition: ScenarioDefinition, options: RunOptions, serverWorkers: number): Promise<ScenarioResult> {
   const durationS = options.durationS ?? definition.defaultDurationS;
   const topology = topologyFor(definition.id, options);
   const app = { id: options.appId, key: options.appKey, secret: options.appSecret };
@@ -77,6 +77,7 @@ async function runScenario(definition: ScenarioDefinition, options: RunOptions):
       inspect: options.profile || (definition.inspect ?? false),
       log,
       reference: options.reference,
+      workers: serverWorkers,
     });
     log(`${options.reference ? 'REFERENCE FLOOR server (not Herald)' : 'Herald'} started: ${server.nodes.map((n) => `127.0.0.1:${n.port} (pid ${n.pid})`).join(', ')}`);
   }
@@ -90,7 +91,8 @@ async function runScenario(definition: ScenarioDefinition, options: RunOptions):
       pool,
       wsUrls: server.nodes.map((n) => `ws://${n.host}:${n.port}/app/${app.key}?protocol=7&client=bench&version=1`),
       publishTarget: { host: server.nodes[0].host, port: server.nodes[0].port, app },
-      serverPids: server.nodes.map((n) => n.pid).filter((pid): pid is number => pid !== undefined),
+      // A multi-worker node's CPU and memory are its supervisor's plus its workers'.
+      serverPids: server.nodes.flatMap((n) => [n.pid, ...(n.workerPids ?? [])]).filter((pid): pid is number => pid !== undefined),
       log,
       profiled: (measure) => (options.profile ? profileWhile(server, definition.id, measure, hotFunctions) : measure()),
     };
@@ -167,11 +169,19 @@ async function main(): Promise<number> {
   log(`server under test: ${serverKind}; scenarios ${options.scenarios.join(', ')}; ${options.workers} generator process(es); Node ${process.version}`);
   const results: ScenarioResult[] = [];
   let crashed = 0;
-  for (const id of options.scenarios) {
-    const definition = SCENARIOS[id];
-    log(`── scenario ${id}: ${definition.title}`);
+  const runs = options.scenarios.flatMap((id) =>
+    (SCENARIOS[id].perWorkerCount ? options.serverWorkers : options.serverWorkers.slice(0, 1)).map((workers) => ({ id, workers })),
+  );
+  for (const { id: scenarioId, workers } of runs) {
+    const definition = SCENARIOS[scenarioId];
+    const id = workers > 1 ? `${scenarioId}×${workers}w` : scenarioId;
+    log(`── scenario ${id}: ${definition.title}${workers > 1 ? ` (Herald with ${workers} workers)` : ''}`);
     try {
-      const result = await runScenario(definition, options);
+      const result = await runScenario(definition, options, workers);
+      if (workers > 1) {
+        result.id = id;
+        result.title = `${result.title} — ${workers} workers`;
+      }
       results.push(result);
       log(`── ${id} done: ${result.lost ?? 0} lost, targets ${result.targets.map((t) => (t.met ? '✓' : t.met === false ? '✗' : '?')).join('')}`);
     } catch (error) {

@@ -3,11 +3,14 @@ import type { RunOptions } from './results.js';
 
 export const USAGE = `Usage: npm run bench -- [options]
 
-  --scenario a,b,…     scenarios to run (default: a,b,c,d,e,f; "all" = the same; "huge" only when named)
+  --scenario a,b,…     scenarios to run (default: a,b,c,d,e,f,g; "all" = the same; "huge" only when named)
   --duration S         measured seconds per scenario (default: each scenario's own, 10–15 s)
   --warmup S           warm-up seconds before measuring (default 2)
   --json FILE          also write the results as JSON
   --workers N          load generator processes (default 2)
+  --server-workers L   Herald worker processes (herald start --workers), a comma-separated list:
+                       scenarios e and g run once per entry, the others with the first entry
+                       (default 1,2: e and g with 1 and 2 workers in the same run, the rest with 1)
   --payload-bytes N    event data size (default 100)
   --profile            CPU-profile the server during each measured phase (through its inspector),
                        save the .cpuprofile and print the functions with the most self time
@@ -25,7 +28,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --help
 `;
 
-const STANDARD = ['a', 'b', 'c', 'd', 'e', 'f'];
+const STANDARD = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
 const KNOWN = [...STANDARD, 'huge'];
 
 export function parseArgs(argv: string[], root: string): RunOptions {
@@ -34,6 +37,7 @@ export function parseArgs(argv: string[], root: string): RunOptions {
     scenarios: STANDARD,
     warmupS: 2,
     workers: 2,
+    serverWorkers: [1, 2],
     payloadBytes: 100,
     targets: [],
     serverPids: [],
@@ -80,6 +84,13 @@ export function parseArgs(argv: string[], root: string): RunOptions {
         break;
       case '--workers':
         options.workers = Math.floor(number(i++, arg, 1, 64));
+        break;
+      case '--server-workers':
+        options.serverWorkers = value(i++, arg).split(',').map((w) => {
+          const n = Number(w);
+          if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`--server-workers: "${w}" is not a number of workers from 1 to 64`);
+          return n;
+        });
         break;
       case '--payload-bytes':
         options.payloadBytes = Math.floor(number(i++, arg, 45, 10_000));
@@ -131,6 +142,8 @@ export function parseArgs(argv: string[], root: string): RunOptions {
   }
   if (options.reference && options.targets.length > 0) throw new Error('--reference starts its own server: it cannot be combined with --target');
   if (options.reference && options.databaseUrl) throw new Error('--reference: the floor server has no store, --database-url does not apply');
+  // The floor server and an external target are one process each: no worker comparison.
+  if (options.reference || options.targets.length > 0) options.serverWorkers = [1];
   return options;
 }
 

@@ -61,6 +61,8 @@ export interface RunOptions {
   durationS?: number;
   warmupS: number;
   workers: number;
+  /** Herald worker processes: e and g run once per entry, the other scenarios with the first. */
+  serverWorkers: number[];
   payloadBytes: number;
   jsonPath?: string;
   targets: string[];

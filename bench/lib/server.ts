@@ -21,6 +21,8 @@ export interface ServerNode {
   inspectPort?: number;
   /** The embedded store's directory of a Herald started here (absent with --database-url). */
   embeddedDataDir?: string;
+  /** The worker processes of a multi-worker Herald (`pid` is then its supervisor). */
+  workerPids?: number[];
 }
 
 /** What the figures are of: printed above the table and written to the JSON. */
@@ -47,6 +49,8 @@ export interface LaunchOptions {
   log: (line: string) => void;
   /** Start bench/reference/floor-server.ts instead of Herald (one node; app/env/store unused). */
   reference?: boolean;
+  /** Herald worker processes per node (herald start --workers); 1 = one process. */
+  workers?: number;
 }
 
 export async function freePort(): Promise<number> {
@@ -115,7 +119,8 @@ export async function launchHerald(options: LaunchOptions): Promise<ServerUnderT
       const port = await freePort();
       const inspectPort = options.inspect ? await freePort() : undefined;
       const inspectArgs = inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : [];
-      const args = ['--port', String(port), '--host', '127.0.0.1'];
+      const workers = options.reference ? 1 : (options.workers ?? 1);
+      const args = ['--port', String(port), '--host', '127.0.0.1', ...(workers > 1 ? ['--workers', String(workers)] : [])];
       let embeddedDataDir: string | undefined;
       let program: Pick<NodeChildOptions, 'nodeArgs' | 'script' | 'args' | 'env'>;
       if (options.reference) {
@@ -158,15 +163,34 @@ export async function launchHerald(options: LaunchOptions): Promise<ServerUnderT
       });
       children.push(child);
       const tail = captureTail(child);
+      const banner = workers > 1 ? workersBanner(child) : undefined;
       relayLogs(child, `[server ${i}]`, options.log);
       await waitUntilListening(child, '127.0.0.1', port, tail, kind);
-      nodes.push({ host: '127.0.0.1', port, pid: child.pid, inspectPort, embeddedDataDir });
+      // The port opens with the first worker: wait for every one (the banner lists their pids).
+      const workerPids = banner ? await banner : undefined;
+      nodes.push({ host: '127.0.0.1', port, pid: child.pid, inspectPort, embeddedDataDir, workerPids });
     }
   } catch (error) {
     await stop();
     throw error;
   }
   return { kind, nodes, app: options.app, stop };
+}
+
+/** Resolves with the worker pids a multi-worker Herald prints once every worker listens. */
+function workersBanner(child: ChildProcess): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (chunk: Buffer) => {
+      text = (text + chunk.toString()).slice(-8000);
+      const match = / workers \(pids ([\d, ]+)\)/.exec(text);
+      if (!match) return;
+      child.stdout?.off('data', onData);
+      resolve(match[1]!.split(', ').map(Number));
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', () => reject(new Error('Herald exited before every worker listened')));
+  });
 }
 
 /** Relays the first warnings/errors the server logs (HERALD_LOG_LEVEL=warn): they explain odd figures. */

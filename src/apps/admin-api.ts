@@ -142,13 +142,22 @@ export function registerAdminApi(router: Router, deps: AdminApiDeps): void {
       return storeCall(async () => (await manager()).rotateSecret(id, body as RotateOptions));
     }),
   );
-  router.add('GET', '/admin/apps/:appId/stats', admin((ctx) => usage.stats(servedApp(ctx.params.appId!))));
+  router.add(
+    'GET',
+    '/admin/apps/:appId/stats',
+    admin(async (ctx) => {
+      const app = servedApp(ctx.params.appId!);
+      await usage.settled(); // the whole node's counters (a worker of a multi-worker node)
+      return usage.stats(app);
+    }),
+  );
   router.add(
     'GET',
     '/admin/apps/:appId/usage',
     admin(async (ctx) => {
       const app = servedApp(ctx.params.appId!);
       const { from, to } = usageRange(ctx);
+      await usage.settled();
       const days = await usage.history(app.id, from, to);
       const totals = { messages: 0, messagesSent: 0, clientEvents: 0, messagesDelivered: 0, apiCalls: 0, webhooksSent: 0, connections: 0, peakConnections: 0 };
       for (const d of days) {

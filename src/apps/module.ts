@@ -10,6 +10,8 @@ import { AppStoreRuntime } from './runtime.js';
 import { UsageTracker } from './usage.js';
 import { subscribeWebhookUsage, WEBHOOKS_SERVICE } from './webhook-usage.js';
 import type { HeraldModule, ModuleContext } from '../server/module.js';
+import type { IpcPeer } from '../workers/ipc.js';
+import { USAGE_FLUSH, USAGE_FLUSH_ALL, WORKER_SERVICE } from '../workers/services.js';
 
 /** ctx.services key: other capabilities (console, GraphQL) manage apps and read stats through it. */
 export const APPS_SERVICE = 'apps';
@@ -49,16 +51,20 @@ export function appsModule(options: AppsModuleOptions = {}): HeraldModule {
 
   const start = async (ctx: ModuleContext) => {
     const { config, logger } = ctx;
+    const worker = ctx.services.get(WORKER_SERVICE) as IpcPeer | undefined;
     const tracker = new UsageTracker({
       engine: ctx.engine,
       nodeId: randomUUID(),
-      cluster: config.databaseUrl !== undefined,
+      // Connection counts are exchanged through the store between nodes, and between workers.
+      cluster: config.databaseUrl !== undefined || worker !== undefined,
+      flushOtherWorkers: worker && (() => worker.request(USAGE_FLUSH_ALL, undefined, 10_000)),
       flushIntervalMs,
       createStoreAfterMs: options.createStoreAfterMs,
       logger,
       openStore: async () => void (await runtime?.open()),
     });
     usage = tracker;
+    worker?.handle(USAGE_FLUSH, () => tracker.flush());
     runtime = new AppStoreRuntime(ctx, tracker, reloadIntervalMs);
     await runtime.init();
     tracker.start();

@@ -21,6 +21,8 @@ import type { ModuleContext } from '../server/module.js';
 import { DATABASE_SERVICE, getDatabase, type DatabaseProvider } from '../storage/module.js';
 import { StartupTimeoutError } from '../server/startup-retry.js';
 import { DamagedStoreError } from '../storage/store-check.js';
+import type { IpcPeer } from '../workers/ipc.js';
+import { APPS_CHANGED, REMOTE_STORE_SERVICE, WORKER_SERVICE } from '../workers/services.js';
 
 const MAX_APP_ID_IN_NOTIFY = 64;
 /** How often a Herald without an embedded store yet looks whether `herald apps` created one. */
@@ -64,7 +66,18 @@ export class AppStoreRuntime {
   async init(): Promise<void> {
     this.configApps = this.ctx.apps.list();
     this.ctx.server.once('listening', () => this.recordUrl());
-    if (this.embedded) this.guardDatabaseService();
+    // Another worker of this node changed an app: re-read it (opening the store if this worker
+    // has not yet: it was just created there).
+    this.workerPeer()?.handle(APPS_CHANGED, async (id) => {
+      if (typeof id !== 'string' || this.closed) return;
+      try {
+        await (await this.open()).sync?.reloadOne(id);
+      } catch (err) {
+        this.ctx.logger.warn({ err: (err as Error).message, appId: id }, 'app reload failed');
+      }
+    });
+    // In a worker the primary owns the embedded store, its lock and its seeding.
+    if (this.embedded && !this.ctx.services.has(REMOTE_STORE_SERVICE)) this.guardDatabaseService();
     if (!this.embedded || this.storeExists()) {
       await this.open();
       return;
@@ -164,6 +177,9 @@ export class AppStoreRuntime {
           await usageStore.deleteApp(id);
         }
         await sync?.changed(id, stored);
+        // The other workers of this node hold their own registries: they apply the change
+        // before the admin call returns, as this worker does.
+        await this.workerPeer()?.request(APPS_CHANGED, id).catch(() => undefined);
       },
     });
     await tracker.attach(usageStore);
@@ -203,6 +219,10 @@ export class AppStoreRuntime {
       });
     }
     return sync;
+  }
+
+  private workerPeer(): IpcPeer | undefined {
+    return this.ctx.services.get(WORKER_SERVICE) as IpcPeer | undefined;
   }
 
   async close(): Promise<void> {

@@ -26,6 +26,11 @@ export interface UsageTrackerOptions {
   nodeId: string;
   /** Exchange connection counts with other nodes through the store (PostgreSQL). */
   cluster: boolean;
+  /**
+   * A worker of a multi-worker node: has every other worker flush its counters, so what this
+   * one reads next is the node's (see settled()).
+   */
+  flushOtherWorkers?: () => Promise<void>;
   flushIntervalMs: number;
   logger: Logger;
   now?: () => number;
@@ -278,6 +283,17 @@ export class UsageTracker {
    * Writes pending counters to the store. Calls are queued, never run concurrently. With
    * `create`, a missing store is opened first (periodic flushes; a drain never creates one).
    */
+  /**
+   * Before reading stats or usage in a worker of a multi-worker node: every worker's counters
+   * are flushed to the store, this one's last (so its exchange sees the others' connections).
+   * Nothing to do in a one-process node.
+   */
+  async settled(): Promise<void> {
+    if (!this.options.flushOtherWorkers) return;
+    await this.options.flushOtherWorkers().catch(() => undefined);
+    await this.flush();
+  }
+
   flush(options: { create?: boolean } = {}): Promise<void> {
     this.chain = this.chain.then(() => this.flushOnce(options.create === true)).catch(() => undefined);
     return this.chain;

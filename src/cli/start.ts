@@ -1,11 +1,15 @@
 /** `herald start`: loads the configuration, starts the server and handles signals until it stops. */
 import { ConfigError, loadConfig } from '../config/load.js';
-import { startHerald, type Herald } from '../server/herald.js';
+import cluster from 'node:cluster';
+import type { HeraldConfig } from '../config/schema.js';
+import type { Herald } from '../server/herald.js';
 import { createLogger, flushLogs, usePrettyLogs, type Logger } from '../server/logger.js';
 import { EXIT_STARTUP_TIMEOUT, StartupTimeoutError } from '../server/startup-retry.js';
 import { DamagedStoreError, EXIT_DAMAGED_STORE } from '../storage/store-check.js';
 import { TlsError } from '../server/tls.js';
 import { describeListenError } from './listen-errors.js';
+import { Supervisor } from '../workers/supervisor.js';
+import { workerCount } from '../workers/count.js';
 
 export async function runStart(argv: string[], usage: string): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -25,9 +29,20 @@ export async function runStart(argv: string[], usage: string): Promise<void> {
   const logger = createLogger(loaded.config.logLevel, usePrettyLogs(loaded.config.logFormat));
   for (const notice of loaded.notices) logger.info(notice);
   for (const warning of loaded.warnings) logger.warn(warning);
+  const workers = workerCount(loaded.config.workers);
+  if (workers > 1 && cluster.isPrimary) return supervise(loaded.config, workers, logger);
+  // Loaded here, not at the top: a supervisor never serves, so it keeps none of this in memory.
+  const { startHerald } = await import('../server/herald.js');
+  const worker = cluster.isWorker ? (await import('../workers/worker.js')).workerRuntime(loaded.config) : undefined;
   let herald: Herald;
   try {
-    herald = await startHerald({ config: loaded.config, apps: loaded.apps, developmentAppId: loaded.usingDevelopmentApp ? loaded.apps[0]!.id : undefined, logger });
+    herald = await startHerald({
+      config: loaded.config,
+      apps: loaded.apps,
+      developmentAppId: loaded.usingDevelopmentApp ? loaded.apps[0]!.id : undefined,
+      logger,
+      ...worker?.options,
+    });
   } catch (err) {
     // Operator mistakes (bad certificate, port in use) get one clear line, not a stack trace.
     const message = err instanceof TlsError ? err.message : describeListenError(err as NodeJS.ErrnoException, loaded.config);
@@ -60,7 +75,28 @@ export async function runStart(argv: string[], usage: string): Promise<void> {
   } else {
     lines.push(`Apps: ${herald.apps.list().map((a) => `${a.id} (key ${a.key})`).join(', ')}`);
   }
-  process.stdout.write(lines.join('\n') + '\n');
+  // A worker's banner is printed once by the primary, when every worker listens.
+  if (worker) worker.announce(herald.url, lines);
+  else process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** `herald start --workers N` (N > 1): this process supervises N workers that serve the port. */
+function supervise(config: HeraldConfig, workers: number, logger: Logger): void {
+  const supervisor = new Supervisor({ config, workers, logger, onListening: (lines) => process.stdout.write(lines.join('\n') + '\n') });
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'shutting down every worker');
+    void supervisor.stop();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => supervisor.reloadTls());
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+  void supervisor.finished.then(async (code) => {
+    logger.info('stopped');
+    await flushLogs(logger);
+    process.exit(code);
+  });
+  supervisor.start();
 }
 
 /** SIGTERM/SIGINT: graceful shutdown (bounded); SIGHUP: reload the TLS certificate. */

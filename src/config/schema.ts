@@ -60,6 +60,13 @@ export const configSchema = z.object({
   shutdownTimeoutMs: z.number().int().min(0).default(10000),
   /** How long start-up waits for PostgreSQL, Redis or NATS to become reachable (0 = forever). */
   startupTimeoutMs: z.number().int().min(0).default(0),
+  /** Event loops (processes) of this node sharing its port: a number, or 'auto' = the CPUs this process may use (docs/scaling.md). */
+  workers: z
+    .preprocess(
+      (v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+      z.union([z.literal('auto'), z.number().int().min(1).max(256)], { error: 'must be a number from 1 to 256, or auto' }),
+    )
+    .default(1),
   /** Beams: id of a default instance created (or kept in sync) at start; needs beamsSecretKey. */
   beamsInstanceId: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be 1-100 letters, digits, - or _').optional(),
   /** Beams: secret key of the default instance (Bearer credential of the Publish API, JWT key). */
@@ -126,6 +133,7 @@ export const SETTINGS: Setting[] = [
   { path: 'handshakeTimeoutMs', env: 'HERALD_HANDSHAKE_TIMEOUT_MS', flag: '--handshake-timeout-ms', type: 'int', default: '10000', description: 'Time a client has to send complete request headers (HTTP and WebSocket upgrade) before the socket is dropped.' },
   { path: 'shutdownTimeoutMs', env: 'HERALD_SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', type: 'int', default: '10000', description: 'Longest graceful shutdown before exiting anyway.' },
   { path: 'startupTimeoutMs', env: 'HERALD_STARTUP_TIMEOUT_MS', flag: '--startup-timeout-ms', type: 'int', default: '0', description: 'How long start-up retries PostgreSQL, Redis or NATS that are not reachable yet (one log line per attempt, back-off up to 10 s); past it `herald start` exits with code 3. 0 = retry forever.' },
+  { path: 'workers', env: 'HERALD_WORKERS', flag: '--workers', type: 'string', description: 'Worker processes sharing the port, one event loop each (docs/scaling.md): a number from 1 to 256, or auto (the CPUs this process may use). Default 1: one process, no supervisor.' },
   { path: 'beamsInstanceId', env: 'HERALD_BEAMS_INSTANCE_ID', flag: '--beams-instance-id', type: 'string', description: 'Beams: id of a default instance created at start (with HERALD_BEAMS_SECRET_KEY); more via `herald beams create`.' },
   { path: 'beamsSecretKey', env: 'HERALD_BEAMS_SECRET_KEY', flag: '--beams-secret-key', type: 'string', description: 'Beams: secret key of the default instance (at least 8 characters).' },
   { path: 'webhookRetrySeconds', env: 'HERALD_WEBHOOK_RETRY_SECONDS', flag: '--webhook-retry-seconds', type: 'int', default: '3600', description: 'How long an undelivered webhook event is retried (seconds after it happened) before it is dropped.' },

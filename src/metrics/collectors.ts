@@ -34,6 +34,8 @@ export interface HeraldMetrics {
   webhookDuration: Histogram;
   /** Prometheus text exposition of this Herald's and the process's metrics. */
   render(): Promise<string>;
+  /** The same metrics as objects (summed across the workers of a node by the primary). */
+  json(): Promise<unknown[]>;
   contentType: string;
 }
 
@@ -233,6 +235,9 @@ export function createMetrics(state: MetricsState): HeraldMetrics {
     contentType: registry.contentType,
     async render() {
       return (await registry.metrics()) + (await shared.metrics());
+    },
+    async json() {
+      return [...(await registry.getMetricsAsJSON()), ...(await shared.getMetricsAsJSON())];
     },
   };
 }

@@ -10,6 +10,7 @@ import type { HeraldModule, ModuleContext } from '../server/module.js';
 import { AppStatsTable, PendingPublishes } from './app-stats.js';
 import { createMetrics, type HeraldMetrics } from './collectors.js';
 import { NetworkBytes } from './network.js';
+import { METRICS_RENDER_SERVICE } from '../workers/services.js';
 import { onWebhookDelivery, readWebhookGauges, readWebhookQueueDepth, WEBHOOKS_SERVICE } from './sources.js';
 
 export const METRICS_SERVICE = 'metrics';
@@ -66,7 +67,9 @@ export function metricsModule(options: MetricsOptions = {}): HeraldModule {
 
       const serve = async (res: ServerResponse) => {
         webhooks.attach(); // in case the webhooks service started after this module
-        sendText(res, 200, await metrics.render(), metrics.contentType);
+        // In a worker of a multi-worker node the primary sums every worker's metrics.
+        const renderNode = ctx.services.get(METRICS_RENDER_SERVICE) as (() => Promise<string>) | undefined;
+        sendText(res, 200, await (renderNode ?? metrics.render)(), metrics.contentType);
       };
       if (ctx.config.metricsPort === undefined) {
         ctx.router.add('GET', '/metrics', (httpCtx) => serve(httpCtx.res));

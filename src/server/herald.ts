@@ -32,6 +32,8 @@ export interface StartOptions {
   broker?: Broker;
   /** Replaces every scaling backend chosen by config (e.g. the IPC backends of a worker). */
   scaling?: Scaling;
+  /** The per-app API rate limit (a worker's counts for its whole node). */
+  apiRateLimiter?: TokenBuckets;
   /** Replaces the app registry (the app store provides its own). */
   registry?: AppRegistry;
   /**
@@ -89,7 +91,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
   engine.onInternalError = (err) => logger.error({ err }, 'engine error');
 
   const router = new Router();
-  const apiRateLimiter = new TokenBuckets();
+  const apiRateLimiter = options.apiRateLimiter ?? new TokenBuckets();
   services.set(API_RATE_LIMITER_SERVICE, apiRateLimiter);
   registerHttpApi(router, {
     rateLimiter: apiRateLimiter,

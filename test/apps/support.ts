@@ -100,7 +100,7 @@ export function startAppsHerald(options: AppsHeraldOptions): Promise<TestHerald>
       ...(adminToken === null ? {} : { adminToken: adminToken ?? ADMIN_TOKEN }),
       ...rest.config,
     },
-    modules: rest.modules ?? [storageModule(), appsModule({ flushIntervalMs: flushIntervalMs ?? 60_000, reloadIntervalMs, createStoreAfterMs })],
+    modules: rest.modules ?? (() => [storageModule(), appsModule({ flushIntervalMs: flushIntervalMs ?? 60_000, reloadIntervalMs, createStoreAfterMs })]),
   });
 }
 

@@ -60,7 +60,7 @@ export async function startBeamsHerald(
   if (dataDir) await seedEmbeddedDataDir(dataDir);
   const th = await startTestHerald({
     config: { ...options.config, ...(dataDir ? { dataDir } : {}) },
-    ...(options.defaultModules ? {} : { modules: [storageModule(), beamsModule({ delivery: { pollMs: 250, ...options.delivery }, webhooks: options.webhooks })] }),
+    ...(options.defaultModules ? {} : { modules: () => [storageModule(), beamsModule({ delivery: { pollMs: 250, ...options.delivery }, webhooks: options.webhooks })] }),
   });
   const service = th.herald.services.get(BEAMS_SERVICE) as BeamsService;
   return {

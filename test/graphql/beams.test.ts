@@ -193,7 +193,7 @@ test('sendBeamsNotification is queued and delivered to APNs, FCM and Web Push wi
 });
 
 test('without the Beams or apps services: NOT_AVAILABLE', async () => {
-  const bare = await startTestHerald({ modules: [storageModule(), graphqlModule()], config: { adminToken: ADMIN_TOKEN } });
+  const bare = await startTestHerald({ modules: () => [storageModule(), graphqlModule()], config: { adminToken: ADMIN_TOKEN } });
   try {
     const beams = await gql(bare, `{ beamsUser(instanceId: "x", userId: "u") { id } }`, undefined, ADMIN);
     assert.equal(codeOf(beams), 'NOT_AVAILABLE');

@@ -9,6 +9,7 @@ import { configSchema, type HeraldConfigInput } from '../../src/config/schema.js
 import { startHerald, type Herald } from '../../src/server/herald.js';
 import type { HeraldModule } from '../../src/server/module.js';
 import { createLogger } from '../../src/server/logger.js';
+import { startWorkersNode, testWorkers } from './workers-herald.js';
 
 export interface TestHerald {
   port: number;
@@ -25,7 +26,11 @@ export interface TestHeraldOptions {
   app?: Partial<AppInput>;
   apps?: AppInput[];
   config?: Partial<HeraldConfigInput>;
-  modules?: HeraldModule[];
+  /**
+   * Replaces the default modules. A function makes a fresh list per Herald, which a node of
+   * several workers (HERALD_TEST_WORKERS) needs: module instances hold their Herald's state.
+   */
+  modules?: HeraldModule[] | (() => HeraldModule[]);
 }
 
 let counter = 0;
@@ -37,14 +42,14 @@ export async function startTestHerald(options: TestHeraldOptions = {}): Promise<
   const dataDir = options.config?.dataDir ?? mkdtempSync(join(tmpdir(), 'herald-test-'));
   const config = configSchema.parse({ host: '127.0.0.1', port: 0, logLevel: 'silent', ...options.config, dataDir });
   const apps = [toApp(appSchema.parse({ ...app, ...options.app })), ...(options.apps ?? []).map((a) => toApp(appSchema.parse(a)))];
-  const herald = await startHerald({
-    config,
-    apps,
-    logger: createLogger(process.env.HERALD_TEST_LOG ?? 'silent', false),
-    modules: options.modules,
-  });
+  const logger = createLogger(process.env.HERALD_TEST_LOG ?? 'silent', false);
+  // HERALD_TEST_WORKERS=2: the same tests against a node of 2 workers (test/helpers/workers-herald.ts).
+  const workers = config.broker === 'memory' ? testWorkers() : 1;
+  const modules = typeof options.modules === 'function' ? options.modules : options.modules && (() => options.modules as HeraldModule[]);
+  const node = workers > 1 ? await startWorkersNode(workers, config, apps, logger, modules) : undefined;
+  const herald = node ? node.heralds[0]! : await startHerald({ config, apps, logger, modules: modules?.() });
   const clients: PusherJs[] = [];
-  const port = herald.port;
+  const port = node ? node.port : herald.port;
   return {
     port,
     app: { id: apps[0]!.id, key: apps[0]!.key, secret: apps[0]!.secret },
@@ -68,7 +73,7 @@ export async function startTestHerald(options: TestHeraldOptions = {}): Promise<
     },
     async stop() {
       for (const c of clients) c.disconnect();
-      await herald.close();
+      await (node ? node.stop() : herald.close());
       if (!options.config?.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -12,6 +12,8 @@ export interface ScenarioDefinition {
   defaultDurationS: number;
   /** Included when no --scenario is given. */
   standard: boolean;
+  /** Run once per --server-workers entry (compares 1 and N Herald workers in one run). */
+  perWorkerCount?: boolean;
   /** Start the server with the inspector so memory readings can follow a forced GC. */
   inspect?: boolean;
   run(ctx: BenchContext, durationS: number): Promise<ScenarioResult>;

@@ -3,6 +3,8 @@
  *  a) 1,000 subscribers on 1 channel, 20 events/s
  *  b) 5,000 subscribers over 50 channels, 100 events/s
  *  e) saturation: 2,000 subscribers on 1 channel, publishing as fast as deliveries keep up
+ *  g) 18,000 subscribers on 1 channel, 2 events/s: how long one event takes to reach a large
+ *     channel (e and g run with 1 and N Herald workers: --server-workers)
  */
 import { connectClients, runPublishPhase, sleep } from '../measure.js';
 import { emptyResult, type BenchContext, type ScenarioResult, type TargetCheck } from '../results.js';
@@ -105,6 +107,7 @@ export const scenarioE: ScenarioDefinition = {
   title: 'saturation fan-out, 2,000 subscribers, 1 channel',
   defaultDurationS: 15,
   standard: true,
+  perWorkerCount: true,
   run: (ctx, durationS) =>
     runFanout(
       ctx,
@@ -116,6 +119,28 @@ export const scenarioE: ScenarioDefinition = {
         targets: (r) => [
           atLeast('capacity ≥ 300k deliveries/s by CPU', r.cpuPerDeliveryUs ? 1e6 / r.cpuPerDeliveryUs : undefined, 300_000),
         ],
+      },
+      durationS,
+    ),
+};
+
+export const scenarioG: ScenarioDefinition = {
+  id: 'g',
+  title: '18,000 subscribers, 1 channel, 2 events/s',
+  defaultDurationS: 15,
+  standard: true,
+  perWorkerCount: true,
+  run: (ctx, durationS) =>
+    runFanout(
+      ctx,
+      {
+        id: 'g',
+        title: scenarioG.title,
+        subscribers: 18_000,
+        channels: 1,
+        rate: 2,
+        // Issue 18: with 2 workers, p50 at most 0.6× one worker's (compared in docs/benchmarks.md).
+        targets: () => [],
       },
       durationS,
     ),

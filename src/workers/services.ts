@@ -1,0 +1,14 @@
+/** ctx.services keys through which modules notice they run in a worker of a multi-worker node. */
+
+/** Present in a worker: its IPC peer to the primary. */
+export const WORKER_SERVICE = 'worker';
+/** Renders the node's /metrics (every worker's, summed); absent in a one-process node. */
+export const METRICS_RENDER_SERVICE = 'metrics:render';
+/** The 'database' service is another process's store: no data-directory lock or seeding here. */
+export const REMOTE_STORE_SERVICE = 'database:remote';
+/** IPC notice: an app changed in the store (relayed by the hub to the other workers). */
+export const APPS_CHANGED = 'apps.changed';
+/** IPC: flush this worker's usage counters (asked by the hub). */
+export const USAGE_FLUSH = 'usage.flush';
+/** IPC: a worker asks the hub to have every other worker flush its usage counters. */
+export const USAGE_FLUSH_ALL = 'usage.flushAll';

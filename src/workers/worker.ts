@@ -1,0 +1,123 @@
+/**
+ * What a worker of a multi-worker node changes in the Herald it starts: the broker and the
+ * cluster state reach the primary over IPC, the embedded store is the primary's, and /metrics
+ * answers for the whole node. Everything else is the same `startHerald` as a one-process node.
+ */
+import cluster from 'node:cluster';
+import type { HeraldConfig } from '../config/schema.js';
+import type { StartOptions } from '../server/herald.js';
+import type { HeraldModule } from '../server/module.js';
+import { defaultModules } from '../server/modules.js';
+import { HttpError } from '../server/router.js';
+import { METRICS_SERVICE, type MetricsService } from '../metrics/module.js';
+import { DATABASE_SERVICE, type DatabaseProvider } from '../storage/module.js';
+import { workerCount } from './count.js';
+import { shareConnectionCounts } from './connection-counts.js';
+import { IpcBroker, IpcControl } from './ipc-broker.js';
+import type { Scaling } from '../scaling/scaling.js';
+import { LeasedBuckets } from './leased-buckets.js';
+import { IpcClusterState } from './ipc-cluster-state.js';
+import { IpcPeer, type IpcEndpoint } from './ipc.js';
+import { remoteDatabase } from './remote-database.js';
+import { METRICS_RENDER_SERVICE, REMOTE_STORE_SERVICE, WORKER_SERVICE } from './services.js';
+
+
+export interface WorkerRuntime {
+  peer: IpcPeer;
+  options: Pick<StartOptions, 'scaling' | 'modules' | 'apiRateLimiter'>;
+  /** Tells the primary this worker listens (it prints the banner once all do). */
+  announce(url: string, lines: string[]): void;
+}
+
+export function isWorker(): boolean {
+  return cluster.isWorker;
+}
+
+export function workerRuntime(config: HeraldConfig): WorkerRuntime {
+  const peer = new IpcPeer(process as unknown as IpcEndpoint);
+  const parts = workerParts(peer, config, `worker-${cluster.worker?.id ?? process.pid}`);
+  process.on('disconnect', () => {
+    // The primary is gone (killed): nobody relays or supervises any more. Drain and exit.
+    parts.disconnected();
+    process.exitCode = 1;
+    setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 1000).unref();
+    process.kill(process.pid, 'SIGTERM');
+  });
+  const { disconnected: _, ...options } = parts;
+  return { peer, options, announce: (url, lines) => peer.notify('worker.listening', { url, lines }) };
+}
+
+/**
+ * The parts of a worker's Herald that reach its hub through `peer` (a process's IPC channel, or
+ * an in-process one in tests). `modules` defaults to every capability; the storage module is
+ * replaced by the hub's store unless PostgreSQL is configured (each worker then opens its own).
+ */
+export function workerParts(
+  peer: IpcPeer,
+  config: HeraldConfig,
+  nodeId: string,
+  modules: HeraldModule[] = defaultModules(),
+): Pick<StartOptions, 'scaling' | 'modules' | 'apiRateLimiter'> & { disconnected(): void } {
+  peer.reviveError = (e) => {
+    if (e.status !== undefined) return new HttpError(e.status, e.message, e.code);
+    return Object.assign(new Error(e.message), { name: e.name, code: e.code });
+  };
+  // With Redis or NATS every worker is a node of that cluster (the backends already decide
+  // first/last atomically across nodes); otherwise the hub is this node's cluster state.
+  const local = config.broker === 'memory';
+  const broker = local ? new IpcBroker(peer) : undefined;
+  const clusterState = local ? new IpcClusterState(peer, nodeId) : undefined;
+  const scaling: Scaling | undefined =
+    broker && clusterState ? { broker, control: new IpcControl(peer), membership: clusterState, users: clusterState, cache: clusterState, node: clusterState } : undefined;
+  const withStore = modules.map((m) => (m.name === 'storage' && !config.databaseUrl ? remoteStorageModule(peer) : m));
+  return {
+    scaling,
+    modules: [workerModule(peer), ...withStore],
+    apiRateLimiter: new LeasedBuckets(peer, workerCount(config.workers)),
+    disconnected() {
+      broker?.disconnected();
+      clusterState?.disconnected();
+      peer.close('primary exited');
+    },
+  };
+}
+
+/** First module of a worker: marks the process as one and answers the primary's metric scrapes. */
+function workerModule(peer: IpcPeer): HeraldModule {
+  return {
+    name: 'worker',
+    start(ctx) {
+      ctx.services.set(WORKER_SERVICE, peer);
+      ctx.services.set(METRICS_RENDER_SERVICE, () => peer.request<string>('metrics.aggregate'));
+      shareConnectionCounts(ctx, peer);
+      peer.handle('metrics.json', () => (ctx.services.get(METRICS_SERVICE) as MetricsService | undefined)?.metrics.json() ?? []);
+    },
+  };
+}
+
+/** The storage module of a worker: the 'database' service is the primary's store over IPC. */
+function remoteStorageModule(peer: IpcPeer): HeraldModule {
+  let used = false;
+  return {
+    name: 'storage',
+    start(ctx) {
+      const db = remoteDatabase(peer);
+      const provider: DatabaseProvider = async () => {
+        await db.query('SELECT 1'); // opens it on the primary; fails like a local open would
+        used = true;
+        return db;
+      };
+      ctx.services.set(DATABASE_SERVICE, provider);
+      ctx.services.set(REMOTE_STORE_SERVICE, true);
+      ctx.hooks.readiness.push(async () => {
+        if (!used) return undefined;
+        try {
+          await db.query('SELECT 1');
+          return undefined;
+        } catch (err) {
+          return `database unavailable: ${(err as Error).message}`;
+        }
+      });
+    },
+  };
+}
