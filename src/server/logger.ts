@@ -107,19 +107,21 @@ function stdoutDestination(): SonicBoom {
 }
 
 /**
- * Writes the logger's pending lines before a deliberate exit. pino's own `flush(cb)` calls back at
- * once for an async SonicBoom (minLength 0) without writing anything, so the lines queued since the
- * last write would die with `process.exit`. The synchronous flush is bounded by the destination's
- * stall limit (STALLED_OUTPUT_MS) and a broken pipe throws: an exit is never held longer.
+ * Waits (at most `ms`) until the logger's pending lines are written, before a deliberate exit.
+ * pino's `flush(cb)` calls back at once for an async SonicBoom (minLength 0) without waiting, so
+ * the lines queued behind the write in flight would die with `process.exit`; and a synchronous
+ * flush could spin on a stalled pipe. Polling the destination's queue never blocks the loop.
  */
-export function flushLogs(logger: Logger): Promise<void> {
+export function flushLogs(logger: Logger, ms = 1000): Promise<void> {
   const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
-  if (stream instanceof SonicBoom) {
-    try {
-      stream.flushSync();
-    } catch {
-      /* stdout is gone or stalled: the remaining lines are dropped, the exit goes ahead */
-    }
-  }
-  return Promise.resolve();
+  if (!(stream instanceof SonicBoom)) return Promise.resolve();
+  const pending = stream as unknown as { _len: number; _writing: boolean };
+  const deadline = Date.now() + ms;
+  return new Promise((resolve) => {
+    const check = () => {
+      if ((pending._len === 0 && !pending._writing) || Date.now() >= deadline) return resolve();
+      setTimeout(check, 5).unref();
+    };
+    check();
+  });
 }
