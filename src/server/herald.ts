@@ -103,10 +103,13 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     },
   });
 
-  const state = { draining: false };
+  // `starting`: listening, but dependencies (broker, cluster state, store) not connected yet.
+  const state = { draining: false, starting: true };
   router.add('GET', '/health', (ctx) => sendJson(ctx.res, 200, { status: 'ok' }));
   router.add('GET', '/ready', async (ctx) => {
     const problems: string[] = [];
+    // While starting, the modules' checks would wait for the very connections start-up retries.
+    if (state.starting) return sendJson(ctx.res, 503, { status: 'not ready', problems: ['starting: waiting for dependencies (PostgreSQL, Redis or NATS)'] });
     if (state.draining) problems.push('draining');
     if (!broker.healthy()) problems.push(`broker ${broker.name} unavailable`);
     for (const check of hooks.readiness) {
@@ -125,6 +128,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
   });
   logger.info({ sendPath: gateway.sendPath.name, reason: gateway.sendPath.reason }, `WebSocket send path: ${gateway.sendPath.name}`);
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (state.starting && !PROBE_PATHS.has((req.url ?? '').split('?')[0]!)) return refuseWhileStarting(res);
     void handleHttp(req, res, router, config.maxBodyBytes, logger, hooks);
   };
   const tlsFiles: TlsFiles | undefined = config.tlsCert && config.tlsKey ? { certPath: config.tlsCert, keyPath: config.tlsKey } : undefined;
@@ -139,7 +143,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
   server.requestTimeout = Math.max(config.handshakeTimeoutMs, 30_000);
   server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0]!;
-    if (state.draining) {
+    if (state.draining || state.starting) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
       return;
     }
@@ -163,6 +167,17 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
 
   const modules = options.modules ?? defaultModules();
   const ctx: ModuleContext = { config, apps: registry, engine, broker, router, logger, hooks, services, server };
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  // Listening before the dependencies connect: probes get /health 200 and /ready 503 while start-up
+  // retries PostgreSQL, Redis or NATS (everything else answers 503 until then).
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port }, 'listening; connecting to dependencies before serving');
   const started: HeraldModule[] = [];
   try {
     await broker.start();
@@ -175,21 +190,15 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     for (const m of started.reverse()) await m.stop?.();
     await scaling.node.stop().catch(() => undefined);
     await broker.stop().catch(() => undefined);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
     throw err;
   }
   engine.start();
+  state.starting = false;
   if (options.developmentAppId && registry instanceof MemoryAppRegistry) {
     withdrawDevelopmentApp(registry, options.developmentAppId, logger);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
 
   let closing: Promise<void> | undefined;
@@ -344,4 +353,12 @@ async function handleHttp(
       }
     }
   }
+}
+
+/** Liveness and readiness answer during start-up; everything else waits for the dependencies. */
+const PROBE_PATHS = new Set(['/health', '/ready']);
+
+function refuseWhileStarting(res: ServerResponse): void {
+  const body = JSON.stringify({ error: 'Herald is starting: waiting for its dependencies (PostgreSQL, Redis or NATS); see /ready' });
+  res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1', 'content-length': Buffer.byteLength(body) }).end(body);
 }

@@ -55,7 +55,7 @@ const CASES = [
 ];
 
 for (const c of CASES) {
-  test(`${c.dependency} not up yet: retried with one log line per attempt, served once it appears, /ready 200`, async () => {
+  test(`${c.dependency} not up yet: retried with one log line per attempt, /ready 503 meanwhile, served once it appears, /ready 200`, async () => {
     const port = await freePort();
     const herald = startHerald(c.env(port));
     const proxy = new TcpProxy(c.target);
@@ -68,6 +68,17 @@ for (const c of CASES) {
       assert.deepEqual(attempts.slice(0, 2).map((l) => l.attempt), [1, 2]);
       assert.equal(attempts[0]!.dependency, c.dependency);
       assert.doesNotMatch(herald.stdout() + herald.stderr(), /Herald listening|at .*\.ts:\d+|    at /, 'not serving yet, no stack trace');
+      // Listening already: liveness 200, readiness 503 naming why, everything else 503.
+      const early = herald.logs(/^listening; connecting to dependencies before serving$/)[0];
+      assert.ok(early, 'the early listening line');
+      const base = `http://127.0.0.1:${early.port as number}`;
+      assert.equal((await fetch(`${base}/health`)).status, 200);
+      const notReady = await fetch(`${base}/ready`);
+      assert.equal(notReady.status, 503);
+      assert.match(JSON.stringify(await notReady.json()), /starting: waiting for dependencies/);
+      const api = await fetch(`${base}/apps/app-id/channels`);
+      assert.equal(api.status, 503);
+      assert.match((await api.json() as { error: string }).error, /Herald is starting/);
 
       // The dependency comes up on the port Herald keeps trying.
       proxy.port = port;
