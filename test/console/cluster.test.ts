@@ -1,0 +1,148 @@
+/**
+ * The console on a two-node Redis cluster: node A's console API shows what a stock pusher-js
+ * client on node B does — its connection (apps list, stats stream, `cluster` nodes), its
+ * channels and presence membership, and live-feed entries from B (subscriptions, presence, API
+ * events), tagged with B's node id. (cluster-view.test.ts checks the bounds without sockets.)
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type Pusher from 'pusher';
+import { startTestHerald, type TestHerald } from '../helpers/herald.js';
+import { withTimeout } from '../helpers/wait.js';
+import { cleanupNamespace, REDIS_URL, serviceUp, skipMessage, subscribed, uniqueId, until } from '../scaling/support.js';
+
+const ADMIN_TOKEN = 'console-cluster-admin-token-789';
+let skipReason: string | undefined;
+let prefix: string;
+let a: TestHerald;
+let b: TestHerald;
+
+before(async () => {
+  if (!(await serviceUp('redis'))) {
+    skipReason = skipMessage('redis');
+    return;
+  }
+  prefix = uniqueId('cc').replace(/-/g, '_');
+  const app = { id: uniqueId('app'), key: uniqueId('key'), secret: `secret-${uniqueId('s')}` };
+  const config = { broker: 'redis' as const, clusterPrefix: prefix, redisUrl: REDIS_URL, adminToken: ADMIN_TOKEN };
+  a = await startTestHerald({ app, config });
+  b = await startTestHerald({ app, config });
+});
+after(async () => {
+  if (skipReason) return;
+  await Promise.allSettled([a?.stop(), b?.stop()]);
+  await cleanupNamespace('redis', prefix);
+});
+
+async function api(node: TestHerald, path: string): Promise<any> {
+  const res = await fetch(`${node.httpUrl}${path}`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+  assert.equal(res.status, 200, `${path}: ${res.status}`);
+  return res.json();
+}
+
+/** The console's server-sent-events stream, read as the page reads it. */
+function openStream(node: TestHerald, appId: string) {
+  const controller = new AbortController();
+  const events: Array<{ kind: string; payload: any }> = [];
+  const waiters: Array<() => void> = [];
+  const done = (async () => {
+    const res = await fetch(`${node.httpUrl}/console/api/stream?app=${encodeURIComponent(appId)}`, {
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+      signal: controller.signal,
+    });
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let cut;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const kind = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (kind && data) events.push({ kind, payload: JSON.parse(data) });
+        for (const w of waiters.splice(0)) w();
+      }
+    }
+  })().catch(() => undefined);
+  const entries = () => events.filter((e) => e.kind === 'batch').flatMap((e) => e.payload.entries as any[]);
+  return {
+    entries,
+    events,
+    /** Resolves with the first feed entry matching `match` (already received or still to come). */
+    async entry(match: (e: any) => boolean, what: string): Promise<any> {
+      return withTimeout(
+        (async () => {
+          for (;;) {
+            const found = entries().find(match);
+            if (found) return found;
+            await new Promise<void>((resolve) => waiters.push(resolve));
+          }
+        })(),
+        10_000,
+        what,
+      );
+    },
+    async close() {
+      controller.abort();
+      await done;
+    },
+  };
+}
+
+test('node A shows connections, channels, members and the live feed of a client on node B', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const appId = a.app.id;
+  const nodeB = (await api(b, '/console/api/cluster')).nodes.find((n: any) => n.self).id as string;
+  const nodeA = (await api(a, '/console/api/cluster')).nodes.find((n: any) => n.self).id as string;
+  assert.notEqual(nodeA, nodeB);
+  assert.equal((await api(a, '/console/api/session')).scope.feed, 'cluster');
+
+  const stream = openStream(a, appId);
+  try {
+    // The stream announced itself: B reports at once, so A lists B before any client exists.
+    await until(async () => (await api(a, '/console/api/cluster')).nodes.some((n: any) => n.id === nodeB), 10_000, 'node B in A\'s cluster info');
+
+    const sdk = b.pusherServer() as Pusher;
+    const client = b.pusherClient({
+      channelAuthorization: {
+        customHandler: (p: { socketId: string; channelName: string }, cb: (e: Error | null, a: unknown) => void) =>
+          cb(null, sdk.authorizeChannel(p.socketId, p.channelName, { user_id: 'user-on-b', user_info: { name: 'Bea' } })),
+      },
+    });
+    await subscribed(client, 'presence-room');
+    await subscribed(client, 'news');
+
+    // Connection counts: the apps list, the cluster info (per node) and the stats stream.
+    await until(async () => (await api(a, '/console/api/apps')).apps.find((x: any) => x.id === appId)?.connections === 1, 10_000, 'A\'s apps list to count B\'s connection');
+    assert.equal(a.herald.engine.connectionCount(appId), 0, 'the connection is on B, not on A');
+    const cluster = await api(a, `/console/api/cluster?app=${encodeURIComponent(appId)}`);
+    assert.equal(cluster.scope, 'cluster');
+    assert.deepEqual(
+      cluster.nodes.map((n: any) => [n.id, n.self, n.appConnections]).sort(),
+      [[nodeA, true, 0], [nodeB, false, 1]].sort(),
+    );
+    await until(() => stream.events.some((e) => e.kind === 'stats' && e.payload.latest?.[appId]?.connections === 1), 10_000, 'a stats tick with 1 connection');
+
+    // Channels and presence members (cluster-wide state).
+    const channels = await api(a, `/console/api/apps/${appId}/channels`);
+    assert.deepEqual(channels.channels.map((c: any) => c.name).sort(), ['news', 'presence-room']);
+    const members = await api(a, `/console/api/apps/${appId}/channels/presence-room/members`);
+    assert.deepEqual(members.members, [{ id: 'user-on-b', userInfo: { name: 'Bea' } }]);
+
+    // The live feed on A carries B's entries, tagged with B's node id.
+    const sub = await stream.entry((e) => e.kind === 'subscription' && e.channel === 'news', 'B\'s subscription in A\'s feed');
+    assert.equal(sub.node, nodeB);
+    const joined = await stream.entry((e) => e.kind === 'presence' && e.channel === 'presence-room', 'B\'s presence join in A\'s feed');
+    assert.match(joined.text, /user-on-b/);
+    await sdk.trigger('news', 'breaking', { headline: '<b>hi</b>' });
+    const published = await stream.entry((e) => e.kind === 'api_event' && e.event === 'breaking', 'B\'s API event in A\'s feed');
+    assert.equal(published.node, nodeB);
+    assert.equal(published.data, JSON.stringify({ headline: '<b>hi</b>' }));
+    assert.ok(stream.entries().every((e) => e.node !== nodeA), 'A\'s own entries are never echoed back to it');
+    client.disconnect();
+    await until(async () => (await api(a, '/console/api/apps')).apps.find((x: any) => x.id === appId)?.connections === 0, 10_000, 'the count to drop after B\'s client leaves');
+  } finally {
+    await stream.close();
+  }
+});
