@@ -2,16 +2,22 @@
  * The console on a two-node Redis cluster: node A's console API shows what a stock pusher-js
  * client on node B does — its connection (apps list, stats stream, `cluster` nodes), its
  * channels and presence membership, and live-feed entries from B (subscriptions, presence, API
- * events), tagged with B's node id. (cluster-view.test.ts checks the bounds without sockets.)
+ * events), tagged with B's node id; and the page in Debian's chromium (playwright-core) shows
+ * the cluster scope, both nodes and B's entries. (cluster-view.test.ts checks the bounds without sockets.)
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
 import type Pusher from 'pusher';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { withTimeout } from '../helpers/wait.js';
 import { cleanupNamespace, REDIS_URL, serviceUp, skipMessage, subscribed, uniqueId, until } from '../scaling/support.js';
 
 const ADMIN_TOKEN = 'console-cluster-admin-token-789';
+const CHROMIUM = process.env.HERALD_CHROMIUM ?? '/usr/bin/chromium';
+const ARTIFACTS = 'test-artifacts';
+const DOCS_IMAGES = process.env.HERALD_DOCS_SCREENSHOTS === '1' ? 'docs/images' : undefined;
 let skipReason: string | undefined;
 let prefix: string;
 let a: TestHerald;
@@ -144,5 +150,49 @@ test('node A shows connections, channels, members and the live feed of a client 
     await until(async () => (await api(a, '/console/api/apps')).apps.find((x: any) => x.id === appId)?.connections === 0, 10_000, 'the count to drop after B\'s client leaves');
   } finally {
     await stream.close();
+  }
+});
+
+test('the page on node A shows the cluster scope, both nodes and the feed of a client on node B (chromium)', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set HERALD_CHROMIUM`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const nodeB = (await api(b, '/console/api/cluster')).nodes.find((n: any) => n.self).id as string;
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const client = b.pusherClient();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${a.httpUrl}/console`);
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('apps-table').getByText(a.app.id).first().waitFor();
+    await subscribed(client, 'browser-news');
+    // The apps list counts B's connection (A has none) and says it covers every node.
+    await page.getByTestId('app-connections').filter({ hasText: /^1$/ }).waitFor({ timeout: 10_000 });
+    await page.locator('#apps-h').getByTestId('scope').filter({ hasText: 'all nodes' }).waitFor();
+
+    await page.getByRole('tab', { name: 'Overview', exact: true }).click();
+    const nodes = page.getByTestId('cluster-nodes');
+    await nodes.getByText(nodeB).waitFor({ timeout: 10_000 });
+    assert.equal(await page.getByTestId('node-count').textContent(), '2');
+    await page.getByTestId('connections').filter({ hasText: /^1$/ }).waitFor({ timeout: 10_000 });
+
+    await page.getByRole('tab', { name: 'Events', exact: true }).click();
+    const log = page.getByTestId('event-log');
+    await log.waitFor({ state: 'attached' });
+    await b.pusherServer().trigger('browser-news', 'from-b', { n: 1 });
+    const row = log.locator('li').filter({ hasText: 'from-b on browser-news' });
+    await row.first().waitFor({ timeout: 10_000 });
+    assert.equal(await row.first().getByTestId('entry-node').textContent(), `@${nodeB}`);
+    await page.getByRole('tab', { name: 'Overview', exact: true }).click();
+    await nodes.waitFor();
+    await page.screenshot({ path: `${ARTIFACTS}/console-cluster.png`, fullPage: true });
+    if (DOCS_IMAGES) await page.screenshot({ path: `${DOCS_IMAGES}/console-cluster.png`, fullPage: true });
+  } finally {
+    client.disconnect();
+    await browser.close();
   }
 });
