@@ -21,7 +21,7 @@ import { registerBeamsRoutes } from './beams-routes.js';
 import { consoleGuard, objectBody, type ConsoleGuard } from './guard.js';
 import { LiveFeed } from './live-feed.js';
 import { ClusterView } from './cluster.js';
-import { CONSOLE_SOURCE_SERVICE, clusterSource, type ConsoleSource } from './sources.js';
+import { CONSOLE_CLUSTER_SERVICE, CONSOLE_SOURCE_SERVICE, clusterSource, type ConsoleSource } from './sources.js';
 import { registerWebhookRoutes } from './webhooks-routes.js';
 
 const ASSETS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'assets');
@@ -69,6 +69,7 @@ export function consoleModule(): HeraldModule {
       if (!registered) {
         cluster = new ClusterView(ctx.engine);
         cluster.start();
+        ctx.services.set(CONSOLE_CLUSTER_SERVICE, cluster);
       }
       const source = registered ?? clusterSource(ctx.engine, cluster!);
       feed = new LiveFeed(source, cluster);

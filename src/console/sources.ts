@@ -11,6 +11,8 @@ import type { ChannelSummary } from '../channels/queries.js';
 
 /** ctx.services key a clustering module may set to replace the local source. */
 export const CONSOLE_SOURCE_SERVICE = 'console.source';
+/** ctx.services key of the console's ClusterView (the GraphQL `cluster` query lists its nodes). */
+export const CONSOLE_CLUSTER_SERVICE = 'console.cluster';
 
 /** 'node': this node only; 'cluster': every node (and worker). */
 export type Scope = 'node' | 'cluster';

@@ -2,7 +2,7 @@
  * The console on a two-node Redis cluster: node A's console API shows what a stock pusher-js
  * client on node B does — its connection (apps list, stats stream, `cluster` nodes), its
  * channels and presence membership, and live-feed entries from B (subscriptions, presence, API
- * events), tagged with B's node id; and the page in Debian's chromium (playwright-core) shows
+ * events), tagged with B's node id, and the GraphQL `cluster` query lists both nodes; and the page in Debian's chromium (playwright-core) shows
  * the cluster scope, both nodes and B's entries. (cluster-view.test.ts checks the bounds without sockets.)
  */
 import { after, before, test } from 'node:test';
@@ -12,6 +12,7 @@ import { chromium } from 'playwright-core';
 import type Pusher from 'pusher';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { withTimeout } from '../helpers/wait.js';
+import { gqlData } from '../graphql/support.js';
 import { cleanupNamespace, REDIS_URL, serviceUp, skipMessage, subscribed, uniqueId, until } from '../scaling/support.js';
 
 const ADMIN_TOKEN = 'console-cluster-admin-token-789';
@@ -129,6 +130,12 @@ test('node A shows connections, channels, members and the live feed of a client 
       [[nodeA, true, 0], [nodeB, false, 1]].sort(),
     );
     await until(() => stream.events.some((e) => e.kind === 'stats' && e.payload.latest?.[appId]?.connections === 1), 10_000, 'a stats tick with 1 connection');
+    // The GraphQL `cluster` query on A lists both nodes too.
+    const gqlCluster = (await gqlData(a, '{ cluster { localConnections connections nodes { id self connections reportedAt } } }')).cluster;
+    assert.equal(gqlCluster.localConnections, 0);
+    assert.equal(gqlCluster.connections, 1);
+    assert.deepEqual(gqlCluster.nodes.map((n: any) => [n.id, n.self, n.connections]).sort(), [[nodeA, true, 0], [nodeB, false, 1]].sort());
+    assert.ok(!Number.isNaN(Date.parse(gqlCluster.nodes[0].reportedAt)));
 
     // Channels and presence members (cluster-wide state).
     const channels = await api(a, `/console/api/apps/${appId}/channels`);
