@@ -303,6 +303,8 @@ export class ClusterView implements FeedRelay {
     if (!node) {
       if (this.nodes.size >= MAX_NODES) return;
       this.nodes.set(id, (node = { id, seenAt: now, connections: new Map() }));
+      // A node just started (or just heard of): it learns this one's counts now, not at the next heartbeat.
+      if (now - this.lastReportAt >= 250) this.report();
     }
     node.seenAt = now;
     for (const pair of conns.slice(0, MAX_APPS_PER_REPORT)) {

@@ -1,5 +1,5 @@
 /**
- * The console on a two-node Redis cluster: node A's console API shows what a stock pusher-js
+ * The console on a two-node Redis (and NATS) cluster: node A's console API shows what a stock pusher-js
  * client on node B does — its connection (apps list, stats stream, `cluster` nodes), its
  * channels and presence membership, and live-feed entries from B (subscriptions, presence, API
  * events), tagged with B's node id, and the GraphQL `cluster` query lists both nodes; and the page in Debian's chromium (playwright-core) shows
@@ -13,32 +13,47 @@ import type Pusher from 'pusher';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { withTimeout } from '../helpers/wait.js';
 import { gqlData } from '../graphql/support.js';
-import { cleanupNamespace, REDIS_URL, serviceUp, skipMessage, subscribed, uniqueId, until } from '../scaling/support.js';
+import { cleanupNamespace, NATS_URL, REDIS_URL, serviceUp, skipMessage, subscribed, uniqueId, until, type BrokerKind } from '../scaling/support.js';
 
 const ADMIN_TOKEN = 'console-cluster-admin-token-789';
 const CHROMIUM = process.env.HERALD_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts';
 const DOCS_IMAGES = process.env.HERALD_DOCS_SCREENSHOTS === '1' ? 'docs/images' : undefined;
 let skipReason: string | undefined;
-let prefix: string;
 let a: TestHerald;
 let b: TestHerald;
 
+/** Two nodes of one app on `kind`, with the console's admin token. */
+async function startPair(kind: BrokerKind) {
+  const pairPrefix = uniqueId('cc').replace(/-/g, '_');
+  const app = { id: uniqueId('app'), key: uniqueId('key'), secret: `secret-${uniqueId('s')}` };
+  const config = { broker: kind, clusterPrefix: pairPrefix, redisUrl: REDIS_URL, natsUrl: NATS_URL, adminToken: ADMIN_TOKEN };
+  const first = await startTestHerald({ app, config });
+  const second = await startTestHerald({ app, config }).catch(async (err) => {
+    await first.stop();
+    throw err;
+  });
+  return {
+    a: first,
+    b: second,
+    async stop() {
+      await Promise.allSettled([first.stop(), second.stop()]);
+      await cleanupNamespace(kind, pairPrefix);
+    },
+  };
+}
+
+let pair: Awaited<ReturnType<typeof startPair>>;
 before(async () => {
   if (!(await serviceUp('redis'))) {
     skipReason = skipMessage('redis');
     return;
   }
-  prefix = uniqueId('cc').replace(/-/g, '_');
-  const app = { id: uniqueId('app'), key: uniqueId('key'), secret: `secret-${uniqueId('s')}` };
-  const config = { broker: 'redis' as const, clusterPrefix: prefix, redisUrl: REDIS_URL, adminToken: ADMIN_TOKEN };
-  a = await startTestHerald({ app, config });
-  b = await startTestHerald({ app, config });
+  pair = await startPair('redis');
+  ({ a, b } = pair);
 });
 after(async () => {
-  if (skipReason) return;
-  await Promise.allSettled([a?.stop(), b?.stop()]);
-  await cleanupNamespace('redis', prefix);
+  if (!skipReason) await pair?.stop();
 });
 
 async function api(node: TestHerald, path: string): Promise<any> {
@@ -97,8 +112,22 @@ function openStream(node: TestHerald, appId: string) {
   };
 }
 
-test('node A shows connections, channels, members and the live feed of a client on node B', async (t) => {
+test('node A shows connections, channels, members and the live feed of a client on node B (redis)', async (t) => {
   if (skipReason) return t.skip(skipReason);
+  await showsNodeB(a, b);
+});
+
+test('the same over NATS', async (t) => {
+  if (!(await serviceUp('nats'))) return t.skip(skipMessage('nats'));
+  const nats = await startPair('nats');
+  try {
+    await showsNodeB(nats.a, nats.b);
+  } finally {
+    await nats.stop();
+  }
+});
+
+async function showsNodeB(a: TestHerald, b: TestHerald): Promise<void> {
   const appId = a.app.id;
   const nodeB = (await api(b, '/console/api/cluster')).nodes.find((n: any) => n.self).id as string;
   const nodeA = (await api(a, '/console/api/cluster')).nodes.find((n: any) => n.self).id as string;
@@ -158,7 +187,7 @@ test('node A shows connections, channels, members and the live feed of a client 
   } finally {
     await stream.close();
   }
-});
+}
 
 test('the page on node A shows the cluster scope, both nodes and the feed of a client on node B (chromium)', async (t) => {
   if (skipReason) return t.skip(skipReason);
