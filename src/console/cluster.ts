@@ -315,6 +315,8 @@ export class ClusterView implements FeedRelay {
     if (!Array.isArray(rates)) return;
     for (const triple of rates.slice(0, MAX_APPS_PER_REPORT)) {
       if (!Array.isArray(triple) || !isId(triple[0]) || !isCount(triple[1]) || !isCount(triple[2])) continue;
+      // Rates feed this node's per-app history: only for apps it serves, so the history stays bounded.
+      if (!this.engine.apps.byId(triple[0])) continue;
       const sum = this.remoteRates.get(triple[0]) ?? { delivered: 0, published: 0 };
       sum.delivered += triple[1];
       sum.published += triple[2];
