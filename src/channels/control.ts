@@ -34,6 +34,7 @@ export function attachControl(engine: ChannelsEngine): void {
 }
 
 function onControl(engine: ChannelsEngine, message: ControlMessage): void {
+  if (message.type === 'module') return engine.deliverModuleMessage(message);
   const state = engine.state(message.appId);
   if (!state) return;
   switch (message.type) {

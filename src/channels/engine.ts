@@ -10,7 +10,7 @@ import type { AppRegistry } from '../apps/registry.js';
 import { CloseCode } from '../protocol/errors.js';
 import { channelType } from '../protocol/names.js';
 import { encodeConnectionEstablished, encodeEvent, parseInboundFrame, PING_FRAME, PONG_FRAME } from '../protocol/messages.js';
-import type { Broker, ChannelEvent, Control } from '../scaling/broker.js';
+import type { Broker, ChannelEvent, Control, ModuleMessage } from '../scaling/broker.js';
 import { systemClock, type Clock } from '../scaling/clock.js';
 import type { ChannelCache, ClusterNode, Membership, UserPresence } from '../scaling/cluster-state.js';
 import { isPromise, type MaybePromise } from '../scaling/maybe-promise.js';
@@ -79,6 +79,7 @@ export class ChannelsEngine {
   private readonly admit: EngineOptions['admit'];
   private readonly states = new Map<string, AppState>();
   private readonly observers: EngineObserver[] = [];
+  private readonly moduleHandlers = new Map<string, (message: ModuleMessage) => void>();
   private readonly socketPrefix: number;
   private socketCounter: number;
   private sweepTimer: ReturnType<Clock['setInterval']> | undefined;
@@ -125,6 +126,26 @@ export class ChannelsEngine {
       const i = this.observers.indexOf(observer);
       if (i >= 0) this.observers.splice(i, 1);
     };
+  }
+
+  /**
+   * Receives the control messages of one capability module (`module`), sent by its peers on every
+   * node (this one included) with `control.send({ type: 'module', … })`. One handler per module.
+   */
+  onModuleMessage(module: string, handler: (message: ModuleMessage) => void): () => void {
+    this.moduleHandlers.set(module, handler);
+    return () => {
+      if (this.moduleHandlers.get(module) === handler) this.moduleHandlers.delete(module);
+    };
+  }
+
+  /** Hands a module message to its module (control.ts); a handler that throws never breaks the bus. */
+  deliverModuleMessage(message: ModuleMessage): void {
+    try {
+      this.moduleHandlers.get(message.module)?.(message);
+    } catch {
+      /* the module validates and logs its own messages */
+    }
   }
 
   /** Reports to every observer; an observer that throws never breaks the engine. */

@@ -20,7 +20,8 @@ import { registerAppRoutes } from './apps-routes.js';
 import { registerBeamsRoutes } from './beams-routes.js';
 import { consoleGuard, objectBody, type ConsoleGuard } from './guard.js';
 import { LiveFeed } from './live-feed.js';
-import { CONSOLE_SOURCE_SERVICE, localSource, type ConsoleSource } from './sources.js';
+import { ClusterView } from './cluster.js';
+import { CONSOLE_CLUSTER_SERVICE, CONSOLE_SOURCE_SERVICE, clusterSource, type ConsoleSource } from './sources.js';
 import { registerWebhookRoutes } from './webhooks-routes.js';
 
 const ASSETS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'assets');
@@ -55,6 +56,7 @@ interface WebhooksLike {
 
 export function consoleModule(): HeraldModule {
   let feed: LiveFeed | undefined;
+  let cluster: ClusterView | undefined;
   let detachWebhooks: (() => void) | undefined;
   const streams = new Set<ServerResponse>();
 
@@ -62,9 +64,15 @@ export function consoleModule(): HeraldModule {
     name: 'console',
     start(ctx) {
       const guard = consoleGuard(ctx.config.adminToken);
-      // A cluster-wide source registered by an earlier module replaces this node's view.
-      const source = (ctx.services.get(CONSOLE_SOURCE_SERVICE) as ConsoleSource | undefined) ?? localSource(ctx.engine);
-      feed = new LiveFeed(source);
+      // A source registered by an earlier module replaces the cluster view over the control bus.
+      const registered = ctx.services.get(CONSOLE_SOURCE_SERVICE) as ConsoleSource | undefined;
+      if (!registered) {
+        cluster = new ClusterView(ctx.engine);
+        cluster.start();
+        ctx.services.set(CONSOLE_CLUSTER_SERVICE, cluster);
+      }
+      const source = registered ?? clusterSource(ctx.engine, cluster!);
+      feed = new LiveFeed(source, cluster);
       feed.start();
       const liveFeed = feed;
       const attachWebhooks = () => {
@@ -86,6 +94,7 @@ export function consoleModule(): HeraldModule {
     stop() {
       detachWebhooks?.();
       feed?.stop();
+      cluster?.stop();
       for (const res of streams) res.end();
       streams.clear();
     },
@@ -120,6 +129,14 @@ function registerRoutes(ctx: ModuleContext, guard: ConsoleGuard, source: Console
     // What the page needs to write client snippets, and what its live numbers cover.
     const services = { apps: ctx.services.has('apps'), webhooks: ctx.services.has('webhooks'), beams: ctx.services.has('beams') };
     sendJson(http.res, 200, { ok: true, adminApi: true, wsPath: config.wsPath, scope: source.scope, services });
+  });
+
+  router.add('GET', '/console/api/cluster', (http) => {
+    guard.admin(http);
+    const appId = http.queryValue('app') || undefined;
+    if (appId) appOr404(appId);
+    const nodes = source.nodes?.(appId) ?? [];
+    sendJson(http.res, 200, { scope: source.scope.connections, nodes });
   });
 
   router.add('GET', '/console/api/apps/:appId/channels', async (http) => {

@@ -1,14 +1,18 @@
 /**
- * Where the console reads live state from. Today one node's engine (`localSource`); a cluster-wide
- * source (every node and worker) can be registered later under CONSOLE_SOURCE_SERVICE without
- * touching the routes or the page: each answer says which scope it covers, and the page shows it.
+ * Where the console reads live state from: `clusterSource` (the default: this node's engine plus
+ * what the other nodes report over the control bus, cluster.ts) or `localSource` (this node only).
+ * Another source can be registered under CONSOLE_SOURCE_SERVICE without touching the routes or
+ * the page: each answer says which scope it covers, and the page shows it.
  */
 import type { ChannelsEngine } from '../channels/engine.js';
+import type { ClusterView, NodeInfo } from './cluster.js';
 import type { EngineObserver } from '../channels/observer.js';
 import type { ChannelSummary } from '../channels/queries.js';
 
 /** ctx.services key a clustering module may set to replace the local source. */
 export const CONSOLE_SOURCE_SERVICE = 'console.source';
+/** ctx.services key of the console's ClusterView (the GraphQL `cluster` query lists its nodes). */
+export const CONSOLE_CLUSTER_SERVICE = 'console.cluster';
 
 /** 'node': this node only; 'cluster': every node (and worker). */
 export type Scope = 'node' | 'cluster';
@@ -21,6 +25,8 @@ export interface ConsoleSource {
   members(appId: string, channel: string): Promise<Array<{ id: string; userInfo: unknown }>>;
   /** The live feed's input: connection, subscription, presence and publish events. */
   observe(observer: EngineObserver): () => void;
+  /** The nodes the numbers cover, with their connections (of `appId` too, when given). */
+  nodes?(appId?: string): NodeInfo[];
 }
 
 /** This node's engine. Channel queries go through the cluster seams, so they cover every node. */
@@ -31,5 +37,15 @@ export function localSource(engine: ChannelsEngine): ConsoleSource {
     channels: (appId, prefix) => engine.queries.channels(appId, prefix),
     members: (appId, channel) => engine.queries.members(appId, channel),
     observe: (observer) => engine.observe(observer),
+  };
+}
+
+/** Every node: connection counts and the feed from every node's reports (cluster.ts). */
+export function clusterSource(engine: ChannelsEngine, view: ClusterView): ConsoleSource {
+  return {
+    ...localSource(engine),
+    scope: { connections: 'cluster', channels: 'cluster', feed: 'cluster' },
+    connectionCount: (appId) => view.connectionCount(appId),
+    nodes: (appId) => view.nodeList(appId),
   };
 }

@@ -48,7 +48,21 @@ export type ControlMessage =
   /** The cluster-wide subscriber count of a channel changed. */
   | { type: 'subscription-count'; appId: string; channel: string; count: number; revision: number }
   /** A signed-in user came online or went offline cluster-wide (watchlists). */
-  | { type: 'user-status'; appId: string; userId: string; online: boolean; revision: number };
+  | { type: 'user-status'; appId: string; userId: string; online: boolean; revision: number }
+  | ModuleMessage;
+
+/**
+ * A capability module's own message to its peers on every node (e.g. the console's cluster view:
+ * connection counts, live-feed entries). `body` is JSON the sending module bounds in size and the
+ * receiving module validates; the engine only hands it over (ChannelsEngine.onModuleMessage).
+ */
+export interface ModuleMessage {
+  type: 'module';
+  /** '' when the message is about no app in particular. */
+  appId: string;
+  module: string;
+  body: unknown;
+}
 
 /** Control messages about one channel: only nodes subscribed to the channel need them. */
 export type ChannelControlMessage = Extract<ControlMessage, { channel: string }>;

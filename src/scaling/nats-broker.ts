@@ -105,7 +105,8 @@ export class NatsBroker implements Broker {
     if (!this.flushing) return this.startFlush();
     this.queuedFlush ??= this.flushing.then(() => {
       this.queuedFlush = undefined;
-      return this.startFlush();
+      // The link may have stopped meanwhile (a message sent just before shutdown): nothing to flush.
+      return this.link.healthy() ? this.startFlush() : undefined;
     });
     return this.queuedFlush;
   }

@@ -50,6 +50,8 @@ export function encodeWireControl(message: ControlMessage): string {
       return JSON.stringify([WIRE_VERSION, 'c', message.appId, message.channel, message.count, message.revision]);
     case 'user-status':
       return JSON.stringify([WIRE_VERSION, 'u', message.appId, message.userId, message.online ? 1 : 0, message.revision]);
+    case 'module':
+      return JSON.stringify([WIRE_VERSION, 'x', message.appId, message.module, message.body ?? null]);
   }
 }
 
@@ -101,6 +103,10 @@ export function decodeBrokerMessage(text: string): WireMessage | undefined {
       const [, , , userId, online, revision] = m;
       if (!isString(userId) || !isCount(revision)) return undefined;
       return { type: 'user-status', appId, userId, online: online === 1, revision };
+    }
+    case 'x': {
+      const [, , , module, body] = m;
+      return isString(module) && module.length <= 64 ? { type: 'module', appId, module, body } : undefined;
     }
     default:
       return undefined;

@@ -134,7 +134,7 @@ function Console({ token, session, onSignOut }) {
       ${needsApp && !appId ? html`<p class="muted">No apps yet: create one on the Apps tab.</p>` : null}
       ${needsApp && current && !current.served ? html`<p class="warn">This app is not being served (it clashes with a configured app, or the store has not loaded it yet).</p>` : null}
       ${tab === 'Apps' && html`<${Apps} token=${token} session=${session} onOpen=${open} onChanged=${loadApps} />`}
-      ${appId && tab === 'Overview' && html`<${Overview} stats=${stats[appId]} scope=${session.scope} />`}
+      ${appId && tab === 'Overview' && html`<${Overview} stats=${stats[appId]} scope=${session.scope} token=${token} appId=${appId} />`}
       ${appId && tab === 'Channels' && html`<${Channels} ...${pageProps} />`}
       ${appId && tab === 'Events' && html`<${EventLog} entries=${entries} dropped=${dropped} paused=${paused} setPaused=${setPaused} scope=${session.scope} clear=${() => { setEntries([]); setDropped(0); }} />`}
       ${appId && tab === 'Send event' && html`<${SendEvent} ...${pageProps} />`}

@@ -1,7 +1,7 @@
 // Live pages of one app: Overview (connections, messages per second), Channels (with presence
 // members), Events (the live feed) and Send event.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, enc, html, LineChart, ScopeNote, Status } from './ui.js';
+import { api, enc, html, LineChart, relative, ScopeNote, Status } from './ui.js';
 
 export const KINDS = ['connection', 'subscription', 'channel', 'presence', 'client_event', 'api_event', 'webhook'];
 
@@ -11,7 +11,24 @@ function windowed(points, field) {
   return [...new Array(Math.max(0, 60 - recent.length)).fill(0), ...recent];
 }
 
-export function Overview({ stats, scope }) {
+/** The nodes the numbers come from (`cluster` info), with this app's and all connections. */
+function Nodes({ token, appId }) {
+  const [state, setState] = useState(null);
+  useEffect(() => {
+    const load = () => api(`/console/api/cluster?app=${enc(appId)}`, token).then(setState).catch(() => {});
+    load();
+    const t = setInterval(load, 3000);
+    return () => clearInterval(t);
+  }, [appId]);
+  if (!state || state.nodes.length === 0) return null;
+  return html`<section class="panel wide" aria-labelledby="nodes-h"><h2 id="nodes-h">Nodes <span class="muted" data-testid="node-count">${state.nodes.length}</span> <${ScopeNote} scope=${state.scope} /></h2>
+    <table data-testid="cluster-nodes"><thead><tr><th>Node</th><th>This app</th><th>All apps</th><th>Reported</th></tr></thead><tbody>
+      ${state.nodes.map((n) => html`<tr key=${n.id}><td><code>${n.id}</code>${n.self ? html` <span class="badge">serving this page</span>` : ''}</td>
+        <td>${n.appConnections ?? ''}</td><td>${n.connections}</td><td>${relative(n.reportedAt)}</td></tr>`)}
+    </tbody></table></section>`;
+}
+
+export function Overview({ stats, scope, token, appId }) {
   const history = stats?.history ?? [];
   const last = history[history.length - 1];
   return html`<div class="grid2">
@@ -20,6 +37,7 @@ export function Overview({ stats, scope }) {
     <section class="panel" aria-labelledby="msg-h"><h2 id="msg-h">Messages / s <${ScopeNote} scope=${scope?.feed} /></h2>
       <div class="stat" data-testid="messages-per-second">${last?.delivered ?? 0}</div>
       <div class="muted">${last?.published ?? 0} published / s</div><${LineChart} values=${windowed(history, 'delivered')} label="messages per second" /></section>
+    ${token && html`<${Nodes} token=${token} appId=${appId} />`}
   </div>`;
 }
 
@@ -68,7 +86,7 @@ export function EventLog({ entries, dropped, paused, setPaused, clear, scope }) 
     <div class="log" aria-live="off"><ul data-testid="event-log">
       ${shown.map((e, i) => html`<li key=${e.at + ':' + i}><span class="muted">${new Date(e.at).toLocaleTimeString()}</span>
         <span class=${`tag ${e.kind}`}>${e.kind.replace('_', ' ')}</span><span>${e.text}</span>
-        ${e.socketId && html`<span class="muted">${e.socketId}</span>`}${e.data && html`<code>${e.data}</code>`}</li>`)}
+        ${e.socketId && html`<span class="muted">${e.socketId}</span>`}${e.node && html`<span class="muted node" data-testid="entry-node" title="Node">@${e.node}</span>`}${e.data && html`<code>${e.data}</code>`}</li>`)}
     </ul></div></section>`;
 }
 

@@ -185,6 +185,7 @@ export function relative(ms) {
 }
 
 export function ScopeNote({ scope }) {
+  if (scope === 'cluster') return html`<span class="scope muted" data-testid="scope" title="Every node of the cluster (and every worker)">all nodes</span>`;
   if (scope !== 'node') return null;
-  return html`<span class="scope muted" title="Only the node serving this page; other nodes are not included">this node</span>`;
+  return html`<span class="scope muted" data-testid="scope" title="Only the node serving this page; other nodes are not included">this node</span>`;
 }

@@ -52,8 +52,18 @@ export function statsFor(ctx: GraphQLContext, app: App) {
   };
 }
 
+/** The console's cluster view (src/console/cluster.ts), when the console module runs. */
+interface NodeLister {
+  nodeList(): Array<{ id: string; self: boolean; connections: number; reportedAt: number }>;
+}
+
 export function clusterInfo(ctx: GraphQLContext) {
   const { config, broker, engine, services, version } = ctx.deps;
+  const view = services.get('console.cluster') as NodeLister | undefined;
+  const nodes = (view?.nodeList() ?? [{ id: engine.node.nodeId, self: true, connections: engine.connectionCount(), reportedAt: Date.now() }]).map((n) => ({
+    ...n,
+    reportedAt: new Date(n.reportedAt).toISOString(),
+  }));
   return {
     name: config.clusterPrefix,
     version,
@@ -65,6 +75,8 @@ export function clusterInfo(ctx: GraphQLContext) {
     wsPath: config.wsPath,
     activityTimeout: config.activityTimeout,
     localConnections: engine.connectionCount(),
+    connections: nodes.reduce((sum, n) => sum + n.connections, 0),
+    nodes,
     beamsAvailable: services.has(BEAMS_SERVICE),
   };
 }
