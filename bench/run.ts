@@ -19,17 +19,18 @@ import { primeServer } from './lib/measure.js';
 import { WorkerPool } from './lib/pool.js';
 import { renderDetails, renderTable } from './lib/report.js';
 import { emptyResult, type BenchContext, type RunOptions, type ScenarioResult } from './lib/results.js';
-import { externalServer, launchHerald, stopAllServers, type ServerKind, type ServerUnderTest } from './lib/server.js';
+import { buildCompiled, externalServer, launchHerald, stopAllServers, type ServerKind, type ServerUnderTest } from './lib/server.js';
 import { effectiveOpenFilesLimit } from './lib/spawn.js';
 import type { ScenarioDefinition } from './lib/scenarios/common.js';
 import { scenarioA, scenarioB, scenarioE } from './lib/scenarios/fanout.js';
 import { scenarioC } from './lib/scenarios/publish-only.js';
 import { scenarioD, scenarioHuge } from './lib/scenarios/memory.js';
 import { scenarioF } from './lib/scenarios/presence.js';
+import { scenarioIdle } from './lib/scenarios/idle.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SCENARIOS: Record<string, ScenarioDefinition> = Object.fromEntries(
-  [scenarioA, scenarioB, scenarioC, scenarioD, scenarioE, scenarioF, scenarioHuge].map((s) => [s.id, s]),
+  [scenarioA, scenarioB, scenarioC, scenarioD, scenarioE, scenarioF, scenarioIdle, scenarioHuge].map((s) => [s.id, s]),
 );
 /** Descriptors a server node or generator keeps for itself (files, listeners, the store). */
 const FD_HEADROOM = 1024;
@@ -77,6 +78,7 @@ async function runScenario(definition: ScenarioDefinition, options: RunOptions):
       inspect: options.profile || (definition.inspect ?? false),
       log,
       reference: options.reference,
+      compiled: options.compiled,
     });
     log(`${options.reference ? 'REFERENCE FLOOR server (not Herald)' : 'Herald'} started: ${server.nodes.map((n) => `127.0.0.1:${n.port} (pid ${n.pid})`).join(', ')}`);
   }
@@ -164,7 +166,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const serverKind = serverKindOf(options);
-  log(`server under test: ${serverKind}; scenarios ${options.scenarios.join(', ')}; ${options.workers} generator process(es); Node ${process.version}`);
+  if (options.compiled && !options.reference) buildCompiled(options.root, log);
+  log(`server under test: ${serverKind}${options.compiled ? ' (compiled)' : ' (through tsx)'}; scenarios ${options.scenarios.join(', ')}; ${options.workers} generator process(es); Node ${process.version}`);
   const results: ScenarioResult[] = [];
   let crashed = 0;
   for (const id of options.scenarios) {
@@ -184,7 +187,7 @@ async function main(): Promise<number> {
   }
   console.log(`\n${serverLine(serverKind)}\n\n${renderTable(results)}\n\n${renderDetails(results)}\n`);
   if (options.jsonPath) {
-    writeFileSync(options.jsonPath, JSON.stringify({ server: serverKind, node: process.version, date: new Date().toISOString(), options, results }, null, 2));
+    writeFileSync(options.jsonPath, JSON.stringify({ server: serverKind, compiled: options.compiled, node: process.version, date: new Date().toISOString(), options, results }, null, 2));
     log(`results written to ${options.jsonPath}`);
   }
   return crashed > 0 ? 1 : 0;
