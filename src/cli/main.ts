@@ -2,6 +2,7 @@
 import { ConfigError, loadConfig } from '../config/load.js';
 import { SETTINGS } from '../config/schema.js';
 import { startHerald, type Herald } from '../server/herald.js';
+import { startIdleCompaction } from '../server/idle-compaction.js';
 import { createLogger } from '../server/logger.js';
 import { TlsError } from '../server/tls.js';
 import { extraCommands } from './commands.js';
@@ -46,6 +47,9 @@ async function start(argv: string[]): Promise<void> {
     }
     throw err;
   }
+
+  // The process, not a Herald instance: one node per process, and tests embedding Herald keep V8's defaults.
+  startIdleCompaction();
 
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -1,6 +1,5 @@
 import type { Database } from './database.js';
 import { openEmbeddedDatabase } from './embedded.js';
-import { openPostgresDatabase } from './postgres.js';
 import { migrate } from './migrations.js';
 import { HttpError } from '../server/router.js';
 
@@ -13,8 +12,9 @@ export interface OpenDatabaseOptions {
 
 /** Opens PostgreSQL when a URL is given, else the embedded store, and applies migrations. */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  // node-postgres is loaded only when configured: the embedded default never needs it (~3 MB of heap).
   const db = options.databaseUrl
-    ? await openPostgresDatabase(options.databaseUrl)
+    ? await (await import('./postgres.js')).openPostgresDatabase(options.databaseUrl)
     : await openEmbeddedDatabase(options.dataDir, { onCrash: options.onEmbeddedCrash });
   try {
     await migrate(db);

@@ -4,7 +4,7 @@
  * A fresh Herald opens its store (PGlite, in a worker thread) only at the first usage flush about
  * a minute into traffic, and the store is by far the largest share of an idle node's memory. The
  * runner's server was started on an existing store (opened at start-up), has had one publish and
- * is read after the next usage flush (every 5 s): that is the "store open" figure. A second Herald
+ * is read after 22 s without traffic (usage flushes every 5 s meanwhile): the "store open" figure. A second Herald
  * on an empty data directory, after one publish as well, gives the "before" figure. No inspector
  * and no forced GC: the RSS a user's `ps` shows, once two readings a second apart agree within 1 MB.
  */
@@ -15,8 +15,12 @@ import { sleep } from '../measure.js';
 import { emptyResult, type BenchContext, type ScenarioResult } from '../results.js';
 import { atMost, MB, type ScenarioDefinition } from './common.js';
 
-/** Longer than Herald's usage flush interval (5 s), so the reading follows a flush. */
-const FLUSH_WAIT_MS = 6000;
+/**
+ * Quiet time before the reading: longer than Herald's usage flush interval (5 s), so the reading
+ * follows a flush, and than two of its idle-compaction checks (10 s each, src/server/idle-compaction.ts),
+ * so a node that has just gone idle has had the chance to give its young generation back.
+ */
+const IDLE_WAIT_MS = 22_000;
 const TARGET_MB = 150;
 
 async function settledRss(pid: number): Promise<number> {
@@ -58,7 +62,7 @@ async function rssBeforeStoreOpens(ctx: BenchContext): Promise<number> {
   try {
     const node = server.nodes[0]!;
     await publishOnce(node.host, node.port, ctx);
-    await sleep(FLUSH_WAIT_MS);
+    await sleep(IDLE_WAIT_MS);
     return await settledRss(node.pid!);
   } finally {
     await server.stop();
@@ -72,7 +76,7 @@ async function runIdle(ctx: BenchContext): Promise<ScenarioResult> {
     result.notes.push('idle memory needs exactly one server node with a known pid');
     return result;
   }
-  await sleep(FLUSH_WAIT_MS);
+  await sleep(IDLE_WAIT_MS);
   const open = await settledRss(pid);
   result.rssMb = open;
   const herald = ctx.server.kind === 'herald';
