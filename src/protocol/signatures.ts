@@ -6,51 +6,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 const oneShotHash = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'buffer') => Buffer }).hash;
 
 export function hmacSha256Digest(secret: string, message: string | Uint8Array): Buffer {
-  if (!oneShotHash) return createHmac('sha256', secret).update(message).digest();
-  // HMAC (RFC 2104) as two one-shot SHA-256 digests over the secret's precomputed pads: every
-  // signed API request and channel auth runs this, and an Hmac object (a stream, with OpenSSL
-  // context set-up per call) costs about twice as much CPU.
-  const pads = hmacPads(secret);
-  const length = HMAC_BLOCK + (typeof message === 'string' ? Buffer.byteLength(message) : message.byteLength);
-  const input = length <= scratch.length ? scratch.subarray(0, length) : Buffer.allocUnsafe(length);
-  pads.inner.copy(input, 0);
-  if (typeof message === 'string') input.write(message, HMAC_BLOCK, 'utf8');
-  else input.set(message, HMAC_BLOCK);
-  oneShotHash('sha256', input, 'buffer').copy(pads.outer, HMAC_BLOCK);
-  return oneShotHash('sha256', pads.outer, 'buffer');
-}
-
-const HMAC_BLOCK = 64;
-/** Reused input buffer (hashing is synchronous, so one is enough); longer messages allocate. */
-const scratch = Buffer.allocUnsafe(4096);
-
-interface HmacPads {
-  /** key ⊕ ipad (64 bytes). */
-  inner: Buffer;
-  /** key ⊕ opad (64 bytes) followed by room for the inner digest (32 bytes). */
-  outer: Buffer;
-}
-
-/**
- * Pads per secret. Apps have one or two secrets each, so this stays small; it is emptied when it
- * reaches MAX_CACHED_SECRETS so rotated-away secrets do not accumulate.
- */
-const padsBySecret = new Map<string, HmacPads>();
-const MAX_CACHED_SECRETS = 1024;
-
-function hmacPads(secret: string): HmacPads {
-  let pads = padsBySecret.get(secret);
-  if (pads) return pads;
-  let key = Buffer.from(secret, 'utf8');
-  if (key.length > HMAC_BLOCK) key = createHash('sha256').update(key).digest();
-  pads = { inner: Buffer.alloc(HMAC_BLOCK, 0x36), outer: Buffer.alloc(HMAC_BLOCK + 32, 0x5c) };
-  for (let i = 0; i < key.length; i++) {
-    pads.inner[i]! ^= key[i]!;
-    pads.outer[i]! ^= key[i]!;
-  }
-  if (padsBySecret.size >= MAX_CACHED_SECRETS) padsBySecret.clear();
-  padsBySecret.set(secret, pads);
-  return pads;
+  return createHmac('sha256', secret).update(message).digest();
 }
 
 export function hmacSha256Hex(secret: string, message: string | Uint8Array): string {

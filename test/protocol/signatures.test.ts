@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
-import { channelAuthString, hexDigestEquals, hmacSha256Digest, hmacSha256Hex, md5Digest, md5Hex, safeEqual, userAuthString, verifyAuth } from '../../src/protocol/signatures.js';
+import { channelAuthString, hexDigestEquals, hmacSha256Hex, md5Digest, md5Hex, safeEqual, userAuthString, verifyAuth } from '../../src/protocol/signatures.js';
 import { stringToSign, verifySignedRequest } from '../../src/protocol/http-signing.js';
 
 const DOC = { key: '278d425bdf160c739803', secret: '7ad3773142a6692b25b8' };
@@ -14,17 +13,6 @@ test('channel auth test vectors from the spec (A.8)', () => {
     '31935e7d86dba64c2a90aed31fdc61869f9b22ba9d8863bba239c03ca481bc80',
   );
   assert.equal(hmacSha256Hex('thesecret', '123.456:private-foo'), '7bc9a668ae16746f6021035c3f8e70a54bab1518e59ab857f3aafcddb534c585');
-});
-
-test('hmacSha256Digest equals node:crypto HMAC for short, block-sized, long and non-ASCII secrets and messages', () => {
-  const secrets = ['', 's', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(65), 'clé-ü-🔑', 'k'.repeat(300)];
-  const messages: Array<string | Uint8Array> = ['', 'a', 'ü🔑'.repeat(40), 'm'.repeat(4095), 'n'.repeat(5000), new Uint8Array([0, 1, 255]), new Uint8Array(9000).fill(7)];
-  for (const secret of secrets) {
-    for (const message of messages) {
-      // Twice: the second call uses the cached pads and the reused buffer.
-      for (let i = 0; i < 2; i++) assert.deepEqual(hmacSha256Digest(secret, message), createHmac('sha256', secret).update(message).digest());
-    }
-  }
 });
 
 test('verifyAuth accepts key:signature, rejects wrong key, wrong signature and junk', () => {
