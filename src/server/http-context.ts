@@ -46,7 +46,7 @@ class RequestContext implements HttpContext {
     this.path = q < 0 ? rawUrl : rawUrl.slice(0, q);
     this.query = parseQuery(q < 0 ? '' : rawUrl.slice(q + 1));
     const given = req.headers['x-request-id'];
-    this.requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    this.requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : nextRequestId();
     const method = req.method ?? 'GET';
     // llhttp already upper-cases standard methods; only unusual input needs the copy.
     this.method = method === 'POST' || method === 'GET' ? method : method.toUpperCase();
@@ -82,6 +82,20 @@ function parseJsonBody<T>(body: Buffer): T {
 }
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
+
+/**
+ * Generated request ids are UUID-shaped (version 4, variant 1): the first 20 hex digits come from
+ * one random UUID per process and the last 12 count requests: unique within a node by the counter,
+ * across nodes by the random prefix. They correlate log lines, they are not secrets; a counter
+ * increment costs less than a randomUUID() per request (2-3 % of a publish's CPU in profiles).
+ */
+const REQUEST_ID_PREFIX = randomUUID().slice(0, 24);
+let requestCounter = Math.floor(Math.random() * 2 ** 32);
+
+function nextRequestId(): string {
+  requestCounter = (requestCounter + 1) % 2 ** 48;
+  return REQUEST_ID_PREFIX + requestCounter.toString(16).padStart(12, '0');
+}
 
 export function createContext(req: IncomingMessage, res: ServerResponse, maxBodyBytes: number): HttpContext {
   return new RequestContext(req, res, maxBodyBytes);
