@@ -34,7 +34,8 @@ class RequestContext implements HttpContext {
   readonly query: Array<[string, string]>;
   readonly requestId: string;
   private bodyPromise: Promise<Buffer> | undefined = undefined;
-  private bodyRead: Buffer | undefined = undefined;
+  /** Set by readBody just before its promise resolves (no extra promise turn to record it). */
+  bodyRead: Buffer | undefined = undefined;
 
   constructor(
     readonly req: IncomingMessage,
@@ -58,7 +59,7 @@ class RequestContext implements HttpContext {
   }
 
   body(): Promise<Buffer> {
-    this.bodyPromise ??= readBody(this.req, this.maxBodyBytes).then((body) => (this.bodyRead = body));
+    this.bodyPromise ??= readBody(this.req, this.maxBodyBytes, this);
     return this.bodyPromise;
   }
 
@@ -101,7 +102,7 @@ export function createContext(req: IncomingMessage, res: ServerResponse, maxBody
   return new RequestContext(req, res, maxBodyBytes);
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+function readBody(req: IncomingMessage, limit: number, into: { bodyRead: Buffer | undefined }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) {
@@ -123,7 +124,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      if (failed) return;
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      into.bodyRead = body;
+      resolve(body);
     });
     req.on('error', (err) => {
       if (!failed) reject(new HttpError(400, `Could not read request body: ${err.message}`));
