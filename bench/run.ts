@@ -19,17 +19,18 @@ import { primeServer } from './lib/measure.js';
 import { WorkerPool } from './lib/pool.js';
 import { renderDetails, renderTable } from './lib/report.js';
 import { emptyResult, type BenchContext, type RunOptions, type ScenarioResult } from './lib/results.js';
-import { externalServer, launchHerald, stopAllServers, type ServerKind, type ServerUnderTest } from './lib/server.js';
+import { buildCompiled, externalServer, launchHerald, stopAllServers, type ServerKind, type ServerUnderTest } from './lib/server.js';
 import { effectiveOpenFilesLimit } from './lib/spawn.js';
 import type { ScenarioDefinition } from './lib/scenarios/common.js';
 import { scenarioA, scenarioB, scenarioE, scenarioG } from './lib/scenarios/fanout.js';
 import { scenarioC } from './lib/scenarios/publish-only.js';
 import { scenarioD, scenarioHuge } from './lib/scenarios/memory.js';
 import { scenarioF } from './lib/scenarios/presence.js';
+import { scenarioIdle } from './lib/scenarios/idle.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SCENARIOS: Record<string, ScenarioDefinition> = Object.fromEntries(
-  [scenarioA, scenarioB, scenarioC, scenarioD, scenarioE, scenarioF, scenarioG, scenarioHuge].map((s) => [s.id, s]),
+  [scenarioA, scenarioB, scenarioC, scenarioD, scenarioE, scenarioF, scenarioG, scenarioIdle, scenarioHuge].map((s) => [s.id, s]),
 );
 /** Descriptors a server node or generator keeps for itself (files, listeners, the store). */
 const FD_HEADROOM = 1024;
@@ -78,6 +79,7 @@ async function runScenario(definition: ScenarioDefinition, options: RunOptions, 
       log,
       reference: options.reference,
       workers: serverWorkers,
+      compiled: options.compiled,
     });
     log(`${options.reference ? 'REFERENCE FLOOR server (not Herald)' : 'Herald'} started: ${server.nodes.map((n) => `127.0.0.1:${n.port} (pid ${n.pid})`).join(', ')}`);
   }
@@ -166,7 +168,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const serverKind = serverKindOf(options);
-  log(`server under test: ${serverKind}; scenarios ${options.scenarios.join(', ')}; ${options.workers} generator process(es); Node ${process.version}`);
+  if (!options.reference && options.targets.length === 0) buildCompiled(options.root, log);
+  log(`server under test: ${serverKind}${options.reference ? (options.compiled ? ' (compiled)' : ' (through tsx)') : ' (dist/)'}; scenarios ${options.scenarios.join(', ')}; ${options.workers} generator process(es); Node ${process.version}`);
   const results: ScenarioResult[] = [];
   let crashed = 0;
   const runs = options.scenarios.flatMap((id) =>
@@ -194,7 +197,7 @@ async function main(): Promise<number> {
   }
   console.log(`\n${serverLine(serverKind)}\n\n${renderTable(results)}\n\n${renderDetails(results)}\n`);
   if (options.jsonPath) {
-    writeFileSync(options.jsonPath, JSON.stringify({ server: serverKind, node: process.version, date: new Date().toISOString(), options, results }, null, 2));
+    writeFileSync(options.jsonPath, JSON.stringify({ server: serverKind, compiled: options.compiled, node: process.version, date: new Date().toISOString(), options, results }, null, 2));
     log(`results written to ${options.jsonPath}`);
   }
   return crashed > 0 ? 1 : 0;

@@ -3,7 +3,7 @@ import type { RunOptions } from './results.js';
 
 export const USAGE = `Usage: npm run bench -- [options]
 
-  --scenario a,b,…     scenarios to run (default: a,b,c,d,e,f,g; "all" = the same; "huge" only when named)
+  --scenario a,b,…     scenarios to run (default: a,b,c,d,e,f,g,idle; "all" = the same; "huge" only when named)
   --duration S         measured seconds per scenario (default: each scenario's own, 10–15 s)
   --warmup S           warm-up seconds before measuring (default 2)
   --json FILE          also write the results as JSON
@@ -18,6 +18,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --target HOST:PORT   benchmark a running server (comma-separated for several nodes) instead of
                        starting Herald; CPU and memory need --server-pid PID[,PID…]
   --app-id/--app-key/--app-secret  credentials of that server's app (default bench / bench-key / bench-secret-0123)
+  --compiled           the floor server as compiled JavaScript (tsc) instead of through tsx; Herald
+                       always runs from dist/ (built first with \`npm run build\`), as users run it
   --reference          benchmark the reference floor server (bench/reference/floor-server.ts, no
                        Herald code: the least work a server must do per delivery) instead of Herald,
                        to see how much of a figure is this machine's floor; not with --target
@@ -28,7 +30,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --help
 `;
 
-const STANDARD = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+const STANDARD = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'idle'];
 const KNOWN = [...STANDARD, 'huge'];
 
 export function parseArgs(argv: string[], root: string): RunOptions {
@@ -46,6 +48,7 @@ export function parseArgs(argv: string[], root: string): RunOptions {
     appSecret: 'bench-secret-0123',
     profile: false,
     reference: false,
+    compiled: false,
     serverNodeArgs: [],
     hugeConnections: 100_000,
     hugeNodes: 0,
@@ -101,6 +104,9 @@ export function parseArgs(argv: string[], root: string): RunOptions {
       case '--reference':
         options.reference = true;
         break;
+      case '--compiled':
+        options.compiled = true;
+        break;
       case '--server-node-args':
         options.serverNodeArgs = value(i++, arg, true).split(/\s+/).filter(Boolean);
         break;
@@ -140,6 +146,7 @@ export function parseArgs(argv: string[], root: string): RunOptions {
         throw new Error(`Unknown option ${arg}`);
     }
   }
+  if (options.compiled && options.targets.length > 0) throw new Error('--compiled starts its own server: it cannot be combined with --target');
   if (options.reference && options.targets.length > 0) throw new Error('--reference starts its own server: it cannot be combined with --target');
   if (options.reference && options.databaseUrl) throw new Error('--reference: the floor server has no store, --database-url does not apply');
   // The floor server and an external target are one process each: no worker comparison.

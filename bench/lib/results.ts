@@ -73,6 +73,8 @@ export interface RunOptions {
   profile: boolean;
   /** Start the reference floor server (bench/reference/floor-server.ts) instead of Herald. */
   reference: boolean;
+  /** Run the server compiled (Herald from dist/, the floor transpiled) instead of through tsx. */
+  compiled: boolean;
   /** HERALD_DATABASE_URL for the started servers (default: embedded store in a temporary directory). */
   databaseUrl?: string;
   serverNodeArgs: string[];

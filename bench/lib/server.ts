@@ -4,7 +4,7 @@
  * bench/reference/floor-server.ts, no Herald code), or an already running server given with
  * --target/--server-pid.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +51,37 @@ export interface LaunchOptions {
   reference?: boolean;
   /** Herald worker processes per node (herald start --workers); 1 = one process. */
   workers?: number;
+  /** Leave the data directory empty: the store opens only at a usage flush after a minute (idle scenario). */
+  freshStore?: boolean;
+  /** Compiled JavaScript instead of tsx: Herald from dist/ (see buildCompiled), the floor transpiled. */
+  compiled?: boolean;
+}
+
+/**
+ * Builds dist/ (`npm run build`): Herald always runs from it (bin/herald.js runs dist/, as a
+ * published package does), so the bench measures the current sources, never a stale build.
+ */
+export function buildCompiled(root: string, log: (line: string) => void): void {
+  log('npm run build (Herald runs from dist/)');
+  execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
+}
+
+/** Herald's entry: bin/herald.js (which runs dist/), or dist/cli/main.js directly with --compiled. */
+function heraldEntry(root: string, compiled: boolean | undefined): string {
+  return compiled ? join(root, 'dist', 'cli', 'main.js') : join(root, 'bin', 'herald.js');
+}
+
+/**
+ * The floor server as plain JavaScript, compiled by the project's tsc (no helpers added), written
+ * under node_modules/.cache so its `ws` import resolves from the project.
+ */
+function compiledFloorServer(root: string): string {
+  const dir = join(root, 'node_modules', '.cache', 'herald-bench');
+  mkdirSync(dir, { recursive: true });
+  const tsc = join(root, 'node_modules', '.bin', 'tsc');
+  const flags = ['--ignoreConfig', '--outDir', dir, '--rootDir', join(root, 'bench', 'reference'), '--module', 'preserve', '--moduleResolution', 'bundler', '--target', 'ES2022', '--skipLibCheck', '--types', 'node'];
+  execFileSync(tsc, [...flags, join(root, 'bench', 'reference', 'floor-server.ts')], { cwd: root, stdio: 'ignore' });
+  return join(dir, 'floor-server.js');
 }
 
 export async function freePort(): Promise<number> {
@@ -123,16 +154,18 @@ export async function launchHerald(options: LaunchOptions): Promise<ServerUnderT
       const args = ['--port', String(port), '--host', '127.0.0.1', ...(workers > 1 ? ['--workers', String(workers)] : [])];
       let embeddedDataDir: string | undefined;
       let program: Pick<NodeChildOptions, 'nodeArgs' | 'script' | 'args' | 'env'>;
-      if (options.reference) {
+      if (options.reference && options.compiled) {
+        program = { nodeArgs: [], script: compiledFloorServer(options.root), args, env: process.env };
+      } else if (options.reference) {
         // tsx, as bin/herald.js registers it for Herald's sources.
         program = { nodeArgs: ['--import', 'tsx'], script: join(options.root, 'bench', 'reference', 'floor-server.ts'), args, env: process.env };
       } else {
         const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
         dataDirs.push(dataDir);
-        if (!options.env.HERALD_DATABASE_URL) {
+        if (!options.env.HERALD_DATABASE_URL && !options.freshStore) {
           // A fresh Herald creates its embedded store only after a minute of traffic (usage stats),
           // which would land inside a measured phase: create it now, so Herald opens it at start.
-          execFileSync(process.execPath, [join(options.root, 'bin', 'herald.js'), 'apps', 'list'], {
+          execFileSync(process.execPath, [heraldEntry(options.root, options.compiled), 'apps', 'list'], {
             cwd: options.root,
             env: { ...process.env, HERALD_DATA_DIR: dataDir, HERALD_LOG_LEVEL: 'warn' },
             stdio: 'ignore',
@@ -141,7 +174,7 @@ export async function launchHerald(options: LaunchOptions): Promise<ServerUnderT
         }
         program = {
           nodeArgs: [],
-          script: join(options.root, 'bin', 'herald.js'),
+          script: heraldEntry(options.root, options.compiled),
           args: ['start', ...args],
           env: {
             ...process.env,

@@ -3,7 +3,7 @@
  * Reconnects with backoff when the connection drops; after a reconnect the caller reloads
  * everything, since notifications sent meanwhile are lost.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from '../server/logger.js';
 
 export interface ChangeListener {
@@ -28,7 +28,9 @@ export async function listenForChanges(options: ListenOptions): Promise<ChangeLi
   let backoff = 500;
 
   const connect = async (): Promise<void> => {
-    const c = new pg.Client({ connectionString: options.databaseUrl });
+    // Loaded here, not at start-up: only a PostgreSQL store listens (the embedded default never does).
+    const { default: pgModule } = await import('pg');
+    const c = new pgModule.Client({ connectionString: options.databaseUrl });
     c.on('notification', (msg) => {
       if (msg.channel === options.channel && typeof msg.payload === 'string') options.onNotification(msg.payload);
     });

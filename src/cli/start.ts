@@ -8,6 +8,7 @@ import { EXIT_STARTUP_TIMEOUT, StartupTimeoutError } from '../server/startup-ret
 import { DamagedStoreError, EXIT_DAMAGED_STORE } from '../storage/store-check.js';
 import { TlsError } from '../server/tls.js';
 import { describeListenError } from './listen-errors.js';
+import { startIdleCompaction } from '../server/idle-compaction.js';
 import { Supervisor } from '../workers/supervisor.js';
 import { workerCount } from '../workers/count.js';
 
@@ -60,6 +61,8 @@ export async function runStart(argv: string[], usage: string): Promise<void> {
     }
     throw err;
   }
+  // The process, not a Herald instance: one node per process, and tests embedding Herald keep V8's defaults.
+  startIdleCompaction();
   handleSignals(herald, logger, loaded.config.shutdownTimeoutMs);
   // The banner comes last: whoever waits for it may signal at once, and the handlers are in place.
   const lines = [`Herald listening on ${herald.url} (WebSocket ${herald.url.replace('http', 'ws')}${loaded.config.wsPath}/app/{key}, HTTP API ${herald.url}/apps/{id})`];

@@ -5,9 +5,19 @@ import { verifySignedRequest } from '../protocol/http-signing.js';
 import { HttpError, type HttpContext } from '../server/router.js';
 
 export async function authenticateApiRequest(ctx: HttpContext, apps: AppRegistry, nowSeconds: number): Promise<App> {
+  const app = apiAppOf(ctx, apps);
+  return verifyApiRequest(ctx, app, await ctx.body(), nowSeconds);
+}
+
+/** The app named by the path; 404 before the body is read. */
+export function apiAppOf(ctx: HttpContext, apps: AppRegistry): App {
   const app = apps.byId(ctx.params.appId ?? '');
   if (!app) throw new HttpError(404, `Unknown app id ${ctx.params.appId}`);
-  const body = await ctx.body();
+  return app;
+}
+
+/** Checks the request's signature against `app` (401) and that the app is enabled (403); synchronous. */
+export function verifyApiRequest(ctx: HttpContext, app: App, body: Buffer, nowSeconds: number): App {
   const request = { method: ctx.method, path: ctx.path, query: ctx.query, body };
   let check = verifySignedRequest(request, app.credentials, nowSeconds);
   if (!check.ok && ctx.path.includes('%')) {

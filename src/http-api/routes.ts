@@ -6,7 +6,7 @@ import { channelNameError, isPresenceChannel, channelType } from '../protocol/na
 import { sendJson } from '../server/http-context.js';
 import { HttpError, type HttpContext, type Router } from '../server/router.js';
 import { TokenBuckets } from '../server/token-buckets.js';
-import { authenticateApiRequest } from './authenticate.js';
+import { apiAppOf, verifyApiRequest } from './authenticate.js';
 import { channelAttributes, validateEvent, type EventBody, type ValidEvent } from './publish.js';
 
 export interface HttpApiDeps {
@@ -28,18 +28,24 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
   const now = deps.nowSeconds ?? (() => Date.now() / 1000);
   const rateLimiter = deps.rateLimiter ?? new TokenBuckets();
   const authed = (route: string, handler: (ctx: HttpContext, app: App) => Promise<unknown> | unknown) => {
-    return async (ctx: HttpContext) => {
-      const app = await authenticateApiRequest(ctx, deps.apps, now());
-      if (!rateLimiter.take(app.id, app.limits.apiRequestsPerSecond)) {
-        ctx.res.setHeader('Retry-After', '1');
-        ctx.res.setHeader('X-RateLimit-Limit', String(app.limits.apiRequestsPerSecond));
-        ctx.res.setHeader('X-RateLimit-Remaining', '0');
-        throw new HttpError(429, `Too many requests: this app is limited to ${app.limits.apiRequestsPerSecond} API requests per second`);
-      }
-      deps.onApiCall?.(app, route);
-      // Handlers answer synchronously when they can (a publish on the in-process broker): no extra await.
-      const result = handler(ctx, app);
-      sendJson(ctx.res, 200, result instanceof Promise ? await result : result);
+    // One promise turn per request (the body): everything after it runs in that callback, and
+    // handlers answer synchronously when they can (a publish on the in-process broker).
+    return (ctx: HttpContext): Promise<void> => {
+      const app = apiAppOf(ctx, deps.apps);
+      const nowSeconds = now();
+      return ctx.body().then((body) => {
+        verifyApiRequest(ctx, app, body, nowSeconds);
+        if (!rateLimiter.take(app.id, app.limits.apiRequestsPerSecond)) {
+          ctx.res.setHeader('Retry-After', '1');
+          ctx.res.setHeader('X-RateLimit-Limit', String(app.limits.apiRequestsPerSecond));
+          ctx.res.setHeader('X-RateLimit-Remaining', '0');
+          throw new HttpError(429, `Too many requests: this app is limited to ${app.limits.apiRequestsPerSecond} API requests per second`);
+        }
+        deps.onApiCall?.(app, route);
+        const result = handler(ctx, app);
+        if (result instanceof Promise) return result.then((value) => sendJson(ctx.res, 200, value));
+        sendJson(ctx.res, 200, result);
+      });
     };
   };
 
@@ -60,7 +66,7 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
     'POST',
     '/apps/:appId/events',
     authed('events', (ctx, app) => {
-      // authenticateApiRequest has read the body already.
+      // authed() has read the body already.
       const event = validateEvent(ctx.bodyJson<EventBody>(), app);
       const admitted = deps.beforePublish?.(app, [event]);
       return admitted ? admitted.then(() => publishEvent(app, event)) : publishEvent(app, event);

@@ -35,7 +35,8 @@ class RequestContext implements HttpContext {
   readonly query: Array<[string, string]>;
   readonly requestId: string;
   private bodyPromise: Promise<Buffer> | undefined = undefined;
-  private bodyRead: Buffer | undefined = undefined;
+  /** Set by readBody just before its promise resolves (no extra promise turn to record it). */
+  bodyRead: Buffer | undefined = undefined;
 
   constructor(
     readonly req: IncomingMessage,
@@ -47,7 +48,7 @@ class RequestContext implements HttpContext {
     this.path = q < 0 ? rawUrl : rawUrl.slice(0, q);
     this.query = parseQuery(q < 0 ? '' : rawUrl.slice(q + 1));
     const given = req.headers['x-request-id'];
-    this.requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    this.requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : nextRequestId();
     const method = req.method ?? 'GET';
     // llhttp already upper-cases standard methods; only unusual input needs the copy.
     this.method = method === 'POST' || method === 'GET' ? method : method.toUpperCase();
@@ -59,7 +60,7 @@ class RequestContext implements HttpContext {
   }
 
   body(): Promise<Buffer> {
-    this.bodyPromise ??= readBody(this.req, this.maxBodyBytes).then((body) => (this.bodyRead = body));
+    this.bodyPromise ??= readBody(this.req, this.maxBodyBytes, this);
     return this.bodyPromise;
   }
 
@@ -89,11 +90,25 @@ function parseJsonBody<T>(body: Buffer): T {
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
 
+/**
+ * Generated request ids are UUID-shaped (version 4, variant 1): the first 20 hex digits come from
+ * one random UUID per process and the last 12 count requests: unique within a node by the counter,
+ * across nodes by the random prefix. They correlate log lines, they are not secrets; a counter
+ * increment costs less than a randomUUID() per request (2-3 % of a publish's CPU in profiles).
+ */
+const REQUEST_ID_PREFIX = randomUUID().slice(0, 24);
+let requestCounter = Math.floor(Math.random() * 2 ** 32);
+
+function nextRequestId(): string {
+  requestCounter = (requestCounter + 1) % 2 ** 48;
+  return REQUEST_ID_PREFIX + requestCounter.toString(16).padStart(12, '0');
+}
+
 export function createContext(req: IncomingMessage, res: ServerResponse, maxBodyBytes: number): HttpContext {
   return new RequestContext(req, res, maxBodyBytes);
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+function readBody(req: IncomingMessage, limit: number, into: { bodyRead: Buffer | undefined }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) {
@@ -115,7 +130,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      if (failed) return;
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      into.bodyRead = body;
+      resolve(body);
     });
     req.on('error', (err) => {
       if (!failed) reject(new HttpError(400, `Could not read request body: ${err.message}`));

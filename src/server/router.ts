@@ -105,6 +105,11 @@ function matchSegments(pattern: string[], parts: string[]): Record<string, strin
     const part = parts[i]!;
     if (p.startsWith(':')) {
       if (part.length === 0) return undefined;
+      if (part.indexOf('%') < 0) {
+        // Nothing to decode (app ids, most channel names): skip decodeURIComponent's scan and copy.
+        params[p.slice(1)] = part;
+        continue;
+      }
       try {
         params[p.slice(1)] = decodeURIComponent(part);
       } catch {

@@ -64,7 +64,9 @@ export class EmbeddedWorkerClient {
 
   constructor(private readonly options: EmbeddedWorkerOptions) {
     // execArgv []: loaders such as tsx's `--import` are not needed by the plain-JS worker and only slow its start.
-    this.worker = new Worker(WORKER_URL, { workerData: { dataDir: options.dataDir }, execArgv: [] });
+    // A 1 MB young generation (default up to 16 MB per semi-space): the thread allocates little
+    // between its occasional queries, and the default would stay resident for nothing (~10 MB).
+    this.worker = new Worker(WORKER_URL, { workerData: { dataDir: options.dataDir }, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 1 } });
     this.worker.on('message', (reply: Reply) => this.onReply(reply));
     // Without an 'error' listener, an uncaught exception in the worker would be rethrown on the main thread.
     this.worker.on('error', (err: Error) => {

@@ -33,7 +33,11 @@ test('debug access log: one line per request with the request id, no query strin
   assert.equal(res.status, 401);
   assert.equal(res.headers.get('x-request-id'), 'trace-42', 'the caller’s request id is echoed');
   const generated = (await fetch(`${herald.url}/health`)).headers.get('x-request-id');
-  assert.match(generated ?? '', /^[0-9a-f-]{36}$/, 'a request id is generated otherwise');
+  const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  assert.match(generated ?? '', UUID_V4, 'a UUID-shaped request id is generated otherwise');
+  const next = (await fetch(`${herald.url}/health`)).headers.get('x-request-id');
+  assert.match(next ?? '', UUID_V4);
+  assert.notEqual(next, generated, 'each request gets its own id');
 
   const access = lines.filter((l) => l.msg === 'http request');
   const line = access.find((l) => l.reqId === 'trace-42');

@@ -91,6 +91,11 @@ test('the in-memory mode (dataDir null) works', async () => {
   }
 });
 
+test('the store starts with small shared buffers (not the 128MB PostgreSQL default, all of it resident)', async (t) => {
+  const db = await openFresh(t);
+  assert.deepEqual(await db.query('SHOW shared_buffers'), [{ shared_buffers: '4MB' }]);
+});
+
 test('transaction commits, and rolls back (rethrowing the same error) when fn throws', async (t) => {
   const db = await openFresh(t);
   await db.query('CREATE TABLE items (name TEXT PRIMARY KEY)');
