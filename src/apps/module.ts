@@ -80,8 +80,8 @@ export function appsModule(options: AppsModuleOptions = {}): HeraldModule {
     ctx.hooks.admitConnection.push((app, current) => tracker.admit(app, current));
     ctx.hooks.drain.push(() => tracker.flush());
 
-    // Modules listed after this one (webhooks) have started by the time the server listens.
-    ctx.server.once('listening', () => {
+    // Modules listed after this one (webhooks) have started by then.
+    ctx.hooks.started.push(() => {
       unsubscribeWebhooks = subscribeWebhookUsage(ctx.services.get(WEBHOOKS_SERVICE), (appId, n) => tracker.webhooksSent(appId, n));
       if (!unsubscribeWebhooks) logger.debug('no webhooks service: webhooksSent stays 0');
     });

@@ -65,7 +65,7 @@ export class AppStoreRuntime {
   /** Opens the store now when it exists (PostgreSQL, or an embedded store on disk). */
   async init(): Promise<void> {
     this.configApps = this.ctx.apps.list();
-    this.ctx.server.once('listening', () => this.recordUrl());
+    this.ctx.hooks.started.push(() => this.recordUrl());
     // Another worker of this node changed an app: re-read it (opening the store if this worker
     // has not yet: it was just created there).
     this.workerPeer()?.handle(APPS_CHANGED, async (id) => {

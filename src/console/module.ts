@@ -83,9 +83,9 @@ export function consoleModule(): HeraldModule {
         webhooks.on('delivery', onDelivery);
         detachWebhooks = () => webhooks.off('delivery', onDelivery);
       };
-      // Modules listed after this one (webhooks) have started by the time the server listens.
+      // Modules listed after this one (webhooks) have started by the time every module has.
       attachWebhooks();
-      ctx.server.once('listening', attachWebhooks);
+      ctx.hooks.started.push(attachWebhooks);
       registerRoutes(ctx, guard, source, liveFeed, streams);
       registerAppRoutes(ctx, guard, source);
       registerWebhookRoutes(ctx, guard);

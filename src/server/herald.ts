@@ -70,7 +70,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
   const registry = options.registry ?? new MemoryAppRegistry(options.apps);
-  const hooks: HeraldHooks = { beforePublish: [], admitConnection: [], apiCall: [], readiness: [], drain: [], httpRequest: [], upgrade: [] };
+  const hooks: HeraldHooks = { beforePublish: [], admitConnection: [], apiCall: [], readiness: [], started: [], drain: [], httpRequest: [], upgrade: [] };
   const services = new Map<string, unknown>();
   // HERALD_BROKER: memory (one node), redis or nats (messages and shared state; docs/scaling.md).
   const scaling = options.scaling ?? (options.broker ? { ...memoryScaling(), broker: options.broker } : createScaling(config, logger));
@@ -195,6 +195,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
   }
   engine.start();
   state.starting = false;
+  for (const hook of hooks.started) hook();
   if (options.developmentAppId && registry instanceof MemoryAppRegistry) {
     withdrawDevelopmentApp(registry, options.developmentAppId, logger);
   }

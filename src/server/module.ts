@@ -23,6 +23,11 @@ export interface HeraldHooks {
   apiCall: Array<(app: App, route: string) => void>;
   /** Readiness checks: each returns undefined when ready, else why not. */
   readiness: Array<() => string | undefined | Promise<string | undefined>>;
+  /**
+   * Run once every module has started and the node serves (the port is open from the start, so
+   * 'listening' is no such signal): services registered by later modules are there by then.
+   */
+  started: Array<() => void>;
   /** Run on graceful shutdown after sockets are closed (flush queues etc.). */
   drain: Array<() => Promise<void>>;
   /** Called with (method, route name, status, ms) for every HTTP request. */
