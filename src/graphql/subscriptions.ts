@@ -193,12 +193,15 @@ export class EngineStreams {
 
   private observer(): EngineObserver {
     const source = this.webhookSource;
+    const relay = this.relay;
     const watched = (app: App) => this.webhookWatchers.has(app.id);
     const connectionEvent = (app: App, event: Omit<LiveConnectionEvent, 'appId' | 'at'>) => {
       this.each(app.id, 'connection', (l) => l.kind === 'connection' && l.stream.push({ appId: app.id, at: new Date(), ...event }));
     };
     return {
       published: (app, channel, event, data, _recipients, origin) => {
+        // Also reported by the worker it was published on, through the relay.
+        if (relay?.publishedElsewhere) return;
         this.each(app.id, 'channel', (l) => {
           if (l.kind !== 'channel' || l.channel !== channel || (l.events && !l.events.has(event))) return;
           l.stream.push({ channel, name: event, data, source: origin, at: new Date() });

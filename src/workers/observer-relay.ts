@@ -43,6 +43,11 @@ export interface RelayWatch {
 export interface ObserverRelay {
   /** Hands `appId`'s engine events on every other worker to `observer` until `stop()`. */
   watch(appId: string, observer: EngineObserver): RelayWatch;
+  /**
+   * True while this worker's engine reports an event published on another worker (the hub handed
+   * it here for local subscribers): that worker relays its `published`, so watchers skip this one.
+   */
+  readonly publishedElsewhere: boolean;
 }
 
 /** The events a watcher can be given (everything but per-socket subscribe/sign-in detail). */
@@ -80,6 +85,10 @@ export class WorkerObserverRelay implements ObserverRelay {
       this.observeWhileWanted();
     });
     peer.handle(RELAY_EVENT_OP, (args) => this.deliver(args as RelayedEvent));
+  }
+
+  get publishedElsewhere(): boolean {
+    return this.broker.relaying;
   }
 
   watch(appId: string, observer: EngineObserver): RelayWatch {
