@@ -12,7 +12,7 @@ import type Pusher from 'pusher';
 import { WEBHOOK_EVENT_TYPES } from '../../src/apps/app.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import type { PusherJs } from '../helpers/pusher-js.js';
-import { nextEvent } from '../helpers/wait.js';
+import { eventually, nextEvent } from '../helpers/wait.js';
 import { ADMIN_TOKEN, connected, subscribe, wsClient } from '../graphql/support.js';
 import { WebhookReceiver } from '../webhooks/receiver.js';
 import { WAIT_MS } from '../webhooks/support.js';
@@ -102,7 +102,7 @@ describe('cache_miss on a 2-worker node', () => {
 
   before(async () => {
     receiver = await WebhookReceiver.start(APP);
-    h = await startTestHerald({ app: { ...APP, webhooks: [{ url: receiver.url, events: [...WEBHOOK_EVENT_TYPES] }] } });
+    h = await startTestHerald({ app: { ...APP, webhooks: [{ url: receiver.url, events: [...WEBHOOK_EVENT_TYPES] }] }, config: { adminToken: ADMIN_TOKEN } });
   });
   after(async () => {
     await h.stop();
@@ -116,5 +116,19 @@ describe('cache_miss on a 2-worker node', () => {
     await subscribed(clientOn(h, sdk, 1), 'cache-relay');
     await receiver.waitUntil(() => receiver.deliveredMatching('subscription_count', 'cache-relay').some((e) => e.subscription_count === 3), WAIT_MS, 'subscription_count 3');
     assert.equal(receiver.deliveredMatching('cache_miss', 'cache-relay').length, 1);
+  });
+
+  it('the webhook delivery log is the node\'s, whichever worker is asked', async () => {
+    const log = async (index: number) => {
+      const res = await fetch(`http://127.0.0.1:${h.heralds[index]!.port}/admin/apps/${APP.id}/webhooks/log`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+      assert.equal(res.status, 200);
+      return ((await res.json()) as { deliveries: Array<{ id: number }> }).deliveries.map((d) => d.id);
+    };
+    // The log lives in the node's one store (the supervisor's), not in a worker.
+    const ids = await eventually(async () => {
+      const [first, second] = [await log(0), await log(1)];
+      return first.length > 0 && JSON.stringify(first) === JSON.stringify(second) ? first : undefined;
+    }, WAIT_MS, 'both workers to list the same deliveries');
+    assert.ok(ids && ids.length > 0);
   });
 });
