@@ -14,6 +14,8 @@ import { API_RATE_LIMITER_SERVICE, type TokenBuckets } from '../server/token-buc
 import { allResolvers } from './resolvers/index.js';
 import { buildExecutableSchema, loadSchemaText } from './schema.js';
 import { EngineStreams } from './subscriptions.js';
+import type { ObserverRelay } from '../workers/observer-relay.js';
+import { OBSERVER_RELAY_SERVICE } from '../workers/services.js';
 import { startGraphqlWebSocket, type GraphqlWebSocket } from './transport-ws.js';
 
 /** ctx.services key: the executable schema and live streams, for other modules (console). */
@@ -40,7 +42,8 @@ export function graphqlModule(): HeraldModule {
     name: 'graphql',
     start(ctx: ModuleContext) {
       const schema = buildExecutableSchema(loadSchemaText(), allResolvers());
-      streams = new EngineStreams(ctx.engine, ctx.apps, webhookSettings(ctx.config).vacateDelayMs);
+      const relay = ctx.services.get(OBSERVER_RELAY_SERVICE) as ObserverRelay | undefined;
+      streams = new EngineStreams(ctx.engine, ctx.apps, webhookSettings(ctx.config).vacateDelayMs, undefined, relay);
       const deps: GraphQLDeps = {
         config: ctx.config,
         apps: ctx.apps,

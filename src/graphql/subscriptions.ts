@@ -7,6 +7,10 @@
  * engine events into webhooks: which events wait out the vacate delay, cache-miss de-duplication,
  * no `#` channels), fed only for apps with webhookEvents subscribers, whether or not the app has
  * webhook endpoints; HeldEvents applies the vacate window in memory.
+ *
+ * In a worker of a multi-worker node the same observer also gets the events of the node's other
+ * workers (ObserverRelay), for the apps this worker has subscribers of, so a subscriber sees the
+ * node as on a one-worker node.
  */
 import type { App, WebhookEndpoint } from '../apps/app.js';
 import type { AppRegistry } from '../apps/registry.js';
@@ -16,6 +20,7 @@ import { WebhookEventSource, type WebhookEvent } from '../webhooks/events.js';
 import { GRAPHQL_LIMITS } from './limits.js';
 import { EventStream } from './streams.js';
 import { HeldEvents } from './webhook-hold.js';
+import type { ObserverRelay, RelayWatch } from '../workers/observer-relay.js';
 
 export interface LiveEvent {
   channel: string;
@@ -63,22 +68,30 @@ export class EngineStreams {
   private readonly webhookHold: HeldEvents<LiveWebhook>;
   private readonly appViews = new WeakMap<App, App>();
   private readonly unobserve: () => void;
+  private readonly observing: EngineObserver;
+  /** appId → the relay of the node's other workers' events, while the app has subscribers here. */
+  private readonly relayed = new Map<string, RelayWatch>();
 
   constructor(
     engine: ChannelsEngine,
     private readonly apps: AppRegistry,
     vacateDelayMs: number,
     private readonly maxQueued: number = GRAPHQL_LIMITS.maxQueuedEvents,
+    private readonly relay?: ObserverRelay,
   ) {
     this.webhookHold = new HeldEvents((webhook) => this.onWebhook(webhook));
     this.webhookSource = new WebhookEventSource({
       vacateDelayMs,
       sink: (app, event, at, timing) => this.webhookHold.offer(app.id, { appId: app.id, timeMs: at, events: [event] }, timing),
     });
-    this.unobserve = engine.observe(this.observer());
+    this.observing = this.observer();
+    this.unobserve = engine.observe(this.observing);
   }
 
-  /** Subscriptions started since the module started (monotonic; tests wait on it). */
+  /**
+   * Subscriptions started since the module started (monotonic; tests wait on it). With a relay,
+   * counted once the other workers forward the app's events too.
+   */
   started = 0;
 
   /** Number of active subscriptions (tests, stats). */
@@ -120,6 +133,8 @@ export class EngineStreams {
 
   close(): void {
     this.unobserve();
+    for (const watch of this.relayed.values()) watch.stop();
+    this.relayed.clear();
     this.webhookHold.clear();
     for (const set of [...this.listeners.values()]) for (const l of [...set]) l.stream.return();
     this.listeners.clear();
@@ -131,17 +146,21 @@ export class EngineStreams {
     let listener: Listener | undefined;
     const stream = new EventStream<T>(this.maxQueued, () => {
       const set = this.listeners.get(appId);
-      if (set && listener) {
-        set.delete(listener);
-        if (set.size === 0) this.listeners.delete(appId);
+      if (set && listener && set.delete(listener) && set.size === 0) {
+        this.listeners.delete(appId);
+        this.relayed.get(appId)?.stop();
+        this.relayed.delete(appId);
       }
       onDetach?.();
     });
     listener = make(stream);
-    this.started++;
     let set = this.listeners.get(appId);
     if (!set) this.listeners.set(appId, (set = new Set()));
     set.add(listener);
+    let watch = this.relayed.get(appId);
+    if (!watch && this.relay) this.relayed.set(appId, (watch = this.relay.watch(appId, this.observing)));
+    if (watch) void watch.ready.then(() => this.started++);
+    else this.started++;
     return stream;
   }
 
@@ -174,12 +193,15 @@ export class EngineStreams {
 
   private observer(): EngineObserver {
     const source = this.webhookSource;
+    const relay = this.relay;
     const watched = (app: App) => this.webhookWatchers.has(app.id);
     const connectionEvent = (app: App, event: Omit<LiveConnectionEvent, 'appId' | 'at'>) => {
       this.each(app.id, 'connection', (l) => l.kind === 'connection' && l.stream.push({ appId: app.id, at: new Date(), ...event }));
     };
     return {
       published: (app, channel, event, data, _recipients, origin) => {
+        // Also reported by the worker it was published on, through the relay.
+        if (relay?.publishedElsewhere) return;
         this.each(app.id, 'channel', (l) => {
           if (l.kind !== 'channel' || l.channel !== channel || (l.events && !l.events.has(event))) return;
           l.stream.push({ channel, name: event, data, source: origin, at: new Date() });

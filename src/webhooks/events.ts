@@ -36,7 +36,18 @@ export interface WebhookEventSourceOptions {
   sink: WebhookEventSink;
   now?: () => number;
   cacheMissDedupeMs?: number;
+  /**
+   * Decides instead of this source whether a cache miss is reported (the node's hub, when the
+   * node runs several workers: one report per node, not one per worker). Absent: decided here.
+   */
+  cacheMissGate?: CacheMissGate;
 }
+
+/** Resolves true when the miss of `channel` is news for the node (see cacheMissDedupeMs). */
+export type CacheMissGate = (appId: string, channel: string) => Promise<boolean>;
+
+/** ctx.services key: the node's CacheMissGate (set by a worker of a multi-worker node). */
+export const CACHE_MISS_GATE_SERVICE = 'webhooks:cache-miss-gate';
 
 const MAX_CACHE_MISS_ENTRIES = 50_000;
 const NO_TIMING: EventTiming = {};
@@ -47,8 +58,10 @@ export class WebhookEventSource implements EngineObserver {
   private readonly now: () => number;
   private readonly cacheMissDedupeMs: number;
   private readonly cacheMisses = new Map<string, number>();
+  private readonly cacheMissGate: CacheMissGate | undefined;
 
   constructor(options: WebhookEventSourceOptions) {
+    this.cacheMissGate = options.cacheMissGate;
     this.sink = options.sink;
     this.delayMs = options.vacateDelayMs;
     this.now = options.now ?? Date.now;
@@ -86,8 +99,15 @@ export class WebhookEventSource implements EngineObserver {
 
   cacheMiss(app: App, channel: string): void {
     if (!wanted(app, channel)) return;
-    const key = cacheKey(app, channel);
     const now = this.now();
+    if (this.cacheMissGate) {
+      this.cacheMissGate(app.id, channel).then(
+        (news) => news && this.sink(app, { name: 'cache_miss', channel }, now, NO_TIMING),
+        () => undefined, // the hub is gone (the worker is stopping): nothing to report to
+      );
+      return;
+    }
+    const key = cacheKey(app, channel);
     const last = this.cacheMisses.get(key);
     if (last !== undefined && now - last < this.cacheMissDedupeMs) return;
     if (this.cacheMisses.size >= MAX_CACHE_MISS_ENTRIES) this.cacheMisses.clear();

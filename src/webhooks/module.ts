@@ -6,7 +6,7 @@
 import type { ChannelsEngine } from '../channels/engine.js';
 import type { HeraldModule } from '../server/module.js';
 import { getDatabase } from '../storage/module.js';
-import { WebhookEventSource } from './events.js';
+import { CACHE_MISS_GATE_SERVICE, WebhookEventSource, type CacheMissGate } from './events.js';
 import { registerWebhookRoutes } from './routes.js';
 import { WEBHOOKS_SERVICE, WebhookService } from './service.js';
 import { webhookSettings } from './settings.js';
@@ -32,6 +32,7 @@ export function webhooksModule(): HeraldModule {
       const events = new WebhookEventSource({
         vacateDelayMs: settings.vacateDelayMs,
         sink: (app, event, happenedAt, timing) => webhooks.enqueue(app, event, happenedAt, timing),
+        cacheMissGate: ctx.services.get(CACHE_MISS_GATE_SERVICE) as CacheMissGate | undefined,
       });
       service = webhooks;
       unobserve = ctx.engine.observe(events);

@@ -14,7 +14,8 @@ import { isChannelControl, type ChannelEvent, type ControlMessage } from '../sca
 import { CONTROL_OP, EVENT_OP, SUBSCRIBE_OP, UNSUBSCRIBE_OP } from './ipc-broker.js';
 import type { IpcPeer } from './ipc.js';
 import { DatabaseHost } from './remote-database.js';
-import { APPS_CHANGED, USAGE_FLUSH, USAGE_FLUSH_ALL } from './services.js';
+import { APPS_CHANGED, CACHE_MISS_OP, USAGE_FLUSH, USAGE_FLUSH_ALL } from './services.js';
+import { RELAY_EVENT_OP, RELAY_WANTED_OP, RELAY_WATCH_OP, type RelayedEvent } from './observer-relay.js';
 import type { ClusterChanges } from '../scaling/cluster-state.js';
 
 interface Attached {
@@ -25,6 +26,9 @@ interface Attached {
 }
 
 const CACHE_SWEEP_MS = 60_000;
+/** A cache channel's miss is reported again after this long (WebhookEventSource's default). */
+const CACHE_MISS_DEDUPE_MS = 5000;
+const MAX_CACHE_MISS_ENTRIES = 50_000;
 
 export class NodeHub {
   readonly state = new HubClusterState();
@@ -35,9 +39,16 @@ export class NodeHub {
   /** `${appId}\n${channel}` → workers with subscribers on it (per-channel interest). */
   private readonly interest = new Map<string, Set<Attached>>();
   private readonly interestOf = new Map<Attached, Set<string>>();
+  /** appId → workers watching its observer events (ObserverRelay). */
+  private readonly relayWatchers = new Map<string, Set<Attached>>();
+  /** `${appId}\n${channel}` → when the node last reported a miss of that cache channel. */
+  private readonly cacheMisses = new Map<string, number>();
   private readonly sweepTimer: NodeJS.Timeout;
 
-  constructor(database: () => Promise<Database>) {
+  constructor(
+    database: () => Promise<Database>,
+    private readonly now: () => number = Date.now,
+  ) {
     this.store = new DatabaseHost(database);
     this.sweepTimer = setInterval(() => this.state.sweep(), CACHE_SWEEP_MS);
     this.sweepTimer.unref();
@@ -52,6 +63,7 @@ export class NodeHub {
     this.store.serve(peer, node);
     this.connections.attach(node, peer);
     this.serveBus(attached);
+    this.serveRelay(attached);
     // An app changed through one worker: every other worker re-reads it before the call returns.
     peer.handle(APPS_CHANGED, async (id) => {
       const others = [...this.workers.values()].filter((w) => w !== attached);
@@ -71,7 +83,10 @@ export class NodeHub {
   /** The worker serves clients: relay broker messages to it from now on. */
   ready(node: string): void {
     const attached = this.workers.get(node);
-    if (attached) attached.ready = true;
+    if (!attached) return;
+    attached.ready = true;
+    // Its relay handler is registered now: which apps other workers watch.
+    for (const [appId, watchers] of this.relayWatchers) if (watchers.size > 0) attached.peer.notify(RELAY_WANTED_OP, { appId, wanted: true });
   }
 
   /**
@@ -86,6 +101,7 @@ export class NodeHub {
       attached.peer.close('worker exited');
       for (const key of this.interestOf.get(attached) ?? []) this.unsubscribe(attached, key);
       this.interestOf.delete(attached);
+      for (const [appId, watchers] of this.relayWatchers) if (watchers.has(attached)) void this.watchRelay(attached, appId, false);
     }
     this.store.release(node);
     this.connections.detach(node);
@@ -107,7 +123,10 @@ export class NodeHub {
     const { peer } = from;
     peer.handle(EVENT_OP, (args) => {
       const event = args as ChannelEvent;
-      for (const to of this.interest.get(`${event.appId}\n${event.channel}`) ?? []) if (to !== from) to.peer.notify(EVENT_OP, event);
+      const key = `${event.appId}\n${event.channel}`;
+      for (const to of this.interest.get(key) ?? []) if (to !== from) to.peer.notify(EVENT_OP, event);
+      // A publish fills the cache: the next miss is news again.
+      if (this.cacheMisses.size > 0) this.cacheMisses.delete(key);
     });
     peer.handle(CONTROL_OP, (args) => {
       const message = args as ControlMessage;
@@ -135,6 +154,52 @@ export class NodeHub {
     this.interestOf.get(from)?.delete(key);
   }
 
+  /**
+   * Observer events relayed between workers (observer-relay.ts): a worker watching an app makes
+   * every other one forward that app's events; they go to the app's watchers only.
+   */
+  private serveRelay(from: Attached): void {
+    from.peer.handle(RELAY_WATCH_OP, (args) => {
+      const { appId, watching } = args as { appId: string; watching: boolean };
+      return this.watchRelay(from, String(appId), watching === true);
+    });
+    from.peer.handle(RELAY_EVENT_OP, (args) => {
+      const message = args as RelayedEvent;
+      for (const to of this.relayWatchers.get(message?.appId) ?? []) if (to !== from) to.peer.notify(RELAY_EVENT_OP, message);
+    });
+    from.peer.handle(CACHE_MISS_OP, (args) => {
+      const { appId, channel } = args as { appId: string; channel: string };
+      return this.cacheMissIsNews(`${appId}\n${channel}`);
+    });
+  }
+
+  /** Settles once every other worker knows whether it forwards `appId`'s events. */
+  private async watchRelay(from: Attached, appId: string, watching: boolean): Promise<void> {
+    let watchers = this.relayWatchers.get(appId);
+    if (watching) {
+      if (!watchers) this.relayWatchers.set(appId, (watchers = new Set()));
+      watchers.add(from);
+    } else {
+      watchers?.delete(from);
+      if (watchers?.size === 0) this.relayWatchers.delete(appId);
+    }
+    const tell = [...this.workers.values()].map((w) => {
+      const wanted = [...(this.relayWatchers.get(appId) ?? [])].some((other) => other !== w);
+      return w.peer.request(RELAY_WANTED_OP, { appId, wanted }, 10_000).catch(() => undefined);
+    });
+    await Promise.all(tell);
+  }
+
+  /** One cache_miss per node and channel while misses keep coming; again after a publish, a vacancy or the window. */
+  private cacheMissIsNews(key: string): boolean {
+    const now = this.now();
+    const last = this.cacheMisses.get(key);
+    if (last !== undefined && now - last < CACHE_MISS_DEDUPE_MS) return false;
+    if (this.cacheMisses.size >= MAX_CACHE_MISS_ENTRIES) this.cacheMisses.clear();
+    this.cacheMisses.set(key, now);
+    return true;
+  }
+
   /** Up to `want` tokens of the node-wide bucket of `key` (see LeasedBuckets). */
   private lease(key: string, perSecond: number, want: number): number {
     let granted = 0;
@@ -148,7 +213,9 @@ export class NodeHub {
     peer.handle('cluster.join', (args) => hub.join(node, args as JoinRequest));
     peer.handle('cluster.leave', (args) => {
       const a = args as A & { userId?: string };
-      return hub.leave(node, a.appId, a.channel, a.userId);
+      const result = hub.leave(node, a.appId, a.channel, a.userId);
+      if (result.vacated && this.cacheMisses.size > 0) this.cacheMisses.delete(`${a.appId}\n${a.channel}`);
+      return result;
     });
     peer.handle('cluster.online', (args) => {
       const a = args as { appId: string; userId: string; watchlist: string[] };

@@ -17,9 +17,18 @@ export class IpcBroker implements Broker {
   readonly name = 'workers';
   private handler: (event: ChannelEvent) => void = () => undefined;
   private connected = true;
+  /** True while the engine handles an event another worker published (observers can tell). */
+  relaying = false;
 
   constructor(private readonly hub: IpcPeer) {
-    hub.handle(EVENT_OP, (event) => this.handler(event as ChannelEvent));
+    hub.handle(EVENT_OP, (event) => {
+      this.relaying = true;
+      try {
+        this.handler(event as ChannelEvent);
+      } finally {
+        this.relaying = false;
+      }
+    });
   }
 
   publish(event: ChannelEvent): void {

@@ -12,3 +12,7 @@ export const APPS_CHANGED = 'apps.changed';
 export const USAGE_FLUSH = 'usage.flush';
 /** IPC: a worker asks the hub to have every other worker flush its usage counters. */
 export const USAGE_FLUSH_ALL = 'usage.flushAll';
+/** The node's other workers' engine events (an ObserverRelay, observer-relay.ts); absent in a one-process node. */
+export const OBSERVER_RELAY_SERVICE = 'workers:observer-relay';
+/** IPC: a cache channel missed; the hub answers whether this is the node's first miss to report. */
+export const CACHE_MISS_OP = 'cache.miss';

@@ -19,7 +19,9 @@ import { LeasedBuckets } from './leased-buckets.js';
 import { IpcClusterState } from './ipc-cluster-state.js';
 import { IpcPeer, type IpcEndpoint } from './ipc.js';
 import { remoteDatabase } from './remote-database.js';
-import { METRICS_RENDER_SERVICE, REMOTE_STORE_SERVICE, WORKER_SERVICE } from './services.js';
+import { CACHE_MISS_OP, METRICS_RENDER_SERVICE, OBSERVER_RELAY_SERVICE, REMOTE_STORE_SERVICE, WORKER_SERVICE } from './services.js';
+import { WorkerObserverRelay } from './observer-relay.js';
+import { CACHE_MISS_GATE_SERVICE, type CacheMissGate } from '../webhooks/events.js';
 
 
 export interface WorkerRuntime {
@@ -72,7 +74,7 @@ export function workerParts(
   const withStore = modules.map((m) => (m.name === 'storage' && !config.databaseUrl ? remoteStorageModule(peer) : m));
   return {
     scaling,
-    modules: [workerModule(peer), ...withStore],
+    modules: [workerModule(peer, broker), ...withStore],
     apiRateLimiter: new LeasedBuckets(peer, workerCount(config.workers)),
     disconnected() {
       broker?.disconnected();
@@ -83,14 +85,26 @@ export function workerParts(
 }
 
 /** First module of a worker: marks the process as one and answers the primary's metric scrapes. */
-function workerModule(peer: IpcPeer): HeraldModule {
+function workerModule(peer: IpcPeer, broker: IpcBroker | undefined): HeraldModule {
+  let relay: WorkerObserverRelay | undefined;
   return {
     name: 'worker',
     start(ctx) {
       ctx.services.set(WORKER_SERVICE, peer);
+      // With the hub as the node's cluster state, what is observed once per node is relayed to
+      // the workers that show it, and cache misses are reported once per node.
+      if (broker) {
+        relay = new WorkerObserverRelay(peer, ctx.engine, ctx.apps, broker);
+        ctx.services.set(OBSERVER_RELAY_SERVICE, relay);
+        ctx.services.set(CACHE_MISS_GATE_SERVICE, ((appId, channel) => peer.request<boolean>(CACHE_MISS_OP, { appId, channel }, 10_000)) satisfies CacheMissGate);
+      }
       ctx.services.set(METRICS_RENDER_SERVICE, () => peer.request<string>('metrics.aggregate'));
       shareConnectionCounts(ctx, peer);
       peer.handle('metrics.json', () => (ctx.services.get(METRICS_SERVICE) as MetricsService | undefined)?.metrics.json() ?? []);
+    },
+    stop() {
+      relay?.stop();
+      relay = undefined;
     },
   };
 }

@@ -96,7 +96,8 @@ export async function subscribe<T = any>(h: TestHerald, client: Client, query: s
 
 /** Subscriptions the server has started so far (monotonic, so concurrent clean-ups cannot confuse it). */
 export function streamsStarted(h: TestHerald): number {
-  return (h.herald.services.get(GRAPHQL_SERVICE) as GraphqlService).streams.started;
+  // With several workers the client's connection may have reached any of them.
+  return h.heralds.reduce((sum, herald) => sum + (herald.services.get(GRAPHQL_SERVICE) as GraphqlService).streams.started, 0);
 }
 
 export async function connected(client: PusherJs): Promise<string> {

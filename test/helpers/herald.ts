@@ -17,6 +17,8 @@ export interface TestHerald {
   httpUrl: string;
   wsUrl: string;
   herald: Herald;
+  /** Every worker's Herald (HERALD_TEST_WORKERS > 1), else just `herald`. */
+  heralds: Herald[];
   pusherClient(options?: Record<string, unknown>): PusherJs;
   pusherServer(options?: Record<string, unknown>): Pusher;
   stop(): Promise<void>;
@@ -56,6 +58,7 @@ export async function startTestHerald(options: TestHeraldOptions = {}): Promise<
     httpUrl: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}`,
     herald,
+    heralds: node ? node.heralds : [herald],
     pusherClient(extra = {}) {
       const client = new PusherJs(apps[0]!.key, {
         cluster: 'local',

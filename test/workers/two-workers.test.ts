@@ -12,6 +12,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Pusher from 'pusher';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { PusherJs, type PusherJsOptions } from '../helpers/pusher-js.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { withTimeout } from '../helpers/wait.js';
@@ -114,6 +116,53 @@ test('client events cross workers and skip their sender', async () => {
   a!.trigger('client-say', { text: 'hi' });
   await until(() => gotB.length === 1 && gotC.length === 1, 10_000, 'client event on both workers');
   assert.deepEqual(gotA, []);
+});
+
+test('a GraphQL subscriber on either worker sees the connections of both, once each', async () => {
+  const gql = createClient({
+    url: `ws://127.0.0.1:${node.port}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Basic ${Buffer.from(`${CHILD_APP.key}:${CHILD_APP.secret}`).toString('base64')}` },
+    retryAttempts: 0,
+  });
+  const seen: string[] = [];
+  const iterator = gql.iterate<{ connectionStateChanged: { state: string; connection: { socketId: string } | null } }>({
+    query: 'subscription { connectionStateChanged { state connection { socketId } } }',
+  });
+  const reading = (async () => {
+    for await (const result of iterator) if (result.data?.connectionStateChanged.state === 'CONNECTED') seen.push(result.data.connectionStateChanged.connection!.socketId);
+  })();
+  const raws: RawClient[] = [];
+  try {
+    // Connections alternate between the workers. The relay is in place once two consecutive
+    // connections are both reported (the subscription's start is not observable from here).
+    const open = async () => {
+      const raw = await RawClient.established(`ws://127.0.0.1:${node.port}`, CHILD_APP.key);
+      raws.push(raw);
+      return raw.socketId!;
+    };
+    let previous = await open();
+    let both = false;
+    for (let attempt = 0; attempt < 40 && !both; attempt++) {
+      const current = await open();
+      both = await until(() => seen.includes(current), 2000, 'the connection to be reported').then(
+        () => seen.includes(previous),
+        () => false,
+      );
+      previous = current;
+    }
+    assert.ok(both, 'two consecutive connections (one on each worker) reported');
+    // From now on every connection is reported, once.
+    const next = [await open(), await open()];
+    await until(() => next.every((id) => seen.includes(id)), 10_000, 'both connections reported');
+    assert.deepEqual(seen.slice(-2).sort(), [...next].sort());
+    assert.equal(new Set(seen).size, seen.length, 'no connection reported twice');
+  } finally {
+    for (const raw of raws) raw.close();
+    await iterator.return?.();
+    await gql.dispose();
+    await reading.catch(() => undefined);
+  }
 });
 
 test('presence: a user on both workers counts once; member_added and the webhooks once', async () => {
