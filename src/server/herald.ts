@@ -42,6 +42,12 @@ export interface StartOptions {
    * coexist with production apps.
    */
   developmentAppId?: string;
+  /**
+   * Open the port only once the dependencies are connected. Workers of a node do: node:cluster
+   * hands a listening worker its share of connections at once, and a replaced worker must not
+   * answer 503 while the others serve. A standalone node listens first so probes see /ready 503.
+   */
+  listenAfterStart?: boolean;
 }
 
 export interface Herald {
@@ -167,17 +173,18 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
 
   const modules = options.modules ?? defaultModules();
   const ctx: ModuleContext = { config, apps: registry, engine, broker, router, logger, hooks, services, server };
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
-  // Listening before the dependencies connect: probes get /health 200 and /ready 503 while start-up
-  // retries PostgreSQL, Redis or NATS (everything else answers 503 until then).
-  const port = (server.address() as AddressInfo).port;
-  logger.info({ port }, 'listening; connecting to dependencies before serving');
+  if (!options.listenAfterStart) {
+    await listen();
+    logger.info({ port: (server.address() as AddressInfo).port }, 'listening; connecting to dependencies before serving');
+  }
   const started: HeraldModule[] = [];
   try {
     await broker.start();
@@ -190,10 +197,12 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     for (const m of started.reverse()) await m.stop?.();
     await scaling.node.stop().catch(() => undefined);
     await broker.stop().catch(() => undefined);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     throw err;
   }
   engine.start();
+  if (options.listenAfterStart) await listen();
+  const port = (server.address() as AddressInfo).port;
   state.starting = false;
   for (const hook of hooks.started) hook();
   if (options.developmentAppId && registry instanceof MemoryAppRegistry) {

@@ -26,7 +26,7 @@ import { CACHE_MISS_GATE_SERVICE, type CacheMissGate } from '../webhooks/events.
 
 export interface WorkerRuntime {
   peer: IpcPeer;
-  options: Pick<StartOptions, 'scaling' | 'modules' | 'apiRateLimiter'>;
+  options: Pick<StartOptions, 'scaling' | 'modules' | 'apiRateLimiter' | 'listenAfterStart'>;
   /** Tells the primary this worker listens (it prints the banner once all do). */
   announce(url: string, lines: string[]): void;
 }
@@ -46,7 +46,7 @@ export function workerRuntime(config: HeraldConfig): WorkerRuntime {
     process.kill(process.pid, 'SIGTERM');
   });
   const { disconnected: _, ...options } = parts;
-  return { peer, options, announce: (url, lines) => peer.notify('worker.listening', { url, lines }) };
+  return { peer, options: { ...options, listenAfterStart: true }, announce: (url, lines) => peer.notify('worker.listening', { url, lines }) };
 }
 
 /**
