@@ -82,6 +82,8 @@ test("an Origin the app's allowedOrigins does not list is refused with 4009; a l
   const allowed = await receive(`${sessionBase('xhr-origins-key')}/xhr${QUERY}`, { origin: 'https://good.example' });
   await allowed.done;
   assert.deepEqual(allowed.lines, ['o'], 'a listed origin gets an open session');
+  // Its session counts against maxSessionsPerIp (3) until it idles out: later tests need the room.
+  await eventually(() => h.herald.engine.connectionCount('xhr-origins-app') === 0, 5000, 'the allowed session to idle out');
 });
 
 test('unknown or invalid sessions and bad bodies get 404, 400 and 413', async () => {
