@@ -134,7 +134,10 @@ export class XhrForwarder {
         resolve();
       });
       // The client went away: so does the forwarded request, and the owner detaches its receiver.
-      res.on('close', () => upstream.destroy());
+      // (Only then: a finished request's socket is back in the agent's pool, serving another.)
+      res.on('close', () => {
+        if (!res.writableFinished) upstream.destroy();
+      });
       upstream.end(body);
     });
   }
