@@ -62,7 +62,8 @@ export class XhrForwarder {
   forwardedRequests = 0;
   private table: ForwardTable | undefined;
   private readonly secret = randomBytes(24).toString('base64url');
-  private readonly agent = new Agent({ keepAlive: true });
+  /** Pooled loopback connections to the other workers' private listeners (which never time them out). */
+  private readonly agent = new Agent({ keepAlive: true, maxFreeSockets: 32 });
   private server: Server | undefined;
 
   constructor(private readonly options: XhrForwarderOptions) {}
@@ -71,7 +72,10 @@ export class XhrForwarder {
   async listen(): Promise<ForwardPeer> {
     const router = new Router();
     this.options.routes(router, (local) => (ctx) => local(ctx, ctx.req.headers[CLIENT_ADDRESS_HEADER] as string));
-    const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.servePrivate(router, req, res));
+    // keepAliveTimeout 0: the forwarding workers' agents keep these connections; closing one as
+    // they reuse it would fail a request.
+    const server = createServer((req, res) => void this.servePrivate(router, req, res));
+    server.keepAliveTimeout = 0;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -117,28 +121,33 @@ export class XhrForwarder {
     headers[CLIENT_ADDRESS_HEADER] = req.socket.remoteAddress ?? 'unknown';
     headers['content-length'] = String(body.length);
     await new Promise<void>((resolve) => {
-      const upstream = request({ host: '127.0.0.1', port: peer.port, method: ctx.method, path: req.url, headers, agent: this.agent }, (answer) => {
-        const out: Record<string, string | string[]> = {};
-        for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && (name === 'content-length' || !NOT_FORWARDED.has(name))) out[name] = value;
-        res.writeHead(answer.statusCode ?? 502, out);
-        // A streaming response must leave frame by frame.
-        res.socket?.setNoDelay(true);
-        res.flushHeaders();
-        answer.pipe(res);
-        answer.on('error', () => res.destroy());
-        resolve();
-      });
-      upstream.on('error', () => {
-        if (!res.headersSent) sendJson(res, 502, { error: 'The worker holding this session did not answer' });
-        else res.destroy();
-        resolve();
-      });
-      // The client went away: so does the forwarded request, and the owner detaches its receiver.
-      // (Only then: a finished request's socket is back in the agent's pool, serving another.)
-      res.on('close', () => {
-        if (!res.writableFinished) upstream.destroy();
-      });
-      upstream.end(body);
+      const attempt = (retried: boolean) => {
+        const upstream = request({ host: '127.0.0.1', port: peer.port, method: ctx.method, path: req.url, headers, agent: this.agent }, (answer) => {
+          const out: Record<string, string | string[]> = {};
+          for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && (name === 'content-length' || !NOT_FORWARDED.has(name))) out[name] = value;
+          res.writeHead(answer.statusCode ?? 502, out);
+          // A streaming response must leave frame by frame.
+          res.socket?.setNoDelay(true);
+          res.flushHeaders();
+          answer.pipe(res);
+          answer.on('error', () => res.destroy());
+          resolve();
+        });
+        upstream.on('error', (err: NodeJS.ErrnoException) => {
+          // A pooled connection the owner had just closed: the request never reached it (Node's documented retry case).
+          if (!retried && upstream.reusedSocket && err.code === 'ECONNRESET' && !res.headersSent && !res.destroyed) return attempt(true);
+          if (!res.headersSent) sendJson(res, 502, { error: 'The worker holding this session did not answer' });
+          else res.destroy();
+          resolve();
+        });
+        // The client went away: so does the forwarded request, and the owner detaches its receiver.
+        // (Only then: a finished request's socket is back in the agent's pool, serving another.)
+        res.once('close', () => {
+          if (!res.writableFinished) upstream.destroy();
+        });
+        upstream.end(body);
+      };
+      attempt(false);
     });
   }
 
