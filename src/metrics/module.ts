@@ -9,6 +9,8 @@ import { sendText } from '../server/http-context.js';
 import type { HeraldModule, ModuleContext } from '../server/module.js';
 import { AppStatsTable, PendingPublishes } from './app-stats.js';
 import { createMetrics, type HeraldMetrics } from './collectors.js';
+import { Counter } from 'prom-client';
+import { XHR_FORWARDED_SERVICE } from '../transports/xhr/module.js';
 import { NetworkBytes } from './network.js';
 import { METRICS_RENDER_SERVICE } from '../workers/services.js';
 import { onWebhookDelivery, readWebhookGauges, readWebhookQueueDepth, WEBHOOKS_SERVICE } from './sources.js';
@@ -43,6 +45,16 @@ export function metricsModule(options: MetricsOptions = {}): HeraldModule {
         // Looked up per scrape: the webhooks module may start after this one.
         webhookGauges: () => readWebhookGauges(ctx.services.get(WEBHOOKS_SERVICE)),
         webhookQueueDepth: () => readWebhookQueueDepth(ctx.services.get(WEBHOOKS_SERVICE)),
+      });
+      // Read per scrape from the xhr module (multi-worker nodes: requests handed to the owning worker).
+      new Counter({
+        name: 'herald_xhr_forwarded_requests_total',
+        help: 'HTTP fallback (xhr) requests a worker handed to the worker owning their session',
+        registers: [metrics.registry],
+        collect() {
+          this.reset();
+          this.inc((ctx.services.get(XHR_FORWARDED_SERVICE) as (() => number) | undefined)?.() ?? 0);
+        },
       });
       const stopEngine = observeEngine(ctx, apps, metrics);
       const webhooks = webhookRecorder(ctx, apps, metrics);

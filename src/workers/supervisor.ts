@@ -18,6 +18,7 @@ import type { Logger } from '../server/logger.js';
 import { OwnedStore } from './owned-store.js';
 import { NodeHub } from './hub.js';
 import { IpcPeer, type IpcEndpoint } from './ipc.js';
+import { XhrPeers } from './xhr-peers.js';
 
 interface Member {
   worker: Worker;
@@ -42,6 +43,8 @@ export class Supervisor {
   private readonly members = new Map<number, Member>();
   private readonly hub: NodeHub;
   private readonly store: OwnedStore;
+  /** Where each worker slot's xhr sessions are served (forwarding between workers). */
+  private readonly xhrPeers: XhrPeers;
   private stopping: Promise<void> | undefined;
   private announced = false;
   private restarts: number[] = [];
@@ -55,6 +58,7 @@ export class Supervisor {
     this.store = new OwnedStore(options.config, this.logger);
     this.hub = new NodeHub(() => this.store.open());
     this.finished = new Promise((resolve) => (this.finish = resolve));
+    this.xhrPeers = new XhrPeers(options.workers, () => [...this.members.values()].map((m) => m.peer));
   }
 
   start(): void {
@@ -68,11 +72,13 @@ export class Supervisor {
   }
 
   private fork(index: number): void {
-    const worker = cluster.fork();
+    // The slot is stable across replacements: xhr sessions are owned by slot (forwarding.ts).
+    const worker = cluster.fork({ HERALD_WORKER_SLOT: String(index) });
     const peer = new IpcPeer(worker as unknown as IpcEndpoint);
     const member: Member = { worker, peer, node: `worker-${worker.id}`, index, listening: false };
     this.members.set(worker.id, member);
     this.hub.attach(member.node, peer);
+    this.xhrPeers.attach(peer, index);
     peer.handle('worker.listening', (args) => this.listening(member, args as { url: string; lines: string[] }));
     worker.on('exit', (code, signal) => this.exited(member, code, signal));
   }
@@ -89,6 +95,7 @@ export class Supervisor {
   private exited(member: Member, code: number | null, signal: string | null): void {
     this.members.delete(member.worker.id);
     this.hub.detach(member.node, !this.stopping);
+    this.xhrPeers.vacate(member.index);
     if (this.stopping) return;
     if (!member.listening && !this.announced) {
       // A worker that cannot start (port in use, bad certificate…): the node cannot either.

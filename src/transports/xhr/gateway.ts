@@ -7,8 +7,8 @@
  *
  * A session is created by its first receive request (the handshake: app key, protocol version and
  * quotas are checked by the engine exactly as for a WebSocket) and lives in this process. Requests
- * of one session must reach the process that holds it: see docs/protocol.md ("HTTP fallback
- * transports") for what a load balancer or a multi-worker node needs.
+ * of one session must reach the process that holds it: on a multi-worker node forwarding.ts hands
+ * them to the owning worker; docs/protocol.md says what a load balancer in front of nodes needs.
  */
 import { originRefusal } from '../../apps/origins.js';
 import type { ServerResponse } from 'node:http';
@@ -88,9 +88,9 @@ export class XhrGateway implements SessionHost {
 
   // ---- requests -------------------------------------------------------------------------
 
-  receive(ctx: HttpContext, kind: XhrKind): void {
+  /** `ip`: the client's address (another worker forwarding the request says whose it is). */
+  receive(ctx: HttpContext, kind: XhrKind, ip = clientAddress(ctx)): void {
     const id = sessionId(ctx);
-    const ip = ctx.req.socket.remoteAddress ?? 'unknown';
     const now = Date.now();
     const existing = this.sessions.get(id);
     if (existing && existing.ip !== ip) throw new HttpError(404, 'Session not found');
@@ -108,10 +108,9 @@ export class XhrGateway implements SessionHost {
     this.open(ctx, id, ip, kind, now);
   }
 
-  send(ctx: HttpContext, body: Buffer): void {
+  send(ctx: HttpContext, body: Buffer, ip = clientAddress(ctx)): void {
     const id = sessionId(ctx);
     const session = this.sessions.get(id);
-    const ip = ctx.req.socket.remoteAddress ?? 'unknown';
     if (!session || session.ip !== ip || session.closedWith !== undefined || !session.connection) throw new HttpError(404, 'Session not found');
     if (body.length > this.options.maxSendBytes) throw new HttpError(413, `xhr_send body too large (limit ${this.options.maxSendBytes} bytes)`);
     const parsed = parseSendBody(body.toString('utf8'));
@@ -201,6 +200,10 @@ export class XhrGateway implements SessionHost {
     if (left > 0) this.perIp.set(session.ip, left);
     else this.perIp.delete(session.ip);
   }
+}
+
+function clientAddress(ctx: HttpContext): string {
+  return ctx.req.socket.remoteAddress ?? 'unknown';
 }
 
 function sessionId(ctx: HttpContext): string {
