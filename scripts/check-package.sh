@@ -59,12 +59,13 @@ check_on() {
   HERALD_ADMIN_TOKEN="$TOKEN" HERALD_BEAMS_INSTANCE_ID=pkg-beams HERALD_BEAMS_SECRET_KEY=pkg-beams-secret \
     "${HERALD[@]}" start --host 127.0.0.1 --port "$PORT" --data-dir "$DATA" --log-format json >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
+  # /ready, not /health: the port opens before the store and modules are up (/ready 503 until then).
   for _ in $(seq 1 300); do
-    curl -fs "$URL/health" >/dev/null 2>&1 && break
+    curl -fs "$URL/ready" >/dev/null 2>&1 && break
     kill -0 "$SERVER_PID" 2>/dev/null || fail "herald start exited"
     sleep 0.1
   done
-  curl -fs "$URL/health" >/dev/null || fail "no /health after 30 s"
+  curl -fs "$URL/ready" >/dev/null || fail "not ready after 30 s"
   grep -q 'pkg-app (key pkg-key)' "$WORK/server.log" || fail "the server did not load pkg-app from the store"
   "${HERALD[@]}" apps show pkg-app --url "$URL" --admin-token "$TOKEN" --json | grep -q '"clientEvents": false' || fail "herald apps show through the admin API"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Measures start-up time: spawn `node bin/herald.js start` (fresh embedded store each time) until
-// GET /health answers 200. Several entry points are measured in alternation (same machine load).
+// GET /ready answers 200 (the port opens earlier, answering /ready 503 while the store and modules start). Several entry points are measured in alternation (same machine load).
 // Usage: node scripts/startup-time.mjs [runs=5] [--bin path/to/entry.js …] [-- extra herald start args]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,7 +30,7 @@ async function once(bin) {
   const child = spawn(process.execPath, [bin, 'start', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', ...extra], { stdio: 'ignore' });
   try {
     for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status === 200, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.status === 200, () => false);
       if (ok) return Number(process.hrtime.bigint() - t0) / 1e6;
       if (child.exitCode !== null) throw new Error(`herald exited with ${child.exitCode}`);
       await new Promise((r) => setTimeout(r, 10));
@@ -47,5 +47,5 @@ for (let i = 0; i < runs; i++) for (const bin of bins) times.get(bin).push(await
 const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
 for (const [bin, list] of times) {
   list.sort((a, b) => a - b);
-  console.log(`${bin}: start-up to /health (${runs} runs): median ${fmt(list[Math.floor(runs / 2)])}, min ${fmt(list[0])}, max ${fmt(list.at(-1))}  [${list.map(fmt).join(', ')}]`);
+  console.log(`${bin}: start-up to /ready (${runs} runs): median ${fmt(list[Math.floor(runs / 2)])}, min ${fmt(list[0])}, max ${fmt(list.at(-1))}  [${list.map(fmt).join(', ')}]`);
 }
