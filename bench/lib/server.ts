@@ -5,6 +5,7 @@
  * --target/--server-pid.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,19 +97,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function canConnect(host: string, port: number): Promise<boolean> {
+/**
+ * Serving yet? Herald opens its port before its store and modules are up and answers 503 until
+ * then, so a TCP connect is not enough: GET /ready must answer something other than 503 (the floor
+ * server has no /ready and answers 404, which also means it serves).
+ */
+function serves(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    socket.setTimeout(1000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
+    const req = http.get({ host, port, path: '/ready', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode !== 503);
     });
-    socket.once('timeout', () => {
-      socket.destroy();
+    req.once('timeout', () => {
+      req.destroy();
       resolve(false);
     });
-    socket.once('error', () => resolve(false));
+    req.once('error', () => resolve(false));
   });
 }
 
@@ -248,7 +252,7 @@ async function waitUntilListening(child: ChildProcess, host: string, port: numbe
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`${name} exited during startup (code ${child.exitCode ?? child.signalCode}):\n${tail()}`);
     }
-    if (await canConnect(host, port)) return;
+    if (await serves(host, port)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${name} did not listen on ${host}:${port} within 60 s:\n${tail()}`);

@@ -8,7 +8,8 @@
 
 /** What both `cluster.Worker` and a worker's `process` offer. */
 export interface IpcEndpoint {
-  send(message: unknown): boolean;
+  /** With a callback, a failed send (the other process exiting) is reported there, not as an 'error' event. */
+  send(message: unknown, callback?: (error: Error | null) => void): boolean;
   on(event: 'message', listener: (message: unknown) => void): unknown;
 }
 
@@ -86,14 +87,20 @@ export class IpcPeer {
   }
 
   private post(frame: Frame): void {
+    // The channel can close under us (the other process is exiting): synchronously (a throw) or
+    // asynchronously (EPIPE). Without the callback, Node would emit the latter as an 'error' event
+    // on the worker, which nobody handles: a supervisor stopping its workers would crash.
+    const failed = (err: Error) => {
+      if (frame.kind !== 'request') return;
+      this.pending.get(frame.id)?.reject(new IpcClosedError(err.message));
+      this.pending.delete(frame.id);
+    };
     try {
-      this.endpoint.send(frame);
+      this.endpoint.send(frame, (err) => {
+        if (err) failed(err);
+      });
     } catch (err) {
-      // The channel closed under us (the other process is exiting).
-      if (frame.kind === 'request') {
-        this.pending.get(frame.id)?.reject(new IpcClosedError((err as Error).message));
-        this.pending.delete(frame.id);
-      }
+      failed(err as Error);
     }
   }
 
