@@ -19,7 +19,7 @@ import { tokenHash } from '../../src/beams/store.js';
 import type { Platform } from '../../src/beams/validation.js';
 import { configSchema } from '../../src/config/schema.js';
 import { startHerald } from '../../src/server/herald.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/platform/logger.js';
 import { getDatabase, storageModule } from '../../src/storage/module.js';
 import type { FromChild, ToChild } from './fakes-process.js';
 

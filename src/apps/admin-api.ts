@@ -9,8 +9,8 @@ import type { AppManager, RotateOptions } from './manager.js';
 import type { UsageTracker } from './usage.js';
 import { USAGE_RETENTION_DAYS, utcDay } from './usage-store.js';
 import { safeEqual } from '../protocol/signatures.js';
-import { sendJson } from '../server/http-context.js';
-import { HttpError, type HttpContext, type Router } from '../server/router.js';
+import { sendJson } from '../platform/http-context.js';
+import { HttpError, type HttpContext, type Router } from '../platform/router.js';
 
 export const ADMIN_DISABLED_MESSAGE =
   'The admin API is disabled: set HERALD_ADMIN_TOKEN (or --admin-token, at least 16 characters) to enable it';

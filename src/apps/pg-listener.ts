@@ -4,7 +4,7 @@
  * everything, since notifications sent meanwhile are lost.
  */
 import type pg from 'pg';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../platform/logger.js';
 
 export interface ChangeListener {
   close(): Promise<void>;

@@ -19,7 +19,7 @@ import type { UsageTracker } from './usage.js';
 import { UsageStore } from './usage-store.js';
 import type { ModuleContext } from '../server/module.js';
 import { DATABASE_SERVICE, getDatabase, type DatabaseProvider } from '../storage/module.js';
-import { StartupTimeoutError } from '../server/startup-retry.js';
+import { StartupTimeoutError } from '../platform/startup-retry.js';
 import { DamagedStoreError } from '../storage/store-check.js';
 import type { IpcPeer } from '../workers/ipc.js';
 import { APPS_CHANGED, REMOTE_STORE_SERVICE, WORKER_SERVICE } from '../workers/services.js';

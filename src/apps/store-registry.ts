@@ -7,7 +7,7 @@
 import { toApp } from './app.js';
 import type { MemoryAppRegistry } from './registry.js';
 import { changeStamp, type AppStore, type StoredApp } from './store.js';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../platform/logger.js';
 
 /** Above this many changed apps a reload reads them all in one query. */
 const BULK_THRESHOLD = 20;

@@ -7,8 +7,8 @@ import type { App } from './app.js';
 import type { ChannelsEngine } from '../channels/engine.js';
 import type { ValidEvent } from '../http-api/publish.js';
 import { CloseCode } from '../protocol/errors.js';
-import type { Logger } from '../server/logger.js';
-import { HttpError } from '../server/router.js';
+import type { Logger } from '../platform/logger.js';
+import { HttpError } from '../platform/router.js';
 import { addCounters, emptyCounters, utcDay, type DailyUsage, type UsageCounters, type UsageStore } from './usage-store.js';
 
 export interface UsageTrackerOptions {

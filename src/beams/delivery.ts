@@ -11,7 +11,7 @@
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../platform/logger.js';
 import type { InstanceStore } from './instances.js';
 import { preparePublish, type PreparedPublish } from './payloads.js';
 import type { InstanceProviders, ProviderPool } from './providers/pool.js';

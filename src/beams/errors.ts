@@ -4,9 +4,9 @@
  * `beamsRoute`, which turns thrown errors — ours, the router's HttpError (e.g. 413) and unexpected
  * ones — into that shape.
  */
-import type { Logger } from '../server/logger.js';
-import { HttpError, type HttpContext, type RouteHandler } from '../server/router.js';
-import { sendJson } from '../server/http-context.js';
+import type { Logger } from '../platform/logger.js';
+import { HttpError, type HttpContext, type RouteHandler } from '../platform/router.js';
+import { sendJson } from '../platform/http-context.js';
 
 export class BeamsError extends Error {
   constructor(

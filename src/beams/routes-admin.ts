@@ -10,8 +10,8 @@
  *   DELETE /admin/beams/instances/{id}                 delete with all devices and publishes
  *   GET    /admin/beams/instances/{id}/publishes       recent publishes and their status (?limit=1-200, 20)
  */
-import { sendJson } from '../server/http-context.js';
-import { HttpError, type HttpContext, type Router } from '../server/router.js';
+import { sendJson } from '../platform/http-context.js';
+import { HttpError, type HttpContext, type Router } from '../platform/router.js';
 import { safeEqual } from '../protocol/signatures.js';
 import { describeInstance, InstanceConflictError, type InstanceInput } from './instances.js';
 import type { BeamsService } from './service.js';

@@ -2,7 +2,7 @@
  * Customer API (spec F.2): delete a user and all their devices. Beams documents
  * `/customer_api/v1/…`, but the Node server SDK 1.2.7 calls `/user_api/v1/…`: both are served.
  */
-import type { Router } from '../server/router.js';
+import type { Router } from '../platform/router.js';
 import { badRequest, beamsRoute } from './errors.js';
 import type { BeamsService } from './service.js';
 import { isValidUserId, LIMITS } from './validation.js';

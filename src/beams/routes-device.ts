@@ -5,8 +5,8 @@
  * (ids are random UUIDs). Interests live in routes-interests.ts. CORS preflights are answered by
  * the shared HTTP layer (Access-Control-Allow-* for PUT/DELETE, Authorization and Content-Type).
  */
-import { sendJson } from '../server/http-context.js';
-import type { HttpContext, Router } from '../server/router.js';
+import { sendJson } from '../platform/http-context.js';
+import type { HttpContext, Router } from '../platform/router.js';
 import { badRequest, BeamsError, beamsRoute, bearerToken, deviceNotFound, readJsonObject } from './errors.js';
 import { verifyUserToken } from './jwt.js';
 import type { BeamsService } from './service.js';

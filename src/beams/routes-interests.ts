@@ -2,8 +2,8 @@
  * Device interests (spec F.4, device-api.md): list (paginated), replace, add one, remove one.
  * Pagination cursors are opaque to clients (base64url of the last interest returned).
  */
-import { sendJson } from '../server/http-context.js';
-import type { HttpContext, Router } from '../server/router.js';
+import { sendJson } from '../platform/http-context.js';
+import type { HttpContext, Router } from '../platform/router.js';
 import { badRequest, BeamsError, beamsRoute, deviceNotFound, readJsonObject } from './errors.js';
 import { DEVICE_BASE, platformParam, sendOk } from './routes-device.js';
 import type { BeamsService } from './service.js';

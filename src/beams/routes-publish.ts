@@ -4,8 +4,8 @@
  * delivery happens in the background. `GET …/publishes/{publishId}` reports its progress (a Herald
  * extension; Beams has no such endpoint).
  */
-import { sendJson } from '../server/http-context.js';
-import type { Router } from '../server/router.js';
+import { sendJson } from '../platform/http-context.js';
+import type { Router } from '../platform/router.js';
 import { BeamsError, beamsRoute, readJsonObject } from './errors.js';
 import type { BeamsService } from './service.js';
 import { LIMITS, validatePublish } from './validation.js';

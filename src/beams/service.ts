@@ -2,7 +2,7 @@
  * The Beams capability as one object (registered as the 'beams' service for other modules such as
  * the console or GraphQL): stores, the delivery worker, provider pool and publish rate limiter.
  */
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../platform/logger.js';
 import type { Database } from '../storage/database.js';
 import { DeliveryWorker, type DeliveryOptions } from './delivery.js';
 import { BeamsError, bearerToken, instanceNotFound } from './errors.js';
@@ -10,10 +10,10 @@ import { InstanceStore, type BeamsInstance } from './instances.js';
 import { oversizedPlatform, preparePublish } from './payloads.js';
 import { ProviderPool } from './providers/pool.js';
 import { PublishStore } from './publishes.js';
-import { TokenBuckets } from '../server/token-buckets.js';
+import { TokenBuckets } from '../platform/token-buckets.js';
 import { DeviceStore } from './store.js';
 import { safeEqual } from '../protocol/signatures.js';
-import type { HttpContext } from '../server/router.js';
+import type { HttpContext } from '../platform/router.js';
 import type { PublishRequest } from './validation.js';
 import { BeamsWebhooks, type BeamsWebhookOptions } from './webhooks.js';
 import type { PublishJob } from './publishes.js';

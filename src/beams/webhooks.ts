@@ -16,7 +16,7 @@
  * nothing is lost on a crash or kill -9; leases let several nodes share one PostgreSQL.
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../platform/logger.js';
 import type { Database } from '../storage/database.js';
 import { OutboxStore, type NewOutboxRow, type OutboxRow } from '../webhooks/outbox.js';
 import { WebhookHttpClient } from '../webhooks/http-post.js';

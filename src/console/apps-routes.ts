@@ -10,9 +10,9 @@ import { appSchema, type App } from '../apps/app.js';
 import { storeCall, usageRange } from '../apps/admin-api.js';
 import type { AppView } from '../apps/manager.js';
 import type { AppsService } from '../apps/module.js';
-import { sendJson } from '../server/http-context.js';
+import { sendJson } from '../platform/http-context.js';
 import type { ModuleContext } from '../server/module.js';
-import { HttpError, type HttpContext } from '../server/router.js';
+import { HttpError, type HttpContext } from '../platform/router.js';
 import { objectBody, type ConsoleGuard } from './guard.js';
 import type { ConsoleSource } from './sources.js';
 

@@ -8,9 +8,9 @@ import { instanceInput, translate } from '../beams/routes-admin.js';
 import type { BeamsInstance } from '../beams/instances.js';
 import { publicSettings } from '../beams/settings.js';
 import type { BeamsService } from '../beams/service.js';
-import { sendJson } from '../server/http-context.js';
+import { sendJson } from '../platform/http-context.js';
 import type { ModuleContext } from '../server/module.js';
-import { HttpError, type HttpContext } from '../server/router.js';
+import { HttpError, type HttpContext } from '../platform/router.js';
 import { objectBody, type ConsoleGuard } from './guard.js';
 
 const BASE = '/console/api/beams/instances';

@@ -3,8 +3,8 @@
  * changes (every write the page can make goes through `write`).
  */
 import { safeEqual } from '../protocol/signatures.js';
-import { TokenBuckets } from '../server/token-buckets.js';
-import { HttpError, type HttpContext } from '../server/router.js';
+import { TokenBuckets } from '../platform/token-buckets.js';
+import { HttpError, type HttpContext } from '../platform/router.js';
 
 /** Changes (create, update, rotate, delete, test sends…) per second for the whole console. */
 export const CONSOLE_WRITES_PER_SECOND = 20;

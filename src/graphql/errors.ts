@@ -5,7 +5,7 @@
  */
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { BeamsError } from '../beams/errors.js';
-import { HttpError } from '../server/router.js';
+import { HttpError } from '../platform/router.js';
 
 export const ErrorCode = {
   Unauthenticated: 'UNAUTHENTICATED',

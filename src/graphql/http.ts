@@ -12,14 +12,14 @@
  * while the process runs, so an explorer or codegen tool asking again costs nothing.
  */
 import { execute, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
-import { sendJson, sendText } from '../server/http-context.js';
-import type { HttpContext, Router } from '../server/router.js';
+import { sendJson, sendText } from '../platform/http-context.js';
+import type { HttpContext, Router } from '../platform/router.js';
 import { authenticate, type GraphQLContext, type GraphQLDeps, type Principal } from './context/auth.js';
 import { ErrorCode, formatError, gqlError } from './errors.js';
 import { admitOperation, chooseOperation, operationCost, isIntrospectionOnly, parseQuery, validateQuery, variablesOf } from './execution.js';
 import { explorerHtml } from './explorer.js';
 import { GRAPHQL_LIMITS, type OperationRateLimiter } from './limits.js';
-import { TokenBuckets } from '../server/token-buckets.js';
+import { TokenBuckets } from '../platform/token-buckets.js';
 
 export const GRAPHQL_PATH = '/graphql';
 

@@ -2,7 +2,7 @@
  * Bounds on GraphQL work: request size, query depth and cost (a validation rule), subscriptions per
  * socket, queued events per subscription, and the per-app request rate.
  */
-import { TokenBuckets } from '../server/token-buckets.js';
+import { TokenBuckets } from '../platform/token-buckets.js';
 import type {
   ASTVisitor,
   DocumentNode,

@@ -10,7 +10,7 @@ import { webhookSettings } from '../webhooks/settings.js';
 import type { GraphQLDeps } from './context/auth.js';
 import { registerGraphqlHttp } from './http.js';
 import { OperationRateLimiter } from './limits.js';
-import { API_RATE_LIMITER_SERVICE, type TokenBuckets } from '../server/token-buckets.js';
+import { API_RATE_LIMITER_SERVICE, type TokenBuckets } from '../platform/token-buckets.js';
 import { allResolvers } from './resolvers/index.js';
 import { buildExecutableSchema, loadSchemaText } from './schema.js';
 import { EngineStreams } from './subscriptions.js';

@@ -2,7 +2,7 @@
 import type { App } from '../apps/app.js';
 import type { AppRegistry } from '../apps/registry.js';
 import { verifySignedRequest } from '../protocol/http-signing.js';
-import { HttpError, type HttpContext } from '../server/router.js';
+import { HttpError, type HttpContext } from '../platform/router.js';
 
 export async function authenticateApiRequest(ctx: HttpContext, apps: AppRegistry, nowSeconds: number): Promise<App> {
   const app = apiAppOf(ctx, apps);

@@ -2,7 +2,7 @@
 import type { App } from '../apps/app.js';
 import { channelNameError, channelType, eventNameError, isPresenceChannel, isValidSocketId } from '../protocol/names.js';
 import type { ChannelsEngine } from '../channels/engine.js';
-import { HttpError } from '../server/router.js';
+import { HttpError } from '../platform/router.js';
 
 export interface EventBody {
   name?: unknown;

@@ -3,9 +3,9 @@ import type { App } from '../apps/app.js';
 import type { AppRegistry } from '../apps/registry.js';
 import type { ChannelsEngine } from '../channels/engine.js';
 import { channelNameError, isPresenceChannel, channelType } from '../protocol/names.js';
-import { sendJson } from '../server/http-context.js';
-import { HttpError, type HttpContext, type Router } from '../server/router.js';
-import { TokenBuckets } from '../server/token-buckets.js';
+import { sendJson } from '../platform/http-context.js';
+import { HttpError, type HttpContext, type Router } from '../platform/router.js';
+import { TokenBuckets } from '../platform/token-buckets.js';
 import { apiAppOf, verifyApiRequest } from './authenticate.js';
 import { channelAttributes, validateEvent, type EventBody, type ValidEvent } from './publish.js';
 

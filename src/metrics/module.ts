@@ -5,7 +5,7 @@
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { sendText } from '../server/http-context.js';
+import { sendText } from '../platform/http-context.js';
 import type { HeraldModule, ModuleContext } from '../server/module.js';
 import { AppStatsTable, PendingPublishes } from './app-stats.js';
 import { createMetrics, type HeraldMetrics } from './collectors.js';

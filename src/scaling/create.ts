@@ -7,7 +7,7 @@
  * implementing Membership, UserPresence, ChannelCache and ClusterNode.
  */
 import type { HeraldConfig } from '../config/schema.js';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../platform/logger.js';
 import { NatsBroker } from './nats-broker.js';
 import { NatsClusterState } from './nats-cluster-state.js';
 import { NatsLink } from './nats-link.js';

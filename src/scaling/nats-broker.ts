@@ -5,7 +5,7 @@
  * escaped so that '.', '*', '>' and spaces can never form extra subject tokens or wildcards.
  */
 import type { Subscription } from 'nats';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../platform/logger.js';
 import { isChannelControl, type Broker, type ChannelEvent, type Control, type ControlMessage } from './broker.js';
 import { TopicInterest } from './interest.js';
 import type { NatsLink } from './nats-link.js';

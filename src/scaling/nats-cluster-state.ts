@@ -11,7 +11,7 @@
  * compare-and-set (so each member_removed once).
  */
 import type { JetStreamManager, KV } from 'nats';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../platform/logger.js';
 import type {
   CachedEventAnswer,
   ChannelSummary,

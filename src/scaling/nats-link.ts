@@ -4,8 +4,8 @@
  * events, and losing / regaining the server is logged once each.
  */
 import { connect, Events, type NatsConnection } from 'nats';
-import type { Logger } from '../server/logger.js';
-import { retryUntilConnected, StartupTimeoutError } from '../server/startup-retry.js';
+import type { Logger } from '../platform/logger.js';
+import { retryUntilConnected, StartupTimeoutError } from '../platform/startup-retry.js';
 import { redactUrl } from './redis-link.js';
 
 export interface NatsLinkOptions {
@@ -39,7 +39,7 @@ export class NatsLink {
   private async connect(): Promise<void> {
     const servers = this.options.url.split(',').map((s) => s.trim()).filter(Boolean);
     try {
-      // Not reachable yet: retried with back-off, one log line per attempt (src/server/startup-retry.ts).
+      // Not reachable yet: retried with back-off, one log line per attempt (src/platform/startup-retry.ts).
       this.connection = await retryUntilConnected(
         () =>
           connect({

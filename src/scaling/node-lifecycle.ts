@@ -9,7 +9,7 @@
  * 4200 so clients reconnect and rebuild their state; old tokens can never touch the new registration.
  */
 import { hostname } from 'node:os';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../platform/logger.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { ClusterChanges } from './cluster-state.js';
 

@@ -11,8 +11,8 @@
  * would send it again after the reconnect, possibly before anyone is subscribed again), or no
  * answer within PUBLISH_TIMEOUT_MS. Pub/sub keeps nothing, so "accepted" must mean "in place".
  */
-import type { Logger } from '../server/logger.js';
-import { HttpError } from '../server/router.js';
+import type { Logger } from '../platform/logger.js';
+import { HttpError } from '../platform/router.js';
 import { isChannelControl, type Broker, type ChannelEvent, type Control, type ControlMessage } from './broker.js';
 import { TopicInterest } from './interest.js';
 import type { RedisLink } from './redis-link.js';

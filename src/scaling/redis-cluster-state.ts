@@ -4,7 +4,7 @@
  * node lifecycle (node-lifecycle.ts); this file supplies its Redis primitives.
  */
 import type { Redis } from 'ioredis';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../platform/logger.js';
 import type {
   CachedEventAnswer,
   ChannelSummary,

@@ -8,8 +8,8 @@
  * the clients are then ioredis Cluster clients with sharded subscribers.
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { Logger } from '../server/logger.js';
-import { retryUntilConnected } from '../server/startup-retry.js';
+import type { Logger } from '../platform/logger.js';
+import { retryUntilConnected } from '../platform/startup-retry.js';
 
 export interface RedisLinkOptions {
   url: string;

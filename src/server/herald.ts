@@ -11,15 +11,15 @@ import { CloseCode } from '../protocol/errors.js';
 import type { Broker } from '../scaling/broker.js';
 import { createScaling } from '../scaling/create.js';
 import { memoryScaling, type Scaling } from '../scaling/scaling.js';
-import { createContext, sendJson } from './http-context.js';
-import { createLogger, type Logger } from './logger.js';
+import { createContext, sendJson } from '../platform/http-context.js';
+import { createLogger, type Logger } from '../platform/logger.js';
 import type { ValidEvent } from '../http-api/publish.js';
 import type { HeraldHooks, HeraldModule, ModuleContext } from './module.js';
 import { defaultModules } from './modules.js';
-import { HttpError, Router } from './router.js';
+import { HttpError, Router } from '../platform/router.js';
 import { loadTlsMaterial, reloadTls, type TlsFiles } from './tls.js';
 import { WebSocketGateway } from './websocket.js';
-import { API_RATE_LIMITER_SERVICE, TokenBuckets } from './token-buckets.js';
+import { API_RATE_LIMITER_SERVICE, TokenBuckets } from '../platform/token-buckets.js';
 import type { WebSocket } from 'ws';
 
 export interface StartOptions {

@@ -8,8 +8,8 @@ import type { AppRegistry } from '../apps/registry.js';
 import type { ChannelsEngine } from '../channels/engine.js';
 import type { HeraldConfig } from '../config/schema.js';
 import type { Broker } from '../scaling/broker.js';
-import type { Logger } from './logger.js';
-import type { Router } from './router.js';
+import type { Logger } from '../platform/logger.js';
+import type { Router } from '../platform/router.js';
 import type { App } from '../apps/app.js';
 import type { ValidEvent } from '../http-api/publish.js';
 

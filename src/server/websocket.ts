@@ -19,7 +19,7 @@ import { CloseCode } from '../protocol/errors.js';
 import type { ChannelsEngine } from '../channels/engine.js';
 import type { Connection } from '../channels/connection.js';
 import type { ConnectionTransport, OutboundMessage } from '../channels/transport.js';
-import { parseQuery } from './http-context.js';
+import { parseQuery } from '../platform/http-context.js';
 import { originRefusal } from '../apps/origins.js';
 import { processSendPath, unwritten, type NativeBatch, type SendOwner, type SendPath } from './native-send.js';
 

@@ -4,14 +4,14 @@ import type { StartupRetry } from './postgres.js';
 import { migrate } from './migrations.js';
 import { checkDataDirFiles, DamagedStoreError, looksDamaged, storeExists } from './store-check.js';
 import { resolve } from 'node:path';
-import { HttpError } from '../server/router.js';
+import { HttpError } from '../platform/router.js';
 
 export interface OpenDatabaseOptions {
   databaseUrl?: string;
   dataDir: string | null;
   /** Embedded only: its worker thread died on its own (later queries fail with `err`); log it. */
   onEmbeddedCrash?(err: Error): void;
-  /** PostgreSQL at start: retry while it is not reachable yet (src/server/startup-retry.ts). */
+  /** PostgreSQL at start: retry while it is not reachable yet (src/platform/startup-retry.ts). */
   startupRetry?: StartupRetry;
 }
 

@@ -1,7 +1,7 @@
 /** PostgreSQL store for production (HERALD_DATABASE_URL), through node-postgres. */
 import pg from 'pg';
-import type { Logger } from '../server/logger.js';
-import { retryUntilConnected } from '../server/startup-retry.js';
+import type { Logger } from '../platform/logger.js';
+import { retryUntilConnected } from '../platform/startup-retry.js';
 import type { Database } from './database.js';
 
 /** The URL without its password, for log lines. */

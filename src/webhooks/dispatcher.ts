@@ -7,7 +7,7 @@
  */
 import type { AppRegistry } from '../apps/registry.js';
 import type { App } from '../apps/app.js';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../platform/logger.js';
 import { SAMPLE_SIZE, type DeliveryRecord } from './delivery-log.js';
 import { customHeaders, endpointByUrl } from './endpoints.js';
 import { buildSignedRequest, type WebhookHttpClient } from './http-post.js';

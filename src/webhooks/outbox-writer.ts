@@ -8,7 +8,7 @@
  * shutdown. Once the INSERT commits, delivery is at-least-once. While the database is unreachable
  * the buffer keeps growing up to `maxBuffered` rows; beyond that new events are dropped and counted.
  */
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../platform/logger.js';
 import type { NewOutboxRow } from './outbox.js';
 
 export interface OutboxWriterOptions {

@@ -13,8 +13,8 @@
 import { requireAdmin } from '../apps/admin-api.js';
 import type { AppRegistry } from '../apps/registry.js';
 import { authenticateApiRequest } from '../http-api/authenticate.js';
-import { sendJson } from '../server/http-context.js';
-import { HttpError, type HttpContext, type Router } from '../server/router.js';
+import { sendJson } from '../platform/http-context.js';
+import { HttpError, type HttpContext, type Router } from '../platform/router.js';
 import { deliveryJson } from './delivery-log.js';
 import { UnknownEndpointError, type WebhookService } from './service.js';
 import type { App } from '../apps/app.js';

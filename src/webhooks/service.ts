@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { App } from '../apps/app.js';
 import type { AppRegistry } from '../apps/registry.js';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../platform/logger.js';
 import type { Database } from '../storage/database.js';
 import { insertDelivery, recentDeliveries, type DeliveryRecord } from './delivery-log.js';
 import { EndpointDispatcher } from './dispatcher.js';

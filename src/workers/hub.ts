@@ -7,7 +7,7 @@
 import { AggregatorRegistry } from 'prom-client';
 import type { JoinRequest } from '../scaling/cluster-state.js';
 import type { Database } from '../storage/database.js';
-import { TokenBuckets } from '../server/token-buckets.js';
+import { TokenBuckets } from '../platform/token-buckets.js';
 import { HubClusterState } from './hub-state.js';
 import { ConnectionCountsHub } from './connection-counts.js';
 import { isChannelControl, type ChannelEvent, type ControlMessage } from '../scaling/broker.js';

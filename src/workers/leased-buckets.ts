@@ -6,7 +6,7 @@
  * key and worker when a key is first seen (taken on credit: the next lease pays it back), and
  * less than one lease per worker stays stranded.
  */
-import { TokenBuckets } from '../server/token-buckets.js';
+import { TokenBuckets } from '../platform/token-buckets.js';
 import type { IpcPeer } from './ipc.js';
 
 interface Lease {

@@ -4,7 +4,7 @@
  */
 import { acquireDataDirLock, seedEmbeddedDataDir, type DataDirLock } from '../apps/data-dir.js';
 import type { HeraldConfig } from '../config/schema.js';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../platform/logger.js';
 import type { Database } from '../storage/database.js';
 import { openDatabase } from '../storage/open.js';
 // Capabilities register their migrations when their modules load: the owner of the store must

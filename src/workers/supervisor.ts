@@ -14,7 +14,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { HeraldConfig } from '../config/schema.js';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../platform/logger.js';
 import { OwnedStore } from './owned-store.js';
 import { NodeHub } from './hub.js';
 import { IpcPeer, type IpcEndpoint } from './ipc.js';

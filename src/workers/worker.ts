@@ -8,7 +8,7 @@ import type { HeraldConfig } from '../config/schema.js';
 import type { StartOptions } from '../server/herald.js';
 import type { HeraldModule } from '../server/module.js';
 import { defaultModules } from '../server/modules.js';
-import { HttpError } from '../server/router.js';
+import { HttpError } from '../platform/router.js';
 import { METRICS_SERVICE, type MetricsService } from '../metrics/module.js';
 import { DATABASE_SERVICE, type DatabaseProvider } from '../storage/module.js';
 import { workerCount } from './count.js';

@@ -5,8 +5,8 @@ import { parseApp, type App } from '../../src/apps/app.js';
 import { UsageTracker } from '../../src/apps/usage.js';
 import { emptyCounters, type DailyUsage, type UsageCounters, type UsageStore } from '../../src/apps/usage-store.js';
 import type { ChannelsEngine } from '../../src/channels/engine.js';
-import { createLogger } from '../../src/server/logger.js';
-import { HttpError } from '../../src/server/router.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { HttpError } from '../../src/platform/router.js';
 
 const app: App = parseApp({ id: 'unit-app', key: 'unit-key', secret: 'unit-secret', quotas: { dailyMessages: 10, maxConnections: 2 } });
 

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
-import { prettyLine } from '../../src/server/log-pretty.js';
-import { usePrettyLogs } from '../../src/server/logger.js';
+import { prettyLine } from '../../src/platform/log-pretty.js';
+import { usePrettyLogs } from '../../src/platform/logger.js';
 import { withTimeout } from '../helpers/wait.js';
 
 const run = promisify(execFile);

@@ -9,7 +9,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { App } from '../../src/apps/app.js';
 import type { HeraldConfig } from '../../src/config/schema.js';
 import { startHerald, type Herald } from '../../src/server/herald.js';
-import type { Logger } from '../../src/server/logger.js';
+import type { Logger } from '../../src/platform/logger.js';
 import type { HeraldModule } from '../../src/server/module.js';
 import { NodeHub } from '../../src/workers/hub.js';
 import { IpcPeer, type IpcEndpoint } from '../../src/workers/ipc.js';

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 import { configSchema } from '../../src/config/schema.js';
 import { startHerald } from '../../src/server/herald.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/platform/logger.js';
 import { MemoryBroker } from '../../src/scaling/memory-broker.js';
 import { parseApp } from '../../src/apps/app.js';
-import type { HttpContext, Router } from '../../src/server/router.js';
+import type { HttpContext, Router } from '../../src/platform/router.js';
 import { startTestHerald } from '../helpers/herald.js';
 import { withTimeout } from '../helpers/wait.js';
 

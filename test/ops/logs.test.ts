@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { configSchema } from '../../src/config/schema.js';
 import { parseApp } from '../../src/apps/app.js';
 import { startHerald } from '../../src/server/herald.js';
-import { censor, REDACT_PATHS } from '../../src/server/logger.js';
+import { censor, REDACT_PATHS } from '../../src/platform/logger.js';
 
 function capture(level: string) {
   const lines: Array<Record<string, unknown>> = [];

@@ -1,5 +1,5 @@
 /** The cluster-state contract against NATS JetStream KV (skipped with a message when NATS is not reachable). */
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/platform/logger.js';
 import { NatsClusterState } from '../../src/scaling/nats-cluster-state.js';
 import { NatsLink } from '../../src/scaling/nats-link.js';
 import { networkedContract } from './contract-networked.js';

@@ -1,5 +1,5 @@
 /** The cluster-state contract against Redis (skipped with a message when Redis is not reachable). */
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/platform/logger.js';
 import { RedisClusterState } from '../../src/scaling/redis-cluster-state.js';
 import { RedisLink } from '../../src/scaling/redis-link.js';
 import { networkedContract } from './contract-networked.js';

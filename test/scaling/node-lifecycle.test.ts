@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/scaling/clock.js';
 import type { ClusterChanges } from '../../src/scaling/cluster-state.js';
 import { NodeLifecycle, type RegistryStore } from '../../src/scaling/node-lifecycle.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/platform/logger.js';
 
 /** Registrations with an expiry on the shared clock, as Redis or the NATS KV keep them. */
 class FakeRegistry implements RegistryStore {

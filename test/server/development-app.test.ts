@@ -6,7 +6,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { DEVELOPMENT_APP } from '../../src/config/load.js';
 import { parseApp } from '../../src/apps/app.js';
 import { MemoryAppRegistry } from '../../src/apps/registry.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/platform/logger.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 test('a real app appearing at run time withdraws the development app', async () => {

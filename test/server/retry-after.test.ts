@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import Pusher from 'pusher';
-import { sendJson } from '../../src/server/http-context.js';
+import { sendJson } from '../../src/platform/http-context.js';
 import { startTestHerald } from '../helpers/herald.js';
 
 test('sendJson adds Retry-After: 1 to any 429 that has none, and keeps one that was set', async (t) => {

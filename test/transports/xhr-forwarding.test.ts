@@ -6,7 +6,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CLIENT_ADDRESS_HEADER, FORWARD_SECRET_HEADER, ownerSlot, XhrForwarder } from '../../src/transports/xhr/forwarding.js';
-import { HttpError, type HttpContext } from '../../src/server/router.js';
+import { HttpError, type HttpContext } from '../../src/platform/router.js';
 
 test('a session key has one owner slot, the same every time, and keys spread over the slots', () => {
   const counts = [0, 0, 0];

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseApp } from '../../src/apps/app.js';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/platform/logger.js';
 import { startHerald } from '../../src/server/herald.js';
 import { customHeaders, endpointsFor } from '../../src/webhooks/endpoints.js';
 import { buildSignedRequest } from '../../src/webhooks/http-post.js';

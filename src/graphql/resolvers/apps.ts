@@ -8,7 +8,7 @@ import { usageRange } from '../../apps/admin-api.js';
 import { APPS_SERVICE, type AppsService } from '../../apps/module.js';
 import type { DailyUsage } from '../../apps/usage-store.js';
 import { BEAMS_SERVICE } from '../../beams/service.js';
-import type { HttpContext } from '../../server/router.js';
+import type { HttpContext } from '../../platform/router.js';
 import { appFor, requireAdmin, type GraphQLContext } from '../context/auth.js';
 import { notAvailable, toGraphQLError } from '../errors.js';
 import type { ResolverMap } from '../schema.js';

@@ -10,8 +10,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createContext, sendJson } from '../../server/http-context.js';
-import { HttpError, Router, type HttpContext } from '../../server/router.js';
+import { createContext, sendJson } from '../../platform/http-context.js';
+import { HttpError, Router, type HttpContext } from '../../platform/router.js';
 
 export const FORWARD_SECRET_HEADER = 'x-herald-forward-secret';
 export const CLIENT_ADDRESS_HEADER = 'x-herald-client-address';

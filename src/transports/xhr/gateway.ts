@@ -14,7 +14,7 @@ import { originRefusal } from '../../apps/origins.js';
 import type { ServerResponse } from 'node:http';
 import type { ChannelsEngine } from '../../channels/engine.js';
 import { CloseCode } from '../../protocol/errors.js';
-import { HttpError, type HttpContext } from '../../server/router.js';
+import { HttpError, type HttpContext } from '../../platform/router.js';
 import { closeFrame, OPEN_FRAME, parseSendBody, STREAMING_PRELUDE, validSessionSegments } from './framing.js';
 import { XhrSession, type SessionHost, type XhrKind } from './session.js';
 

@@ -6,7 +6,7 @@
 import type { HeraldModule } from '../../server/module.js';
 import { CloseCode } from '../../protocol/errors.js';
 import type { ModuleContext } from '../../server/module.js';
-import type { HttpContext, Router } from '../../server/router.js';
+import type { HttpContext, Router } from '../../platform/router.js';
 import { WORKER_SERVICE } from '../../workers/services.js';
 import { XHR_DEFAULTS, XhrGateway, type XhrGatewayOptions } from './gateway.js';
 import { XhrForwarder, type ForwardPeer, type ForwardTable, type LocalXhrHandler } from './forwarding.js';
