@@ -59,6 +59,20 @@ export const TEMPORARY_EXCEPTIONS = [
   },
 ];
 
+/**
+ * File cycles inside one folder that are known and accepted for now (between folders nothing is).
+ * A listed cycle must match exactly: one that grows, shrinks or goes away is reported, so the
+ * list is updated when the code is.
+ */
+export const KNOWN_FILE_CYCLES = [
+  {
+    files: ['channels/client-events.ts', 'channels/control.ts', 'channels/engine.ts', 'channels/membership.ts', 'channels/subscriptions.ts', 'channels/users.ts'],
+    reason:
+      'the engine\'s protocol steps (one file each) take the ChannelsEngine itself as a parameter (type import) and the engine calls them; ' +
+      'a narrow interface of what the steps use would cut it (engine work, not this check\'s)',
+  },
+];
+
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 // ---------------------------------------------------------------------------------------------
@@ -182,7 +196,7 @@ export function cycles(nodes, edgesOf) {
  * layer number; `exceptions`: [{from, to, reason}] (globs on src-relative paths).
  * Returns { problems: string[], imports: number }.
  */
-export function checkLayers({ files, layers, exceptions = [] }) {
+export function checkLayers({ files, layers, exceptions = [], knownFileCycles = [] }) {
   const problems = [];
   const known = new Set(files.keys());
   const rules = exceptions.map((e) => ({ ...e, fromRe: globToRegExp(e.from), toRe: globToRegExp(e.to), used: false }));
@@ -250,6 +264,7 @@ export function checkLayers({ files, layers, exceptions = [] }) {
   }
 
   // (c) file cycles inside one folder
+  const accepted = new Set(knownFileCycles.map((c) => [...c.files].sort().join(' ↔ ')));
   const byFolder = new Map();
   for (const file of known) {
     const folder = folderOf(file);
@@ -258,8 +273,13 @@ export function checkLayers({ files, layers, exceptions = [] }) {
   }
   for (const [folder, members] of [...byFolder].sort((a, b) => a[0].localeCompare(b[0]))) {
     const local = (file) => [...(fileEdges.get(file) ?? [])].filter((t) => folderOf(t) === folder && known.has(t));
-    for (const component of cycles(members, local)) problems.push(`file cycle in ${folder}/: ${component.join(' ↔ ')}`);
+    for (const component of cycles(members, local)) {
+      const key = component.join(' ↔ ');
+      if (accepted.has(key)) accepted.delete(key);
+      else problems.push(`file cycle in ${folder}/: ${key}`);
+    }
   }
+  for (const key of accepted) problems.push(`known file cycle ${key} (KNOWN_FILE_CYCLES in scripts/check-layers.mjs) is not there any more, or changed: update the list`);
 
   for (const rule of rules) {
     if (!rule.used) problems.push(`stale exception ${rule.from} → ${rule.to} in scripts/check-layers.mjs matches no import any more: remove it`);
@@ -284,10 +304,14 @@ function sourceFiles(dir, base = dir) {
 export function checkRepository(root = ROOT) {
   const files = sourceFiles(join(root, 'src'));
   const layers = parseLayerTable(readFileSync(join(root, 'docs/architecture.md'), 'utf8'));
-  const { problems, imports } = checkLayers({ files, layers, exceptions: TEMPORARY_EXCEPTIONS });
+  const { problems, imports } = checkLayers({ files, layers, exceptions: TEMPORARY_EXCEPTIONS, knownFileCycles: KNOWN_FILE_CYCLES });
   if (problems.length === 0) {
-    const pending = TEMPORARY_EXCEPTIONS.length ? ` (${TEMPORARY_EXCEPTIONS.length} temporary exceptions in scripts/check-layers.mjs)` : '';
-    console.log(`check-layers: ${files.size} files, ${imports} imports: no folder cycle, no upward import, no file cycle${pending}`);
+    const listed = [
+      TEMPORARY_EXCEPTIONS.length && `${TEMPORARY_EXCEPTIONS.length} temporary exception(s)`,
+      KNOWN_FILE_CYCLES.length && `${KNOWN_FILE_CYCLES.length} known file cycle(s)`,
+    ].filter(Boolean);
+    const pending = listed.length ? ` (${listed.join(', ')} listed in scripts/check-layers.mjs)` : '';
+    console.log(`check-layers: ${files.size} files, ${imports} imports: no folder cycle, no upward import, no new file cycle${pending}`);
     return true;
   }
   console.error(`check-layers: ${problems.length} problem(s) with the layers of docs/architecture.md:`);
