@@ -109,4 +109,6 @@ test('the layer table is read from docs/architecture.md and places every folder 
   for (const root of ['server', 'workers', 'cli']) assert.ok(layers.get(root)! > layers.get('graphql')!, `${root}/ is above the capabilities`);
   assert.ok(layers.get('sdk')! > layers.get('graphql')!, 'nothing in the server imports the client SDK');
   assert.throws(() => parseLayerTable('# no table\n'), /layers:begin/);
+  const twice = '<!-- layers:begin -->\n| 2 | `a/` | x |\n| 2 | `b/` | x |\n<!-- layers:end -->\n';
+  assert.throws(() => parseLayerTable(twice), /layer 2 is listed twice/, 'one folder per layer');
 });
