@@ -3,6 +3,9 @@
 // to date (tests that start `node bin/herald.js` run the built JavaScript, as production does).
 // Usage: npm test [-- <filter substring> ...]   e.g. `npm test -- channels` runs matching files
 //        npm test -- --smoke                     the cross-Node subset (SMOKE below; .ci/run)
+// Every run, filtered or not, first checks the layers (scripts/check-layers.mjs, docs/architecture.md
+// "Layers"; ~0.1 s): a violation is printed first and fails the run, but the tests still run, so a
+// change in progress still gets its test results.
 // Browser tests (files importing playwright-core) need Debian's chromium: when it is missing, a root
 // user on Debian gets it installed with apt-get; anyone else gets those files skipped with a
 // warning (HERALD_REQUIRE_BROWSER=1, as in CI, makes that an error instead).
@@ -52,6 +55,8 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+const layersPass = spawnSync(process.execPath, ['scripts/check-layers.mjs'], { stdio: 'inherit' }).status === 0;
+
 const env = { ...process.env, HERALD_LOG_LEVEL: process.env.HERALD_LOG_LEVEL ?? 'silent' };
 
 // dist/ must match src/: `node bin/herald.js` runs it. Type errors do not stop the tests (tsx does
@@ -63,7 +68,10 @@ files = withBrowserOrWithout(files);
 
 const concurrency = process.env.HERALD_TEST_CONCURRENCY ?? '3';
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=120000', ...files], { stdio: 'inherit', env });
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+child.on('exit', (code, signal) => {
+  if (!layersPass) console.error('check-layers failed (printed before the tests): the run fails even if every test passed');
+  process.exit(code || (signal ? 1 : 0) || (layersPass ? 0 : 1));
+});
 
 /** Finds (or installs) chromium for the browser tests, or leaves those files out, loudly. */
 function withBrowserOrWithout(selected) {
@@ -98,6 +106,6 @@ function withBrowserOrWithout(selected) {
   }
   process.on('exit', () => console.error(banner));
   const rest = selected.filter((f) => !browserFiles.includes(f));
-  if (rest.length === 0) process.exit(0);
+  if (rest.length === 0) process.exit(layersPass ? 0 : 1);
   return rest;
 }

@@ -4,15 +4,30 @@
  * node, which is what the daily message quota is checked against (plus what is not yet flushed).
  */
 import type { App } from './app.js';
-import type { ChannelsEngine } from '../channels/engine.js';
-import type { ValidEvent } from '../http-api/publish.js';
 import { CloseCode } from '../protocol/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { HttpError } from '../platform/router.js';
 import { addCounters, emptyCounters, utcDay, type DailyUsage, type UsageCounters, type UsageStore } from './usage-store.js';
 
+/**
+ * What the tracker reads from the engine (the ChannelsEngine has it). Declared here, not imported,
+ * because apps/ sits below channels/ (docs/architecture.md, "Layers"): the engine reads apps.
+ */
+export interface EngineCounts {
+  readonly apps: { list(): readonly App[] };
+  connectionCount(appId: string): number;
+  subscriptionCount(appId: string, channel: string): number;
+  occupiedChannels(appId: string): readonly string[];
+}
+
+/** The part of a validated publish (http-api's ValidEvent) the daily quota estimate needs. */
+export interface PublishedEvent {
+  readonly channels: readonly string[];
+  readonly info: readonly string[];
+}
+
 export interface UsageTrackerOptions {
-  engine: ChannelsEngine;
+  engine: EngineCounts;
   /**
    * Opens (creating if need be) the store and attach()es it; called by a periodic flush that has
    * something to save while no store is attached. Until then counters live in memory only.
@@ -179,7 +194,7 @@ export class UsageTracker {
    * the daily quota. Estimate: per channel, one message sent plus one per local subscriber.
    * A publish with `info` counts one more message, as Pusher bills it (seed 003: "counts as two").
    */
-  checkPublish(app: App, events: ValidEvent[]): void {
+  checkPublish(app: App, events: readonly PublishedEvent[]): void {
     let sent = 0;
     let estimate = 0;
     for (const event of events) {

@@ -10,8 +10,7 @@
  * counted it. A channel stays while it has subscribers or reservations.
  */
 import { channelType } from '../protocol/names.js';
-import { Channel, type Subscription } from './channel.js';
-import type { Connection, SignedInUser } from './connection.js';
+import { Channel, type Connection, type SignedInUser, type Subscription } from './connection.js';
 
 export class Hub {
   private readonly channelMap = new Map<string, Channel>();

@@ -15,8 +15,7 @@ import type { CachedEventAnswer, JoinResult, MemberInput } from '../scaling/clus
 import { andThen, isPromise, type MaybePromise } from '../scaling/maybe-promise.js';
 import type { AppState } from './app-state.js';
 import { markAuthorized } from './authorized-connections.js';
-import type { Channel, Subscription } from './channel.js';
-import type { Connection } from './connection.js';
+import type { Channel, Connection, Subscription } from './connection.js';
 import { publishCount, publishMember, sendCount } from './control.js';
 import type { ChannelsEngine } from './engine.js';
 

@@ -33,3 +33,24 @@ export interface EngineObserver {
 }
 
 export type ObserverEvent = keyof EngineObserver;
+
+/**
+ * Another process's engines observed (a multi-worker node's other workers, workers/observer-relay.ts),
+ * for capabilities that show the whole node (GraphQL subscriptions). Declared beside EngineObserver
+ * so those capabilities depend on the seam, not on workers/ (the composition root).
+ */
+export interface ObserverRelay {
+  /** Hands `appId`'s engine events on every other worker to `observer` until `stop()`. */
+  watch(appId: string, observer: EngineObserver): RelayWatch;
+  /**
+   * True while this worker's engine reports an event published on another worker (the hub handed
+   * it here for local subscribers): that worker relays its `published`, so watchers skip this one.
+   */
+  readonly publishedElsewhere: boolean;
+}
+
+export interface RelayWatch {
+  /** Settles once every other worker forwards the app's events (nothing decided later is missed). */
+  ready: Promise<void>;
+  stop(): void;
+}

@@ -1,5 +1,5 @@
 /** The CLI's client for a running Herald's /admin API (used by `herald apps` and `herald beams`). */
-import { CliError } from './apps-backend.js';
+import { CliError } from './command.js';
 
 // Generous: the first admin call on a fresh embedded store creates it (seconds on a slow machine).
 const HTTP_TIMEOUT_MS = 60_000;

@@ -4,6 +4,7 @@
  * in use, since PGlite allows one process at a time).
  */
 import { AdminApiClient } from './admin-client.js';
+import { CliError } from './command.js';
 import type { App } from '../apps/app.js';
 import { acquireDataDirLock, seedEmbeddedDataDir, type DataDirLock } from '../apps/data-dir.js';
 import { AppManager, type AppSummary, type AppView, type RotateOptions } from '../apps/manager.js';
@@ -11,30 +12,6 @@ import { AppStore, AppStoreError } from '../apps/store.js';
 import { UsageStore, utcDay, type DailyUsage } from '../apps/usage-store.js';
 import type { Database } from '../storage/database.js';
 import { openDatabase } from '../storage/open.js';
-
-/** An error shown to the user as is; `exitCode` 1 = refused/failed, 2 = bad usage. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-    this.name = 'CliError';
-  }
-}
-
-/**
- * How a management command (`herald apps`, `herald beams`) reports a failure: expected errors as one
- * line with their exit code, anything else with its stack. Returns the exit code.
- */
-export function reportCliFailure(command: string, err: unknown, stderr: (s: string) => void): number {
-  if (err instanceof CliError || (err as Error).name === 'DataDirLockedError') {
-    stderr(`herald ${command}: ${(err as Error).message}\n`);
-    return err instanceof CliError ? err.exitCode : 1;
-  }
-  stderr(`herald ${command}: unexpected error: ${(err as Error).stack ?? err}\n`);
-  return 1;
-}
 
 export interface AppsBackend {
   /** Where the commands go, for messages ("admin API at …", "embedded store in …"). */

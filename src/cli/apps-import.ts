@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { appSchema } from '../apps/app.js';
 import { fromSoketiApp, soketiAppsOf } from '../config/soketi.js';
-import { CliError, type AppsBackend } from './apps-backend.js';
+import type { AppsBackend } from './apps-backend.js';
+import { CliError } from './command.js';
 
 export interface ImportOutcome {
   id: string;

@@ -6,8 +6,8 @@ import type { AppSummary, AppView } from '../apps/manager.js';
 import { readLock } from '../apps/data-dir.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { lastValue, parseCommandArgs, type ParsedArgs } from './args.js';
-import { CliError, reportCliFailure, DirectAppsBackend, HttpAppsBackend, type AppsBackend } from './apps-backend.js';
-import type { CliCommand } from './commands.js';
+import { DirectAppsBackend, HttpAppsBackend, type AppsBackend } from './apps-backend.js';
+import { CliError, reportCliFailure, type CliCommand } from './command.js';
 import { importReport, importSoketiApps, readSoketiFile } from './apps-import.js';
 
 export const USAGE = `Usage: herald apps <command> [app id] [options]

@@ -1,6 +1,6 @@
 /** Argument parsing of the management commands (`herald apps`, `herald beams`): the shared parser, with CLI errors. */
 import { ArgvError, parseCommandArgs as parse, type ArgSpec, type ParsedArgs } from '../config/argv.js';
-import { CliError } from './apps-backend.js';
+import { CliError } from './command.js';
 
 export { lastValue, type ArgSpec, type ParsedArgs } from '../config/argv.js';
 

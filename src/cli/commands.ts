@@ -1,13 +1,7 @@
 /** Subcommands other than `start` (e.g. `herald apps …`), each in its own file. */
 import { appsCommand } from './apps.js';
-import { beamsCommand } from '../beams/cli.js';
+import { beamsCommand } from './beams.js';
+import type { CliCommand } from './command.js';
 import { storeCommand } from './store.js';
-
-export interface CliCommand {
-  name: string;
-  summary: string;
-  /** Returns the process exit code. */
-  run(argv: string[]): Promise<number>;
-}
 
 export const extraCommands: CliCommand[] = [appsCommand, beamsCommand, storeCommand];

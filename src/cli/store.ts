@@ -9,7 +9,7 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { acquireDataDirLock, DataDirLockedError } from '../apps/data-dir.js';
 import { openEmbeddedDatabase } from '../storage/embedded.js';
 import { checkDataDirFiles, checkTables, EXIT_DAMAGED_STORE, storeExists } from '../storage/store-check.js';
-import type { CliCommand } from './commands.js';
+import type { CliCommand } from './command.js';
 
 const USAGE = `Usage: herald store check [--data-dir <dir>] [--config <file>]
 

@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import type { ChannelsEngine } from '../channels/engine.js';
 import type { Clock } from '../scaling/clock.js';
 import type { FeedRelay, LogEntry, LogKind } from './live-feed.js';
+import type { ClusterCounts, NodeInfo } from './sources.js';
 
 export const CONSOLE_MODULE = 'console';
 const TICK_MS = 1000;
@@ -44,17 +45,6 @@ interface RemoteNode {
   connections: Map<string, number>;
 }
 
-export interface NodeInfo {
-  id: string;
-  self: boolean;
-  /** Connections of every app on that node. */
-  connections: number;
-  /** Connections of the app asked about. */
-  appConnections?: number;
-  /** When its last report arrived (ms); now for this node. */
-  reportedAt: number;
-}
-
 type Body =
   | { k: 'report'; node: string; conns: Array<[string, number]>; rates?: Array<[string, number, number]> }
   | { k: 'watch'; node: string; apps: string[] | '*'; ttl: number }
@@ -62,7 +52,7 @@ type Body =
   | { k: 'feed'; node: string; entries: LogEntry[]; dropped: Array<[string, number]> }
   | { k: 'leave'; node: string };
 
-export class ClusterView implements FeedRelay {
+export class ClusterView implements FeedRelay, ClusterCounts {
   readonly nodeId: string;
   private readonly clock: Clock;
   private readonly nodes = new Map<string, RemoteNode>();

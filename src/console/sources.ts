@@ -5,7 +5,6 @@
  * the page: each answer says which scope it covers, and the page shows it.
  */
 import type { ChannelsEngine } from '../channels/engine.js';
-import type { ClusterView, NodeInfo } from './cluster.js';
 import type { EngineObserver } from '../channels/observer.js';
 import type { ChannelSummary } from '../channels/queries.js';
 
@@ -29,6 +28,24 @@ export interface ConsoleSource {
   nodes?(appId?: string): NodeInfo[];
 }
 
+/** One node as the console lists it (ClusterView.nodeList, cluster.ts). */
+export interface NodeInfo {
+  id: string;
+  self: boolean;
+  /** Connections of every app on that node. */
+  connections: number;
+  /** Connections of the app asked about. */
+  appConnections?: number;
+  /** When its last report arrived (ms); now for this node. */
+  reportedAt: number;
+}
+
+/** What clusterSource reads from the console's ClusterView (cluster.ts), which imports this file. */
+export interface ClusterCounts {
+  connectionCount(appId: string): number;
+  nodeList(appId?: string): NodeInfo[];
+}
+
 /** This node's engine. Channel queries go through the cluster seams, so they cover every node. */
 export function localSource(engine: ChannelsEngine): ConsoleSource {
   return {
@@ -41,7 +58,7 @@ export function localSource(engine: ChannelsEngine): ConsoleSource {
 }
 
 /** Every node: connection counts and the feed from every node's reports (cluster.ts). */
-export function clusterSource(engine: ChannelsEngine, view: ClusterView): ConsoleSource {
+export function clusterSource(engine: ChannelsEngine, view: ClusterCounts): ConsoleSource {
   return {
     ...localSource(engine),
     scope: { connections: 'cluster', channels: 'cluster', feed: 'cluster' },

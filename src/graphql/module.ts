@@ -14,7 +14,7 @@ import { API_RATE_LIMITER_SERVICE, type TokenBuckets } from '../platform/token-b
 import { allResolvers } from './resolvers/index.js';
 import { buildExecutableSchema, loadSchemaText } from './schema.js';
 import { EngineStreams } from './subscriptions.js';
-import type { ObserverRelay } from '../workers/observer-relay.js';
+import type { ObserverRelay } from '../channels/observer.js';
 import { OBSERVER_RELAY_SERVICE } from '../workers/services.js';
 import { startGraphqlWebSocket, type GraphqlWebSocket } from './transport-ws.js';
 

@@ -15,12 +15,11 @@
 import type { App, WebhookEndpoint } from '../apps/app.js';
 import type { AppRegistry } from '../apps/registry.js';
 import type { ChannelsEngine } from '../channels/engine.js';
-import type { EngineObserver } from '../channels/observer.js';
+import type { EngineObserver, ObserverRelay, RelayWatch } from '../channels/observer.js';
 import { WebhookEventSource, type WebhookEvent } from '../webhooks/events.js';
 import { GRAPHQL_LIMITS } from './limits.js';
 import { EventStream } from './streams.js';
 import { HeldEvents } from './webhook-hold.js';
-import type { ObserverRelay, RelayWatch } from '../workers/observer-relay.js';
 
 export interface LiveEvent {
   channel: string;

@@ -6,9 +6,10 @@
  * NaCl comes from `tweetnacl` (audited, pure JS, no Node APIs). It is loaded on first use so that
  * apps without encrypted channels never load it.
  */
-import { bytesToBase64, concatBytes, utf8Bytes } from './encoding.js';
+import { channelSharedSecret as deriveSharedSecret } from '../protocol/encrypted-channels.js';
+import { bytesToBase64, utf8Bytes } from './encoding.js';
 import { HeraldConfigurationError } from './errors.js';
-import { sha256 } from './signing.js';
+import { subtleCrypto } from './signing.js';
 
 const NONCE_BYTES = 24;
 
@@ -29,9 +30,9 @@ async function loadNacl(): Promise<SecretBox> {
   return naclModule;
 }
 
-/** The per-channel key (32 bytes) that pusher-js receives as `shared_secret`. */
+/** The per-channel key (32 bytes) that pusher-js receives as `shared_secret` (protocol/encrypted-channels.ts). */
 export async function channelSharedSecret(channel: string, masterKey: Uint8Array): Promise<Uint8Array> {
-  return sha256(concatBytes(utf8Bytes(channel), masterKey));
+  return deriveSharedSecret(channel, masterKey, subtleCrypto());
 }
 
 /** Random bytes from Web Crypto (available on every supported runtime). */

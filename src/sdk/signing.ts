@@ -6,7 +6,8 @@ import { bytesToHex, utf8Bytes } from './encoding.js';
 import { HeraldConfigurationError, HeraldValidationError } from './errors.js';
 import { md5Hex } from './md5.js';
 
-function subtleCrypto(): SubtleCrypto {
+/** Web Crypto, or a configuration error naming the runtimes that have it. */
+export function subtleCrypto(): SubtleCrypto {
   const subtle = globalThis.crypto?.subtle;
   if (!subtle) {
     throw new HeraldConfigurationError('runtime', 'globalThis.crypto.subtle (Web Crypto) is required; use Node 20+, Deno, Bun or an edge runtime');

@@ -15,7 +15,7 @@
 import type { App } from '../apps/app.js';
 import type { AppRegistry } from '../apps/registry.js';
 import type { ChannelsEngine } from '../channels/engine.js';
-import type { EngineObserver, ObserverEvent } from '../channels/observer.js';
+import type { EngineObserver, ObserverEvent, ObserverRelay, RelayWatch } from '../channels/observer.js';
 import type { IpcBroker } from './ipc-broker.js';
 import type { IpcPeer } from './ipc.js';
 
@@ -31,23 +31,6 @@ export interface RelayedEvent {
   event: ObserverEvent;
   /** The observer call's arguments after the app (connectionRefused: all of them). */
   args: unknown[];
-}
-
-export interface RelayWatch {
-  /** Settles once every other worker forwards the app's events (nothing decided later is missed). */
-  ready: Promise<void>;
-  stop(): void;
-}
-
-/** What the node's other workers observe, for the capabilities of this one. */
-export interface ObserverRelay {
-  /** Hands `appId`'s engine events on every other worker to `observer` until `stop()`. */
-  watch(appId: string, observer: EngineObserver): RelayWatch;
-  /**
-   * True while this worker's engine reports an event published on another worker (the hub handed
-   * it here for local subscribers): that worker relays its `published`, so watchers skip this one.
-   */
-  readonly publishedElsewhere: boolean;
 }
 
 /** The events a watcher can be given (everything but per-socket subscribe/sign-in detail). */

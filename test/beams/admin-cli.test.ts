@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import PushNotifications from '@pusher/push-notifications-server';
-import { runBeams } from '../../src/beams/cli.js';
+import { runBeams } from '../../src/cli/beams.js';
 import { startBeamsHerald, type BeamsHerald } from './helpers.js';
 import { apnsCredentials, serviceAccount } from './fakes/keys.js';
 

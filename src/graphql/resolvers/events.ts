@@ -6,9 +6,9 @@
  */
 import type { App } from '../../apps/app.js';
 import { validateEvent, type EventBody, type ValidEvent } from '../../http-api/publish.js';
+import { channelSharedSecret, ENCRYPTION_MASTER_KEY_BYTES } from '../../protocol/encrypted-channels.js';
 import { channelType, isPresenceChannel, requiresAuth } from '../../protocol/names.js';
 import { channelAuthString, hmacSha256Hex } from '../../protocol/signatures.js';
-import { channelSharedSecret } from '../../sdk/encryption.js';
 import { appFor, type GraphQLContext } from '../context/auth.js';
 import { badInput, forbidden, toGraphQLError } from '../errors.js';
 import type { ResolverMap } from '../schema.js';
@@ -88,7 +88,7 @@ async function sharedSecret(channel: string, masterKeyBase64: string | null | un
     throw badInput('Encrypted channels need encryptionMasterKeyBase64: pusher-js cannot decrypt without shared_secret', 'encryptionMasterKeyBase64');
   }
   const key = Buffer.from(masterKeyBase64, 'base64');
-  if (key.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(masterKeyBase64)) {
+  if (key.length !== ENCRYPTION_MASTER_KEY_BYTES || !/^[A-Za-z0-9+/]+={0,2}$/.test(masterKeyBase64)) {
     throw badInput('encryptionMasterKeyBase64 must be 32 bytes, base64-encoded', 'encryptionMasterKeyBase64');
   }
   return Buffer.from(await channelSharedSecret(channel, key)).toString('base64');

@@ -3,12 +3,11 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { readLock } from '../apps/data-dir.js';
-import { CliError, reportCliFailure } from '../cli/apps-backend.js';
-import { lastValue, parseCommandArgs, type ParsedArgs } from '../cli/args.js';
-import type { CliCommand } from '../cli/commands.js';
+import { CliError, reportCliFailure, type CliCommand } from './command.js';
+import { lastValue, parseCommandArgs, type ParsedArgs } from './args.js';
 import { ConfigError, loadConfig } from '../config/load.js';
-import { DirectBeamsBackend, HttpBeamsBackend, type BeamsBackend, type InstanceView } from './cli-backend.js';
-import type { InstanceInput } from './instances.js';
+import { DirectBeamsBackend, HttpBeamsBackend, type BeamsBackend, type InstanceView } from './beams-backend.js';
+import type { InstanceInput } from '../beams/instances.js';
 
 export const USAGE = `Usage: herald beams <command> [instance id] [options]
 

@@ -3,15 +3,15 @@
  * the store directly (PostgreSQL, or an embedded store no Herald is using — PGlite allows one
  * process at a time, so the data directory is locked while the CLI uses it).
  */
-import { AdminApiClient } from '../cli/admin-client.js';
+import { AdminApiClient } from './admin-client.js';
 import { acquireDataDirLock, seedEmbeddedDataDir, type DataDirLock } from '../apps/data-dir.js';
-import { CliError } from '../cli/apps-backend.js';
+import { CliError } from './command.js';
 import type { Database } from '../storage/database.js';
 import { openDatabase } from '../storage/open.js';
-import { describeInstance, InstanceConflictError, InstanceStore, type InstanceInput } from './instances.js';
-import './migrations.js';
-import { SettingsError } from './settings.js';
-import { DeviceStore } from './store.js';
+import { describeInstance, InstanceConflictError, InstanceStore, type InstanceInput } from '../beams/instances.js';
+import '../beams/migrations.js';
+import { SettingsError } from '../beams/settings.js';
+import { DeviceStore } from '../beams/store.js';
 
 export type InstanceView = Record<string, unknown> & { id: string; secretKey: string };
 
