@@ -9,7 +9,7 @@ import type { AppManager } from './manager.js';
 import { AppStoreRuntime } from './runtime.js';
 import { UsageTracker } from './usage.js';
 import { subscribeWebhookUsage, WEBHOOKS_SERVICE } from './webhook-usage.js';
-import type { HeraldModule, ModuleContext } from '../server/module.js';
+import type { HeraldModule, ModuleContext } from '../core/module.js';
 import type { IpcPeer } from '../workers/ipc.js';
 import { USAGE_FLUSH, USAGE_FLUSH_ALL, WORKER_SERVICE } from '../workers/services.js';
 

@@ -17,7 +17,7 @@ import { APP_CHANGES_CHANNEL, AppStore, AppStoreError } from './store.js';
 import { StoreRegistrySync } from './store-registry.js';
 import type { UsageTracker } from './usage.js';
 import { UsageStore } from './usage-store.js';
-import type { ModuleContext } from '../server/module.js';
+import type { ModuleContext } from '../core/module.js';
 import { DATABASE_SERVICE, getDatabase, type DatabaseProvider } from '../storage/module.js';
 import { StartupTimeoutError } from '../platform/startup-retry.js';
 import { DamagedStoreError } from '../storage/store-check.js';

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HeraldConfig } from '../config/schema.js';
-import type { HeraldModule } from '../server/module.js';
+import type { HeraldModule } from '../core/module.js';
 import { getDatabase } from '../storage/module.js';
 import type { DeliveryOptions } from './delivery.js';
 import type { BeamsWebhookOptions } from './webhooks.js';

@@ -11,7 +11,7 @@ import { storeCall, usageRange } from '../apps/admin-api.js';
 import type { AppView } from '../apps/manager.js';
 import type { AppsService } from '../apps/module.js';
 import { sendJson } from '../platform/http-context.js';
-import type { ModuleContext } from '../server/module.js';
+import type { ModuleContext } from '../core/module.js';
 import { HttpError, type HttpContext } from '../platform/router.js';
 import { objectBody, type ConsoleGuard } from './guard.js';
 import type { ConsoleSource } from './sources.js';

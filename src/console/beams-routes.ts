@@ -9,7 +9,7 @@ import type { BeamsInstance } from '../beams/instances.js';
 import { publicSettings } from '../beams/settings.js';
 import type { BeamsService } from '../beams/service.js';
 import { sendJson } from '../platform/http-context.js';
-import type { ModuleContext } from '../server/module.js';
+import type { ModuleContext } from '../core/module.js';
 import { HttpError, type HttpContext } from '../platform/router.js';
 import { objectBody, type ConsoleGuard } from './guard.js';
 

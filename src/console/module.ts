@@ -13,7 +13,7 @@ import type { ServerResponse } from 'node:http';
 import type { App } from '../apps/app.js';
 import { validateEvent, type EventBody } from '../http-api/publish.js';
 import { sendJson, sendText } from '../platform/http-context.js';
-import type { HeraldModule, ModuleContext } from '../server/module.js';
+import type { HeraldModule, ModuleContext } from '../core/module.js';
 import { HttpError } from '../platform/router.js';
 import { API_RATE_LIMITER_SERVICE, type TokenBuckets } from '../platform/token-buckets.js';
 import { registerAppRoutes } from './apps-routes.js';

@@ -7,7 +7,7 @@ import type { WebhookEndpoint } from '../apps/app.js';
 import { storeCall } from '../apps/admin-api.js';
 import type { AppsService } from '../apps/module.js';
 import { sendJson } from '../platform/http-context.js';
-import type { ModuleContext } from '../server/module.js';
+import type { ModuleContext } from '../core/module.js';
 import { HttpError, type HttpContext } from '../platform/router.js';
 import { deliveryJson } from '../webhooks/delivery-log.js';
 import { endpointsWithQueues, webhookAction } from '../webhooks/routes.js';

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLSchema } from 'graphql';
-import type { HeraldModule, ModuleContext } from '../server/module.js';
+import type { HeraldModule, ModuleContext } from '../core/module.js';
 import { webhookSettings } from '../webhooks/settings.js';
 import type { GraphQLDeps } from './context/auth.js';
 import { registerGraphqlHttp } from './http.js';

@@ -6,7 +6,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sendText } from '../platform/http-context.js';
-import type { HeraldModule, ModuleContext } from '../server/module.js';
+import type { HeraldModule, ModuleContext } from '../core/module.js';
 import { AppStatsTable, PendingPublishes } from './app-stats.js';
 import { createMetrics, type HeraldMetrics } from './collectors.js';
 import { Counter } from 'prom-client';

@@ -14,7 +14,7 @@ import { memoryScaling, type Scaling } from '../scaling/scaling.js';
 import { createContext, sendJson } from '../platform/http-context.js';
 import { createLogger, type Logger } from '../platform/logger.js';
 import type { ValidEvent } from '../http-api/publish.js';
-import type { HeraldHooks, HeraldModule, ModuleContext } from './module.js';
+import type { HeraldHooks, HeraldModule, ModuleContext } from '../core/module.js';
 import { defaultModules } from './modules.js';
 import { HttpError, Router } from '../platform/router.js';
 import { loadTlsMaterial, reloadTls, type TlsFiles } from './tls.js';

@@ -1,5 +1,5 @@
 /** Capability modules started with every Herald, in order. Add yours here (one line each). */
-import type { HeraldModule } from './module.js';
+import type { HeraldModule } from '../core/module.js';
 import { consoleModule } from '../console/module.js';
 import { storageModule } from '../storage/module.js';
 import { appsModule } from '../apps/module.js';

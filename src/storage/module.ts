@@ -3,7 +3,7 @@
  * it (embedded PGlite in dataDir, or PostgreSQL when databaseUrl is set) on first use, so a Herald
  * whose modules need no storage never opens one.
  */
-import type { HeraldModule } from '../server/module.js';
+import type { HeraldModule } from '../core/module.js';
 import type { Database } from './database.js';
 import { openDatabase } from './open.js';
 

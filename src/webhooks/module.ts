@@ -4,7 +4,7 @@
  * delivery-log routes.
  */
 import type { ChannelsEngine } from '../channels/engine.js';
-import type { HeraldModule } from '../server/module.js';
+import type { HeraldModule } from '../core/module.js';
 import { getDatabase } from '../storage/module.js';
 import { CACHE_MISS_GATE_SERVICE, WebhookEventSource, type CacheMissGate } from './events.js';
 import { registerWebhookRoutes } from './routes.js';

@@ -6,7 +6,7 @@
 import cluster from 'node:cluster';
 import type { HeraldConfig } from '../config/schema.js';
 import type { StartOptions } from '../server/herald.js';
-import type { HeraldModule } from '../server/module.js';
+import type { HeraldModule } from '../core/module.js';
 import { defaultModules } from '../server/modules.js';
 import { HttpError } from '../platform/router.js';
 import { METRICS_SERVICE, type MetricsService } from '../metrics/module.js';

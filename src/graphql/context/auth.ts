@@ -16,7 +16,7 @@ import type { HeraldConfig } from '../../config/schema.js';
 import { safeEqual } from '../../protocol/signatures.js';
 import type { Broker } from '../../scaling/broker.js';
 import type { Logger } from '../../platform/logger.js';
-import type { HeraldHooks } from '../../server/module.js';
+import type { HeraldHooks } from '../../core/module.js';
 import { badInput, ErrorCode, forbidden, gqlError, notAvailable, notFound, toGraphQLError } from '../errors.js';
 import type { EngineStreams } from '../subscriptions.js';
 

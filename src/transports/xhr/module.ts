@@ -3,9 +3,9 @@
  * (pusher-js's default `httpPath`) and, when `wsPath` is set, under `{wsPath}/app/{key}/…` too
  * (pusher-js puts its `httpPath` option in front of both its WebSocket and its HTTP URLs).
  */
-import type { HeraldModule } from '../../server/module.js';
+import type { HeraldModule } from '../../core/module.js';
 import { CloseCode } from '../../protocol/errors.js';
-import type { ModuleContext } from '../../server/module.js';
+import type { ModuleContext } from '../../core/module.js';
 import type { HttpContext, Router } from '../../platform/router.js';
 import { WORKER_SERVICE } from '../../workers/services.js';
 import { XHR_DEFAULTS, XhrGateway, type XhrGatewayOptions } from './gateway.js';
