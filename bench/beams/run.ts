@@ -14,13 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beamsModule } from '../../src/beams/module.js';
-import { BEAMS_SERVICE, type BeamsService } from '../../src/beams/service.js';
+import { BEAMS_SERVICE } from '../../src/beams/service.js';
 import { tokenHash } from '../../src/beams/store.js';
 import type { Platform } from '../../src/beams/validation.js';
 import { configSchema } from '../../src/config/schema.js';
 import { startHerald } from '../../src/server/herald.js';
 import { createLogger } from '../../src/platform/logger.js';
-import { getDatabase, storageModule } from '../../src/storage/module.js';
+import { DATABASE_SERVICE, storageModule } from '../../src/storage/module.js';
 import type { FromChild, ToChild } from './fakes-process.js';
 
 function arg(name: string, fallback: string): string {
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     modules: [storageModule(), beamsModule({ delivery: { concurrency: CONCURRENCY, pageSize: PAGE_SIZE } })],
   });
   try {
-    const service = herald.services.get(BEAMS_SERVICE) as BeamsService;
+    const service = herald.services.get(BEAMS_SERVICE)!;
     const { apns, fcm } = fakes.ready;
     const instance = await service.instances.create({
       id: 'bench',
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     fakes.child.send({ type: 'vapid', key: instance.settings.web.vapidPublicKey } satisfies ToChild);
 
     // Register devices straight through SQL, round-robin over the platform mix.
-    const db = await getDatabase(herald.services);
+    const db = await herald.services.get(DATABASE_SERVICE)!();
     const counts: Record<Platform, number> = { apns: 0, fcm: 0, web: 0 };
     for (let start = 0; start < DEVICES; start += 1000) {
       const n = Math.min(1000, DEVICES - start);

@@ -8,13 +8,10 @@ import { registerAdminApi } from './admin-api.js';
 import type { AppManager } from './manager.js';
 import { AppStoreRuntime } from './runtime.js';
 import { UsageTracker } from './usage.js';
-import { subscribeWebhookUsage, WEBHOOKS_SERVICE } from './webhook-usage.js';
-import type { HeraldModule, ModuleContext } from '../server/module.js';
-import type { IpcPeer } from '../workers/ipc.js';
-import { USAGE_FLUSH, USAGE_FLUSH_ALL, WORKER_SERVICE } from '../workers/services.js';
-
-/** ctx.services key: other capabilities (console, GraphQL) manage apps and read stats through it. */
-export const APPS_SERVICE = 'apps';
+import type { HeraldModule, ModuleContext } from '../core/module.js';
+import { serviceKey } from '../platform/module-graph.js';
+import { DATABASE_SERVICE } from '../storage/module.js';
+import { REMOTE_STORE_SERVICE, USAGE_FLUSH, USAGE_FLUSH_ALL, WORKER_SERVICE } from '../workers/services.js';
 
 export interface AppsService {
   /** Opens the store on first use; rejects with AppStoreError('unavailable') when it cannot. */
@@ -23,6 +20,9 @@ export interface AppsService {
   hasStore(): boolean;
   usage: UsageTracker;
 }
+
+/** Other capabilities (console, GraphQL, webhooks' usage counts) manage apps and read stats through it. */
+export const APPS_SERVICE = serviceKey<AppsService>('apps');
 
 export interface AppsModuleOptions {
   /** How often usage counters are written to the store (default 5 s). */
@@ -38,10 +38,8 @@ export function appsModule(options: AppsModuleOptions = {}): HeraldModule {
   const reloadIntervalMs = options.reloadIntervalMs ?? 30_000;
   let runtime: AppStoreRuntime | undefined;
   let usage: UsageTracker | undefined;
-  let unsubscribeWebhooks: (() => void) | undefined;
 
   const stop = async () => {
-    unsubscribeWebhooks?.();
     await runtime?.close();
     await usage?.stop();
     runtime?.releaseLock();
@@ -51,7 +49,7 @@ export function appsModule(options: AppsModuleOptions = {}): HeraldModule {
 
   const start = async (ctx: ModuleContext) => {
     const { config, logger } = ctx;
-    const worker = ctx.services.get(WORKER_SERVICE) as IpcPeer | undefined;
+    const worker = ctx.optional(WORKER_SERVICE);
     const tracker = new UsageTracker({
       engine: ctx.engine,
       nodeId: randomUUID(),
@@ -80,19 +78,18 @@ export function appsModule(options: AppsModuleOptions = {}): HeraldModule {
     ctx.hooks.admitConnection.push((app, current) => tracker.admit(app, current));
     ctx.hooks.drain.push(() => tracker.flush());
 
-    // Modules listed after this one (webhooks) have started by then.
-    ctx.hooks.started.push(() => {
-      unsubscribeWebhooks = subscribeWebhookUsage(ctx.services.get(WEBHOOKS_SERVICE), (appId, n) => tracker.webhooksSent(appId, n));
-      if (!unsubscribeWebhooks) logger.debug('no webhooks service: webhooksSent stays 0');
-    });
-
     const manager = () => store.manager();
     registerAdminApi(ctx.router, { adminToken: config.adminToken, apps: ctx.apps, manager, usage: tracker });
-    ctx.services.set(APPS_SERVICE, { manager, hasStore: () => store.hasStore(), usage: tracker } satisfies AppsService);
+    ctx.provide(APPS_SERVICE, { manager, hasStore: () => store.hasStore(), usage: tracker });
   };
 
   return {
     name: 'apps',
+    provides: [APPS_SERVICE],
+    needs: [DATABASE_SERVICE],
+    // Whoever opens the embedded database first goes through the data-directory lock (runtime.ts).
+    decorates: [DATABASE_SERVICE],
+    optional: [WORKER_SERVICE, REMOTE_STORE_SERVICE],
     async start(ctx) {
       try {
         await start(ctx);

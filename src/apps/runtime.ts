@@ -17,8 +17,8 @@ import { APP_CHANGES_CHANNEL, AppStore, AppStoreError } from './store.js';
 import { StoreRegistrySync } from './store-registry.js';
 import type { UsageTracker } from './usage.js';
 import { UsageStore } from './usage-store.js';
-import type { ModuleContext } from '../server/module.js';
-import { DATABASE_SERVICE, getDatabase, type DatabaseProvider } from '../storage/module.js';
+import type { ModuleContext } from '../core/module.js';
+import { DATABASE_SERVICE, type DatabaseProvider } from '../storage/module.js';
 import { StartupTimeoutError } from '../platform/startup-retry.js';
 import { DamagedStoreError } from '../storage/store-check.js';
 import type { IpcPeer } from '../workers/ipc.js';
@@ -77,7 +77,7 @@ export class AppStoreRuntime {
       }
     });
     // In a worker the primary owns the embedded store, its lock and its seeding.
-    if (this.embedded && !this.ctx.services.has(REMOTE_STORE_SERVICE)) this.guardDatabaseService();
+    if (this.embedded && !this.ctx.optional(REMOTE_STORE_SERVICE)) this.ctx.decorate(DATABASE_SERVICE, (original) => this.guardedDatabase(original));
     if (!this.embedded || this.storeExists()) {
       await this.open();
       return;
@@ -114,12 +114,11 @@ export class AppStoreRuntime {
 
   /**
    * Whoever opens the embedded database first (this module, webhooks, Beams…) goes through the
-   * data directory lock and the template seed: wraps the storage module's 'database' provider.
+   * data directory lock and the template seed: wraps the storage module's database provider
+   * (the module declares `decorates`, so every other reader starts after this and sees the wrap).
    * (Belongs in the storage layer; kept here so the storage seam did not have to change.)
    */
-  private guardDatabaseService(): void {
-    const original = this.ctx.services.get(DATABASE_SERVICE) as DatabaseProvider | undefined;
-    if (!original) return;
+  private guardedDatabase(original: DatabaseProvider): DatabaseProvider {
     let seeded: Promise<void> | undefined;
     const guarded: DatabaseProvider = async () => {
       this.takeLock();
@@ -135,7 +134,7 @@ export class AppStoreRuntime {
         throw err;
       }
     };
-    this.ctx.services.set(DATABASE_SERVICE, guarded);
+    return guarded;
   }
 
   /** The manager, opening (or creating) the store on first use. */
@@ -158,7 +157,7 @@ export class AppStoreRuntime {
     let db;
     try {
       // Embedded: the guarded provider takes the lock and seeds a new directory first.
-      db = await getDatabase(this.ctx.services);
+      db = await this.ctx.need(DATABASE_SERVICE)();
     } catch (err) {
       if (err instanceof AppStoreError || err instanceof StartupTimeoutError || err instanceof DamagedStoreError) throw err;
       const where = this.embedded ? `the embedded store in ${resolve(config.dataDir)}` : 'PostgreSQL (HERALD_DATABASE_URL)';
@@ -222,7 +221,7 @@ export class AppStoreRuntime {
   }
 
   private workerPeer(): IpcPeer | undefined {
-    return this.ctx.services.get(WORKER_SERVICE) as IpcPeer | undefined;
+    return this.ctx.optional(WORKER_SERVICE);
   }
 
   async close(): Promise<void> {

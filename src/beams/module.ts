@@ -9,8 +9,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HeraldConfig } from '../config/schema.js';
-import type { HeraldModule } from '../server/module.js';
-import { getDatabase } from '../storage/module.js';
+import type { HeraldModule } from '../core/module.js';
+import { DATABASE_SERVICE } from '../storage/module.js';
 import type { DeliveryOptions } from './delivery.js';
 import type { BeamsWebhookOptions } from './webhooks.js';
 import { BeamsError, beamsRoute } from './errors.js';
@@ -41,10 +41,12 @@ export function beamsModule(options: BeamsModuleOptions = {}): HeraldModule {
   let service: BeamsService | undefined;
   return {
     name: 'beams',
+    provides: [BEAMS_SERVICE],
+    needs: [DATABASE_SERVICE],
     async start(ctx) {
       const logger = ctx.logger.child({ module: 'beams' });
-      service = new BeamsService(() => getDatabase(ctx.services), logger, options.delivery, options.webhooks);
-      ctx.services.set(BEAMS_SERVICE, service);
+      service = new BeamsService(() => ctx.need(DATABASE_SERVICE)(), logger, options.delivery, options.webhooks);
+      ctx.provide(BEAMS_SERVICE, service);
       registerPublishRoutes(ctx.router, service);
       registerDeviceRoutes(ctx.router, service);
       registerInterestRoutes(ctx.router, service);

@@ -1,8 +1,9 @@
 /**
- * The Beams capability as one object (registered as the 'beams' service for other modules such as
+ * The Beams capability as one object (provided as BEAMS_SERVICE for other modules such as
  * the console or GraphQL): stores, the delivery worker, provider pool and publish rate limiter.
  */
 import type { Logger } from '../platform/logger.js';
+import { serviceKey } from '../platform/module-graph.js';
 import type { Database } from '../storage/database.js';
 import { DeliveryWorker, type DeliveryOptions } from './delivery.js';
 import { BeamsError, bearerToken, instanceNotFound } from './errors.js';
@@ -18,8 +19,6 @@ import type { PublishRequest } from './validation.js';
 import { BeamsWebhooks, type BeamsWebhookOptions } from './webhooks.js';
 import type { PublishJob } from './publishes.js';
 import type { PublishTotals } from './delivery.js';
-
-export const BEAMS_SERVICE = 'beams';
 
 export class BeamsService {
   readonly instances: InstanceStore;
@@ -96,3 +95,5 @@ export class BeamsService {
     this.providers.closeAll();
   }
 }
+
+export const BEAMS_SERVICE = serviceKey<BeamsService>('beams');

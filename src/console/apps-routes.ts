@@ -9,9 +9,9 @@ import { z } from 'zod';
 import { appSchema, type App } from '../apps/app.js';
 import { storeCall, usageRange } from '../apps/admin-api.js';
 import type { AppView } from '../apps/manager.js';
-import type { AppsService } from '../apps/module.js';
+import { APPS_SERVICE } from '../apps/module.js';
 import { sendJson } from '../platform/http-context.js';
-import type { ModuleContext } from '../server/module.js';
+import type { ModuleContext } from '../core/module.js';
 import { HttpError, type HttpContext } from '../platform/router.js';
 import { objectBody, type ConsoleGuard } from './guard.js';
 import type { ConsoleSource } from './sources.js';
@@ -38,8 +38,9 @@ export function publicApp(view: AppView | App): Record<string, unknown> {
 
 export function registerAppRoutes(ctx: ModuleContext, guard: ConsoleGuard, source: ConsoleSource): void {
   const { router, apps } = ctx;
+  const appsService = ctx.later(APPS_SERVICE);
   const service = () => {
-    const found = ctx.services.get('apps') as AppsService | undefined;
+    const found = appsService();
     if (!found) throw new HttpError(404, 'App management is not enabled on this server (apps module)');
     return found;
   };

@@ -7,9 +7,9 @@ import { validatePublish } from '../beams/validation.js';
 import { instanceInput, translate } from '../beams/routes-admin.js';
 import type { BeamsInstance } from '../beams/instances.js';
 import { publicSettings } from '../beams/settings.js';
-import type { BeamsService } from '../beams/service.js';
+import { BEAMS_SERVICE } from '../beams/service.js';
 import { sendJson } from '../platform/http-context.js';
-import type { ModuleContext } from '../server/module.js';
+import type { ModuleContext } from '../core/module.js';
 import { HttpError, type HttpContext } from '../platform/router.js';
 import { objectBody, type ConsoleGuard } from './guard.js';
 
@@ -22,8 +22,9 @@ function publicInstance(instance: BeamsInstance): Record<string, unknown> {
 
 export function registerBeamsRoutes(ctx: ModuleContext, guard: ConsoleGuard): void {
   const { router } = ctx;
+  const beamsService = ctx.later(BEAMS_SERVICE);
   const beams = () => {
-    const service = ctx.services.get('beams') as BeamsService | undefined;
+    const service = beamsService();
     if (!service) throw new HttpError(404, 'Beams is not enabled on this server');
     return service;
   };
@@ -35,7 +36,7 @@ export function registerBeamsRoutes(ctx: ModuleContext, guard: ConsoleGuard): vo
 
   router.add('GET', BASE, async (http) => {
     guard.admin(http);
-    const service = ctx.services.get('beams') as BeamsService | undefined;
+    const service = beamsService();
     if (!service) {
       sendJson(http.res, 200, { available: false, instances: [] });
       return;

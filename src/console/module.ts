@@ -13,15 +13,18 @@ import type { ServerResponse } from 'node:http';
 import type { App } from '../apps/app.js';
 import { validateEvent, type EventBody } from '../http-api/publish.js';
 import { sendJson, sendText } from '../platform/http-context.js';
-import type { HeraldModule, ModuleContext } from '../server/module.js';
+import type { HeraldModule, ModuleContext } from '../core/module.js';
+import { APPS_SERVICE } from '../apps/module.js';
+import { BEAMS_SERVICE } from '../beams/service.js';
+import { WEBHOOKS_SERVICE } from '../webhooks/service.js';
 import { HttpError } from '../platform/router.js';
-import { API_RATE_LIMITER_SERVICE, type TokenBuckets } from '../platform/token-buckets.js';
 import { registerAppRoutes } from './apps-routes.js';
 import { registerBeamsRoutes } from './beams-routes.js';
 import { consoleGuard, objectBody, type ConsoleGuard } from './guard.js';
 import { LiveFeed } from './live-feed.js';
 import { ClusterView } from './cluster.js';
 import { CONSOLE_CLUSTER_SERVICE, CONSOLE_SOURCE_SERVICE, clusterSource, type ConsoleSource } from './sources.js';
+import type { DeliveryRecord } from '../webhooks/delivery-log.js';
 import { registerWebhookRoutes } from './webhooks-routes.js';
 
 const ASSETS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'assets');
@@ -42,18 +45,6 @@ const ASSET_TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
 };
 
-interface DeliveryRecordLike {
-  appId: string;
-  url: string;
-  outcome: string;
-  statusCode?: number;
-}
-
-interface WebhooksLike {
-  on(event: 'delivery', listener: (record: DeliveryRecordLike) => void): unknown;
-  off(event: 'delivery', listener: (record: DeliveryRecordLike) => void): unknown;
-}
-
 export function consoleModule(): HeraldModule {
   let feed: LiveFeed | undefined;
   let cluster: ClusterView | undefined;
@@ -62,30 +53,31 @@ export function consoleModule(): HeraldModule {
 
   return {
     name: 'console',
+    provides: [CONSOLE_CLUSTER_SERVICE],
+    // Webhooks: the live feed shows deliveries from the start, and its pages manage them.
+    optional: [CONSOLE_SOURCE_SERVICE, WEBHOOKS_SERVICE],
+    // Read per request by the management pages.
+    later: [APPS_SERVICE, BEAMS_SERVICE],
     start(ctx) {
       const guard = consoleGuard(ctx.config.adminToken);
-      // A source registered by an earlier module replaces the cluster view over the control bus.
-      const registered = ctx.services.get(CONSOLE_SOURCE_SERVICE) as ConsoleSource | undefined;
+      // A source provided by another module replaces the cluster view over the control bus.
+      const registered = ctx.optional(CONSOLE_SOURCE_SERVICE);
       if (!registered) {
         cluster = new ClusterView(ctx.engine);
         cluster.start();
-        ctx.services.set(CONSOLE_CLUSTER_SERVICE, cluster);
+        ctx.provide(CONSOLE_CLUSTER_SERVICE, cluster);
       }
       const source = registered ?? clusterSource(ctx.engine, cluster!);
       feed = new LiveFeed(source, cluster);
       feed.start();
       const liveFeed = feed;
-      const attachWebhooks = () => {
-        const webhooks = ctx.services.get('webhooks') as WebhooksLike | undefined;
-        if (!webhooks || detachWebhooks) return;
-        const onDelivery = (r: DeliveryRecordLike) =>
+      const webhooks = ctx.optional(WEBHOOKS_SERVICE);
+      if (webhooks) {
+        const onDelivery = (r: DeliveryRecord) =>
           liveFeed.webhook(r.appId, `webhook → ${r.url} ${r.outcome}${r.statusCode ? ` (HTTP ${r.statusCode})` : ''}`, r.outcome);
         webhooks.on('delivery', onDelivery);
         detachWebhooks = () => webhooks.off('delivery', onDelivery);
-      };
-      // Modules listed after this one (webhooks) have started by the time every module has.
-      attachWebhooks();
-      ctx.hooks.started.push(attachWebhooks);
+      }
       registerRoutes(ctx, guard, source, liveFeed, streams);
       registerAppRoutes(ctx, guard, source);
       registerWebhookRoutes(ctx, guard);
@@ -103,7 +95,10 @@ export function consoleModule(): HeraldModule {
 
 function registerRoutes(ctx: ModuleContext, guard: ConsoleGuard, source: ConsoleSource, feed: LiveFeed, streams: Set<ServerResponse>): void {
   const { router, apps, config } = ctx;
-  const rateLimiter = ctx.services.get(API_RATE_LIMITER_SERVICE) as TokenBuckets | undefined;
+  const appsService = ctx.later(APPS_SERVICE);
+  const beamsService = ctx.later(BEAMS_SERVICE);
+  const webhooks = ctx.optional(WEBHOOKS_SERVICE);
+  const rateLimiter = ctx.apiRateLimiter;
   const appOr404 = (id: string): App => {
     const app = apps.byId(id);
     if (!app) throw new HttpError(404, `Unknown app ${id.slice(0, 64)}`);
@@ -127,7 +122,7 @@ function registerRoutes(ctx: ModuleContext, guard: ConsoleGuard, source: Console
   router.add('GET', '/console/api/session', (http) => {
     guard.admin(http);
     // What the page needs to write client snippets, and what its live numbers cover.
-    const services = { apps: ctx.services.has('apps'), webhooks: ctx.services.has('webhooks'), beams: ctx.services.has('beams') };
+    const services = { apps: appsService() !== undefined, webhooks: webhooks !== undefined, beams: beamsService() !== undefined };
     sendJson(http.res, 200, { ok: true, adminApi: true, wsPath: config.wsPath, scope: source.scope, services });
   });
 
@@ -156,7 +151,7 @@ function registerRoutes(ctx: ModuleContext, guard: ConsoleGuard, source: Console
     guard.write(http);
     const app = appOr404(http.params.appId!);
     // The app's HTTP API budget applies to events sent from the console too.
-    if (rateLimiter && !rateLimiter.take(app.id, app.limits.apiRequestsPerSecond)) {
+    if (!rateLimiter.take(app.id, app.limits.apiRequestsPerSecond)) {
       http.res.setHeader('Retry-After', '1');
       throw new HttpError(429, `Too many requests: this app is limited to ${app.limits.apiRequestsPerSecond} API requests per second`);
     }

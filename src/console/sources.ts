@@ -7,11 +7,15 @@
 import type { ChannelsEngine } from '../channels/engine.js';
 import type { EngineObserver } from '../channels/observer.js';
 import type { ChannelSummary } from '../channels/queries.js';
+import { serviceKey } from '../platform/module-graph.js';
 
-/** ctx.services key a clustering module may set to replace the local source. */
-export const CONSOLE_SOURCE_SERVICE = 'console.source';
-/** ctx.services key of the console's ClusterView (the GraphQL `cluster` query lists its nodes). */
-export const CONSOLE_CLUSTER_SERVICE = 'console.cluster';
+/**
+ * A source a clustering module may provide to replace the cluster view (an extension point, so
+ * declared here by the console; no module provides it today).
+ */
+export const CONSOLE_SOURCE_SERVICE = serviceKey<ConsoleSource>('console.source');
+/** The console's ClusterView (the GraphQL `cluster` query lists its nodes). */
+export const CONSOLE_CLUSTER_SERVICE = serviceKey<ClusterView>('console.cluster');
 
 /** 'node': this node only; 'cluster': every node (and worker). */
 export type Scope = 'node' | 'cluster';

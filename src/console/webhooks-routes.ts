@@ -5,13 +5,13 @@
  */
 import type { WebhookEndpoint } from '../apps/app.js';
 import { storeCall } from '../apps/admin-api.js';
-import type { AppsService } from '../apps/module.js';
+import { APPS_SERVICE } from '../apps/module.js';
 import { sendJson } from '../platform/http-context.js';
-import type { ModuleContext } from '../server/module.js';
+import type { ModuleContext } from '../core/module.js';
 import { HttpError, type HttpContext } from '../platform/router.js';
 import { deliveryJson } from '../webhooks/delivery-log.js';
 import { endpointsWithQueues, webhookAction } from '../webhooks/routes.js';
-import type { WebhookService } from '../webhooks/service.js';
+import { WEBHOOKS_SERVICE } from '../webhooks/service.js';
 import { objectBody, type ConsoleGuard } from './guard.js';
 
 const DELIVERIES_SHOWN = 50;
@@ -37,9 +37,11 @@ async function urlBody(http: HttpContext): Promise<{ url: string; body: Record<s
 
 export function registerWebhookRoutes(ctx: ModuleContext, guard: ConsoleGuard): void {
   const { router, apps } = ctx;
-  const webhooks = () => ctx.services.get('webhooks') as WebhookService | undefined;
+  const webhookService = ctx.optional(WEBHOOKS_SERVICE);
+  const webhooks = () => webhookService;
+  const appsService = ctx.later(APPS_SERVICE);
   const manager = async () => {
-    const service = ctx.services.get('apps') as AppsService | undefined;
+    const service = appsService();
     if (!service) throw new HttpError(404, 'App management is not enabled on this server (apps module)');
     return service.manager();
   };

@@ -5,26 +5,28 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLSchema } from 'graphql';
-import type { HeraldModule, ModuleContext } from '../server/module.js';
+import type { HeraldModule, ModuleContext } from '../core/module.js';
+import { APPS_SERVICE } from '../apps/module.js';
+import { BEAMS_SERVICE } from '../beams/service.js';
+import { CONSOLE_CLUSTER_SERVICE } from '../console/sources.js';
+import { serviceKey } from '../platform/module-graph.js';
 import { webhookSettings } from '../webhooks/settings.js';
 import type { GraphQLDeps } from './context/auth.js';
 import { registerGraphqlHttp } from './http.js';
 import { OperationRateLimiter } from './limits.js';
-import { API_RATE_LIMITER_SERVICE, type TokenBuckets } from '../platform/token-buckets.js';
 import { allResolvers } from './resolvers/index.js';
 import { buildExecutableSchema, loadSchemaText } from './schema.js';
 import { EngineStreams } from './subscriptions.js';
-import type { ObserverRelay } from '../channels/observer.js';
 import { OBSERVER_RELAY_SERVICE } from '../workers/services.js';
 import { startGraphqlWebSocket, type GraphqlWebSocket } from './transport-ws.js';
-
-/** ctx.services key: the executable schema and live streams, for other modules (console). */
-export const GRAPHQL_SERVICE = 'graphql';
 
 export interface GraphqlService {
   schema: GraphQLSchema;
   streams: EngineStreams;
 }
+
+/** The executable schema and live streams, for other modules (and tests). */
+export const GRAPHQL_SERVICE = serviceKey<GraphqlService>('graphql');
 
 function heraldVersion(): string {
   try {
@@ -40,17 +42,20 @@ export function graphqlModule(): HeraldModule {
   let socketServer: GraphqlWebSocket | undefined;
   return {
     name: 'graphql',
+    provides: [GRAPHQL_SERVICE],
+    optional: [OBSERVER_RELAY_SERVICE],
+    // Read by resolvers, per operation.
+    later: [APPS_SERVICE, BEAMS_SERVICE, CONSOLE_CLUSTER_SERVICE],
     start(ctx: ModuleContext) {
       const schema = buildExecutableSchema(loadSchemaText(), allResolvers());
-      const relay = ctx.services.get(OBSERVER_RELAY_SERVICE) as ObserverRelay | undefined;
-      streams = new EngineStreams(ctx.engine, ctx.apps, webhookSettings(ctx.config).vacateDelayMs, undefined, relay);
+      streams = new EngineStreams(ctx.engine, ctx.apps, webhookSettings(ctx.config).vacateDelayMs, undefined, ctx.optional(OBSERVER_RELAY_SERVICE));
       const deps: GraphQLDeps = {
         config: ctx.config,
         apps: ctx.apps,
         engine: ctx.engine,
         broker: ctx.broker,
         hooks: ctx.hooks,
-        services: ctx.services,
+        services: { apps: ctx.later(APPS_SERVICE), beams: ctx.later(BEAMS_SERVICE), cluster: ctx.later(CONSOLE_CLUSTER_SERVICE) },
         logger: ctx.logger.child({ module: 'graphql' }),
         streams,
         version: heraldVersion(),
@@ -59,10 +64,10 @@ export function graphqlModule(): HeraldModule {
           return address && typeof address === 'object' ? (address as AddressInfo).port : ctx.config.port;
         },
       };
-      const limiter = new OperationRateLimiter(ctx.services.get(API_RATE_LIMITER_SERVICE) as TokenBuckets | undefined);
+      const limiter = new OperationRateLimiter(ctx.apiRateLimiter);
       registerGraphqlHttp(ctx.router, schema, deps, limiter);
       socketServer = startGraphqlWebSocket(schema, deps, limiter);
-      ctx.services.set(GRAPHQL_SERVICE, { schema, streams } satisfies GraphqlService);
+      ctx.provide(GRAPHQL_SERVICE, { schema, streams });
     },
     async stop() {
       await socketServer?.close();

@@ -6,23 +6,25 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sendText } from '../platform/http-context.js';
-import type { HeraldModule, ModuleContext } from '../server/module.js';
+import type { HeraldModule, ModuleContext } from '../core/module.js';
+import { serviceKey } from '../platform/module-graph.js';
+import { WEBHOOKS_SERVICE } from '../webhooks/service.js';
 import { AppStatsTable, PendingPublishes } from './app-stats.js';
 import { createMetrics, type HeraldMetrics } from './collectors.js';
 import { Counter } from 'prom-client';
 import { XHR_FORWARDED_SERVICE } from '../transports/xhr/module.js';
 import { NetworkBytes } from './network.js';
 import { METRICS_RENDER_SERVICE } from '../workers/services.js';
-import { onWebhookDelivery, readWebhookGauges, readWebhookQueueDepth, WEBHOOKS_SERVICE } from './sources.js';
+import { onWebhookDelivery, readWebhookGauges, readWebhookQueueDepth } from './sources.js';
 
-export const METRICS_SERVICE = 'metrics';
-
-/** The 'metrics' service: lets tests and other modules scrape without HTTP. */
+/** The metrics service: lets tests and other modules scrape without HTTP. */
 export interface MetricsService {
   /** Port of the separate metrics listener; undefined when /metrics is on the main port. */
   port: number | undefined;
   metrics: HeraldMetrics;
 }
+
+export const METRICS_SERVICE = serviceKey<MetricsService>('metrics');
 
 export interface MetricsOptions {
   /** Apps with their own `app` label; the rest share "(other)" (bounds label cardinality). */
@@ -34,7 +36,14 @@ export function metricsModule(options: MetricsOptions = {}): HeraldModule {
   let listener: Server | undefined;
   return {
     name: 'metrics',
+    provides: [METRICS_SERVICE],
+    // Read at start: their providers start first when present.
+    optional: [WEBHOOKS_SERVICE, XHR_FORWARDED_SERVICE, METRICS_RENDER_SERVICE],
+    // Its beforePublish hook times publishes from admission, so it runs after the quota check.
+    after: [{ module: 'apps', why: 'publish latency is timed after the quota check (beforePublish order)' }],
     async start(ctx: ModuleContext) {
+      const webhookService = ctx.optional(WEBHOOKS_SERVICE);
+      const xhrForwarded = ctx.optional(XHR_FORWARDED_SERVICE);
       const apps = new AppStatsTable(options.maxAppLabels ?? 50);
       const network = new NetworkBytes(ctx.server);
       const metrics = createMetrics({
@@ -42,9 +51,8 @@ export function metricsModule(options: MetricsOptions = {}): HeraldModule {
         network: () => network.totals(),
         brokerName: ctx.broker.name,
         brokerHealthy: () => ctx.broker.healthy(),
-        // Looked up per scrape: the webhooks module may start after this one.
-        webhookGauges: () => readWebhookGauges(ctx.services.get(WEBHOOKS_SERVICE)),
-        webhookQueueDepth: () => readWebhookQueueDepth(ctx.services.get(WEBHOOKS_SERVICE)),
+        webhookGauges: () => readWebhookGauges(webhookService),
+        webhookQueueDepth: () => readWebhookQueueDepth(webhookService),
       });
       // Read per scrape from the xhr module (multi-worker nodes: requests handed to the owning worker).
       new Counter({
@@ -53,15 +61,14 @@ export function metricsModule(options: MetricsOptions = {}): HeraldModule {
         registers: [metrics.registry],
         collect() {
           this.reset();
-          this.inc((ctx.services.get(XHR_FORWARDED_SERVICE) as (() => number) | undefined)?.() ?? 0);
+          this.inc(xhrForwarded?.() ?? 0);
         },
       });
       const stopEngine = observeEngine(ctx, apps, metrics);
-      const webhooks = webhookRecorder(ctx, apps, metrics);
-      webhooks.attach();
+      const stopWebhooks = recordWebhooks(webhookService, apps, metrics);
       unobserve = () => {
         stopEngine();
-        webhooks.detach();
+        stopWebhooks?.();
       };
 
       // Label children are looked up once per route/status: prom-client hashes label objects per call.
@@ -77,10 +84,9 @@ export function metricsModule(options: MetricsOptions = {}): HeraldModule {
         histogram.observe(ms / 1000);
       });
 
+      // In a worker of a multi-worker node the primary sums every worker's metrics.
+      const renderNode = ctx.optional(METRICS_RENDER_SERVICE);
       const serve = async (res: ServerResponse) => {
-        webhooks.attach(); // in case the webhooks service started after this module
-        // In a worker of a multi-worker node the primary sums every worker's metrics.
-        const renderNode = ctx.services.get(METRICS_RENDER_SERVICE) as (() => Promise<string>) | undefined;
         sendText(res, 200, await (renderNode ?? metrics.render)(), metrics.contentType);
       };
       if (ctx.config.metricsPort === undefined) {
@@ -89,7 +95,7 @@ export function metricsModule(options: MetricsOptions = {}): HeraldModule {
         listener = await listen(ctx, serve);
       }
       const service: MetricsService = { port: listener ? (listener.address() as AddressInfo).port : undefined, metrics };
-      ctx.services.set(METRICS_SERVICE, service);
+      ctx.provide(METRICS_SERVICE, service);
     },
     async stop() {
       unobserve?.();
@@ -170,22 +176,14 @@ function observeEngine(ctx: ModuleContext, apps: AppStatsTable, metrics: HeraldM
   });
 }
 
-/** Counts webhook deliveries reported by the 'webhooks' service, once that service exists. */
-function webhookRecorder(ctx: ModuleContext, apps: AppStatsTable, metrics: HeraldMetrics): { attach(): void; detach(): void } {
-  let detach: (() => void) | undefined;
-  return {
-    attach() {
-      detach ??= onWebhookDelivery(ctx.services.get(WEBHOOKS_SERVICE), (d) => {
-        const labels = { app: apps.get(d.appId).label, outcome: d.outcome };
-        metrics.webhookRequests.inc(labels);
-        metrics.webhookEvents.inc(labels, d.events);
-        if (d.latencyMs !== undefined) metrics.webhookDuration.observe(d.latencyMs / 1000);
-      });
-    },
-    detach() {
-      detach?.();
-    },
-  };
+/** Counts the webhook deliveries the webhooks service reports; returns the detach function. */
+function recordWebhooks(service: unknown, apps: AppStatsTable, metrics: HeraldMetrics): (() => void) | undefined {
+  return onWebhookDelivery(service, (d) => {
+    const labels = { app: apps.get(d.appId).label, outcome: d.outcome };
+    metrics.webhookRequests.inc(labels);
+    metrics.webhookEvents.inc(labels, d.events);
+    if (d.latencyMs !== undefined) metrics.webhookDuration.observe(d.latencyMs / 1000);
+  });
 }
 
 async function listen(ctx: ModuleContext, serve: (res: ServerResponse) => Promise<void>): Promise<Server> {

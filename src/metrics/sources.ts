@@ -1,6 +1,6 @@
 /**
- * What the metrics module reads from the 'webhooks' service (src/webhooks/service.ts), all
- * duck-typed and optional: a missing or differently shaped service just leaves its metrics empty.
+ * What the metrics module reads from the webhooks service (WEBHOOKS_SERVICE, src/webhooks/service.ts),
+ * all checked and optional: a missing or differently shaped service just leaves its metrics empty.
  *
  * Expected:
  *   on('delivery', (record) => …)   one record per HTTP attempt or given-up batch:
@@ -10,9 +10,6 @@
  *                                   events lost because that buffer was full (cumulative)
  *   queueDepth()                    optional: events waiting in total (buffer + outbox), number or Promise
  */
-
-/** ctx.services key of the webhook dispatcher. */
-export const WEBHOOKS_SERVICE = 'webhooks';
 
 export const WEBHOOK_OUTCOMES = ['delivered', 'failed', 'expired', 'dropped'] as const;
 export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number] | 'other';

@@ -27,6 +27,3 @@ export class TokenBuckets {
     return true;
   }
 }
-
-/** ctx.services key of the per-app API budget shared by the REST API and GraphQL. */
-export const API_RATE_LIMITER_SERVICE = 'apiRateLimiter';

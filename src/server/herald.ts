@@ -1,6 +1,9 @@
-/** Composes a running Herald: config → apps → broker → engine → HTTP/WebSocket server → modules. */
+/**
+ * Composes a running Herald: config → apps → broker → engine → HTTP/WebSocket server → modules
+ * (started in the order their declared needs give, src/platform/module-graph.ts).
+ */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { App } from '../apps/app.js';
 import { MemoryAppRegistry, type AppRegistry } from '../apps/registry.js';
@@ -14,12 +17,13 @@ import { memoryScaling, type Scaling } from '../scaling/scaling.js';
 import { createContext, sendJson } from '../platform/http-context.js';
 import { createLogger, type Logger } from '../platform/logger.js';
 import type { ValidEvent } from '../http-api/publish.js';
-import type { HeraldHooks, HeraldModule, ModuleContext } from './module.js';
+import type { CoreContext, HeraldHooks, HeraldModule } from '../core/module.js';
+import { planStart, ServiceRegistry } from '../platform/module-graph.js';
 import { defaultModules } from './modules.js';
 import { HttpError, Router } from '../platform/router.js';
 import { loadTlsMaterial, reloadTls, type TlsFiles } from './tls.js';
 import { WebSocketGateway } from './websocket.js';
-import { API_RATE_LIMITER_SERVICE, TokenBuckets } from '../platform/token-buckets.js';
+import { TokenBuckets } from '../platform/token-buckets.js';
 import type { WebSocket } from 'ws';
 
 export interface StartOptions {
@@ -58,7 +62,8 @@ export interface Herald {
   apps: AppRegistry;
   router: Router;
   logger: Logger;
-  services: Map<string, unknown>;
+  /** Every module's services by key (tests and the composition root read them here). */
+  services: ServiceRegistry;
   hooks: HeraldHooks;
   server: Server;
   /** Graceful stop: refuse new work, tell clients to reconnect (4200), drain, close. */
@@ -73,16 +78,56 @@ export interface Herald {
 }
 
 export async function startHerald(options: StartOptions): Promise<Herald> {
+  // Checked before anything connects: a missing service or a cycle fails start at once.
+  const modules = planStart(options.modules ?? defaultModules());
+  const core = createCore(options);
+  const state: NodeState = { draining: false, starting: true };
+  registerCoreRoutes(core, state);
+  const gateway = createGateway(core);
+  const http = createHttpServer(core, gateway, state);
+  const services = new ServiceRegistry();
+  if (!options.listenAfterStart) {
+    await listen(http.server, core.config);
+    core.logger.info({ port: (http.server.address() as AddressInfo).port }, 'listening; connecting to dependencies before serving');
+  }
+  const started = await startDependencies(core, http.server, modules, services);
+  core.engine.start();
+  if (options.listenAfterStart) await listen(http.server, core.config);
+  state.starting = false;
+  services.allStarted();
+  for (const hook of core.hooks.started) hook();
+  if (options.developmentAppId && core.apps instanceof MemoryAppRegistry) {
+    withdrawDevelopmentApp(core.apps, options.developmentAppId, core.logger);
+  }
+  return heraldHandle(core, http, gateway, state, services, started);
+}
+
+/** The parts every module shares, before any of them starts. */
+interface Core extends Omit<CoreContext, 'server'> {
+  scaling: Scaling;
+}
+
+/** `starting`: listening, but dependencies (broker, cluster state, store) not connected yet. */
+interface NodeState {
+  draining: boolean;
+  starting: boolean;
+}
+
+interface HttpServer {
+  server: Server;
+  /** Set when TLS is configured (SIGHUP reloads its certificate). */
+  https: { server: HttpsServer; files: TlsFiles } | undefined;
+}
+
+function createCore(options: StartOptions): Core {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
-  const registry = options.registry ?? new MemoryAppRegistry(options.apps);
+  const apps = options.registry ?? new MemoryAppRegistry(options.apps);
   const hooks: HeraldHooks = { beforePublish: [], admitConnection: [], apiCall: [], readiness: [], started: [], drain: [], httpRequest: [], upgrade: [] };
-  const services = new Map<string, unknown>();
   // HERALD_BROKER: memory (one node), redis or nats (messages and shared state; docs/scaling.md).
   const scaling = options.scaling ?? (options.broker ? { ...memoryScaling(), broker: options.broker } : createScaling(config, logger));
-  const broker = scaling.broker;
   const engine = new ChannelsEngine({
-    apps: registry,
+    apps,
     scaling,
     activityTimeout: config.activityTimeout,
     pongTimeout: config.pongTimeout,
@@ -95,22 +140,22 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     },
   });
   engine.onInternalError = (err) => logger.error({ err }, 'engine error');
-
-  const router = new Router();
   const apiRateLimiter = options.apiRateLimiter ?? new TokenBuckets();
-  services.set(API_RATE_LIMITER_SERVICE, apiRateLimiter);
+  return { config, logger, apps, hooks, scaling, broker: scaling.broker, engine, router: new Router(), apiRateLimiter };
+}
+
+/** The Pusher HTTP API, /health and /ready. */
+function registerCoreRoutes(core: Core, state: NodeState): void {
+  const { router, hooks, broker } = core;
   registerHttpApi(router, {
-    rateLimiter: apiRateLimiter,
-    engine,
-    apps: registry,
+    rateLimiter: core.apiRateLimiter,
+    engine: core.engine,
+    apps: core.apps,
     beforePublish: (app, events) => runPublishHooks(hooks.beforePublish, 0, app, events),
     onApiCall: (app, route) => {
       for (const hook of hooks.apiCall) hook(app, route);
     },
   });
-
-  // `starting`: listening, but dependencies (broker, cluster state, store) not connected yet.
-  const state = { draining: false, starting: true };
   router.add('GET', '/health', (ctx) => sendJson(ctx.res, 200, { status: 'ok' }));
   router.add('GET', '/ready', async (ctx) => {
     const problems: string[] = [];
@@ -124,7 +169,9 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     }
     sendJson(ctx.res, problems.length ? 503 : 200, problems.length ? { status: 'not ready', problems } : { status: 'ready' });
   });
+}
 
+function createGateway({ engine, config, logger }: Core): WebSocketGateway {
   const gateway = new WebSocketGateway(engine, {
     wsPath: config.wsPath,
     maxFrameBytes: config.maxFrameBytes,
@@ -133,6 +180,12 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     onSendPathFailure: (err) => logger.error({ err: err.message }, 'native send path failed; WebSocket sends use JavaScript from now on'),
   });
   logger.info({ sendPath: gateway.sendPath.name, reason: gateway.sendPath.reason }, `WebSocket send path: ${gateway.sendPath.name}`);
+  return gateway;
+}
+
+/** The HTTP(S) server: requests to the router, upgrades to the gateway or a module. Not listening yet. */
+function createHttpServer(core: Core, gateway: WebSocketGateway, state: NodeState): HttpServer {
+  const { config, router, logger, hooks } = core;
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (state.starting && !PROBE_PATHS.has((req.url ?? '').split('?')[0]!)) return refuseWhileStarting(res);
     void handleHttp(req, res, router, config.maxBodyBytes, logger, hooks);
@@ -170,27 +223,32 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     const body = JSON.stringify({ error: message });
     socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
+  return { server, https: httpsServer && tlsFiles ? { server: httpsServer, files: tlsFiles } : undefined };
+}
 
-  const modules = options.modules ?? defaultModules();
-  const ctx: ModuleContext = { config, apps: registry, engine, broker, router, logger, hooks, services, server };
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
+function listen(server: Server, config: HeraldConfig): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
     });
-  if (!options.listenAfterStart) {
-    await listen();
-    logger.info({ port: (server.address() as AddressInfo).port }, 'listening; connecting to dependencies before serving');
-  }
+  });
+}
+
+/**
+ * Connects the broker and the cluster state, then starts the modules in plan order, each with the
+ * core and the services it declared. On a failure, undoes what started and rethrows.
+ */
+async function startDependencies(core: Core, server: Server, modules: HeraldModule[], services: ServiceRegistry): Promise<HeraldModule[]> {
+  const { scaling, broker } = core;
+  const coreContext: CoreContext = { ...withoutScaling(core), server };
   const started: HeraldModule[] = [];
   try {
     await broker.start();
     await scaling.node.start();
     for (const module of modules) {
-      await module.start(ctx);
+      await module.start({ ...coreContext, ...services.accessFor(module) });
       started.push(module);
     }
   } catch (err) {
@@ -200,75 +258,79 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     throw err;
   }
-  engine.start();
-  if (options.listenAfterStart) await listen();
+  return started;
+}
+
+function withoutScaling({ scaling: _, ...core }: Core): Omit<CoreContext, 'server'> {
+  return core;
+}
+
+function heraldHandle(core: Core, http: HttpServer, gateway: WebSocketGateway, state: NodeState, services: ServiceRegistry, started: HeraldModule[]): Herald {
+  const { config, engine, logger } = core;
+  const { server } = http;
   const port = (server.address() as AddressInfo).port;
-  state.starting = false;
-  for (const hook of hooks.started) hook();
-  if (options.developmentAppId && registry instanceof MemoryAppRegistry) {
-    withdrawDevelopmentApp(registry, options.developmentAppId, logger);
-  }
-
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-
   let closing: Promise<void> | undefined;
-  const herald: Herald = {
+  return {
     port,
-    url: `${tlsFiles ? 'https' : 'http'}://${host}:${port}`,
+    url: `${http.https ? 'https' : 'http'}://${host}:${port}`,
     config,
     engine,
-    apps: registry,
-    router,
+    apps: core.apps,
+    router: core.router,
     logger,
     services,
-    hooks,
+    hooks: core.hooks,
     server,
     get draining() {
       return state.draining;
     },
     reloadTls() {
-      if (!httpsServer || !tlsFiles) return false;
-      reloadTls(httpsServer, tlsFiles);
+      if (!http.https) return false;
+      reloadTls(http.https.server, http.https.files);
       return true;
     },
     close() {
-      closing ??= (async () => {
-        state.draining = true;
-        engine.stop();
-        server.close();
-        const deadlineAt = Date.now() + Math.max(100, config.shutdownTimeoutMs);
-        // 1. Tell clients to reconnect elsewhere (4200) and let them finish the close handshake
-        //    (terminating at once would lose the close frame: clients would see 1006 and back off).
-        const socketsClosed = allClosed(gateway.connections);
-        gateway.closeAll(CloseCode.ReconnectImmediately, 'Server shutting down, reconnect');
-        await Promise.race([socketsClosed, delay((deadlineAt - Date.now()) / 2)]);
-        gateway.terminateAll();
-        await Promise.race([socketsClosed, delay(deadlineAt - Date.now())]);
-        // 2. Flush what the closes produced (webhooks, outbox) with what is left of the budget.
-        await Promise.race([
-          (async () => {
-            for (const drain of hooks.drain) await drain().catch((err) => logger.error({ err }, 'drain failed'));
-          })(),
-          delay(deadlineAt - Date.now()),
-        ]);
-        // Leave the cluster state before the modules stop: whatever this node's sockets still held
-        // is removed at once, broadcast to the other nodes and seen by the observers (webhooks).
-        await scaling.node.stop().catch((err: unknown) => logger.error({ err }, 'leaving the cluster state failed'));
-        for (const m of [...started].reverse()) {
-          try {
-            await m.stop?.();
-          } catch (err) {
-            logger.error({ err, module: m.name }, 'module stop failed');
-          }
-        }
-        await broker.stop().catch(() => undefined);
-        gateway.terminateAll();
-        server.closeAllConnections();
-      })();
+      closing ??= shutDown(core, server, gateway, state, started);
       return closing;
     },
   };
-  return herald;
+}
+
+/** Graceful stop: refuse new work, tell clients to reconnect (4200), drain, stop the modules, close. */
+async function shutDown(core: Core, server: Server, gateway: WebSocketGateway, state: NodeState, started: HeraldModule[]): Promise<void> {
+  const { config, engine, logger, hooks, scaling, broker } = core;
+  state.draining = true;
+  engine.stop();
+  server.close();
+  const deadlineAt = Date.now() + Math.max(100, config.shutdownTimeoutMs);
+  // 1. Tell clients to reconnect elsewhere (4200) and let them finish the close handshake
+  //    (terminating at once would lose the close frame: clients would see 1006 and back off).
+  const socketsClosed = allClosed(gateway.connections);
+  gateway.closeAll(CloseCode.ReconnectImmediately, 'Server shutting down, reconnect');
+  await Promise.race([socketsClosed, delay((deadlineAt - Date.now()) / 2)]);
+  gateway.terminateAll();
+  await Promise.race([socketsClosed, delay(deadlineAt - Date.now())]);
+  // 2. Flush what the closes produced (webhooks, outbox) with what is left of the budget.
+  await Promise.race([
+    (async () => {
+      for (const drain of hooks.drain) await drain().catch((err) => logger.error({ err }, 'drain failed'));
+    })(),
+    delay(deadlineAt - Date.now()),
+  ]);
+  // Leave the cluster state before the modules stop: whatever this node's sockets still held
+  // is removed at once, broadcast to the other nodes and seen by the observers (webhooks).
+  await scaling.node.stop().catch((err: unknown) => logger.error({ err }, 'leaving the cluster state failed'));
+  for (const m of [...started].reverse()) {
+    try {
+      await m.stop?.();
+    } catch (err) {
+      logger.error({ err, module: m.name }, 'module stop failed');
+    }
+  }
+  await broker.stop().catch(() => undefined);
+  gateway.terminateAll();
+  server.closeAllConnections();
 }
 
 /** Runs the beforePublish hooks in order; synchronous unless a hook returns a promise. */

@@ -1,5 +1,9 @@
-/** Capability modules started with every Herald, in order. Add yours here (one line each). */
-import type { HeraldModule } from './module.js';
+/**
+ * Capability modules started with every Herald. Add yours here (one line each). Start order comes
+ * from each module's declarations (provides/needs/optional/after, src/platform/module-graph.ts);
+ * this order only breaks ties, and already satisfies them (test/server/module-plan.test.ts).
+ */
+import type { HeraldModule } from '../core/module.js';
 import { consoleModule } from '../console/module.js';
 import { storageModule } from '../storage/module.js';
 import { appsModule } from '../apps/module.js';
@@ -18,6 +22,6 @@ export function defaultModules(): HeraldModule[] {
     graphqlModule(),
     consoleModule(),
     xhrTransportsModule(),
-    metricsModule(), // keep last: its beforePublish hook times publishes after admission checks
+    metricsModule(),
   ];
 }

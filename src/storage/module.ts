@@ -1,20 +1,23 @@
 /**
- * Makes the database available to other modules as the 'database' service: a function that opens
+ * Makes the database available to other modules as the DATABASE_SERVICE: a function that opens
  * it (embedded PGlite in dataDir, or PostgreSQL when databaseUrl is set) on first use, so a Herald
  * whose modules need no storage never opens one.
  */
-import type { HeraldModule } from '../server/module.js';
+import type { HeraldModule } from '../core/module.js';
+import { serviceKey } from '../platform/module-graph.js';
 import type { Database } from './database.js';
 import { openDatabase } from './open.js';
 
 export type DatabaseProvider = () => Promise<Database>;
 
-export const DATABASE_SERVICE = 'database';
+/** The shared database: opened on the first call. The apps module wraps it (data-directory lock). */
+export const DATABASE_SERVICE = serviceKey<DatabaseProvider>('database');
 
 export function storageModule(): HeraldModule {
   let opening: Promise<Database> | undefined;
   return {
     name: 'storage',
+    provides: [DATABASE_SERVICE],
     start(ctx) {
       // The first open happens at start (PostgreSQL: the app store): it waits for the server.
       let first = true;
@@ -40,7 +43,7 @@ export function storageModule(): HeraldModule {
         );
         return opening;
       };
-      ctx.services.set(DATABASE_SERVICE, provider);
+      ctx.provide(DATABASE_SERVICE, provider);
       ctx.hooks.readiness.push(async () => {
         if (!opening) return undefined;
         try {
@@ -55,11 +58,4 @@ export function storageModule(): HeraldModule {
       if (opening) await (await opening.catch(() => undefined))?.close();
     },
   };
-}
-
-/** For modules: the shared database (opens it on first call). */
-export function getDatabase(services: Map<string, unknown>): Promise<Database> {
-  const provider = services.get(DATABASE_SERVICE) as DatabaseProvider | undefined;
-  if (!provider) throw new Error('storage module not started');
-  return provider();
 }

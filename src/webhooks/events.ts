@@ -13,6 +13,7 @@
  */
 import type { App } from '../apps/app.js';
 import type { EngineObserver } from '../channels/observer.js';
+import { serviceKey } from '../platform/module-graph.js';
 
 export type WebhookEvent =
   | { name: 'channel_occupied' | 'channel_vacated' | 'cache_miss'; channel: string }
@@ -46,8 +47,11 @@ export interface WebhookEventSourceOptions {
 /** Resolves true when the miss of `channel` is news for the node (see cacheMissDedupeMs). */
 export type CacheMissGate = (appId: string, channel: string) => Promise<boolean>;
 
-/** ctx.services key: the node's CacheMissGate (set by a worker of a multi-worker node). */
-export const CACHE_MISS_GATE_SERVICE = 'webhooks:cache-miss-gate';
+/**
+ * The node's CacheMissGate, provided by a worker of a multi-worker node. Declared here, by the
+ * capability that offers the extension point, so webhooks/ never imports workers/ (above it).
+ */
+export const CACHE_MISS_GATE_SERVICE = serviceKey<CacheMissGate>('webhooks:cache-miss-gate');
 
 const MAX_CACHE_MISS_ENTRIES = 50_000;
 const NO_TIMING: EventTiming = {};

@@ -1,9 +1,9 @@
 /**
  * The webhook service: routes events to endpoints, writes them to the outbox (off the hot path),
  * runs one dispatcher per configured (app, URL), and reports every delivery attempt.
- * Registered as the 'webhooks' service so the console / GraphQL can subscribe:
+ * Provided as WEBHOOKS_SERVICE so the console and metrics can subscribe:
  *
- *   const webhooks = services.get('webhooks') as WebhookService;
+ *   const webhooks = ctx.optional(WEBHOOKS_SERVICE);     // declared in the module's `optional`
  *   webhooks.on('delivery', (record) => …);            // every attempt, after it is logged
  *   await webhooks.recentDeliveries(appId, 50);         // the stored log, newest first
  */
@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { App } from '../apps/app.js';
 import type { AppRegistry } from '../apps/registry.js';
 import type { Logger } from '../platform/logger.js';
+import { serviceKey } from '../platform/module-graph.js';
 import type { Database } from '../storage/database.js';
 import { insertDelivery, recentDeliveries, type DeliveryRecord } from './delivery-log.js';
 import { EndpointDispatcher } from './dispatcher.js';
@@ -22,7 +23,7 @@ import { OutboxStore, type EndpointQueue, type NewOutboxRow } from './outbox.js'
 import { OutboxWriter } from './outbox-writer.js';
 import type { WebhookSettings } from './settings.js';
 
-export const WEBHOOKS_SERVICE = 'webhooks';
+export const WEBHOOKS_SERVICE = serviceKey<WebhookService>('webhooks');
 
 export interface WebhookServiceOptions {
   settings: WebhookSettings;

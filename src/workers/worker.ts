@@ -6,10 +6,10 @@
 import cluster from 'node:cluster';
 import type { HeraldConfig } from '../config/schema.js';
 import type { StartOptions } from '../server/herald.js';
-import type { HeraldModule } from '../server/module.js';
+import type { HeraldModule } from '../core/module.js';
 import { defaultModules } from '../server/modules.js';
 import { HttpError } from '../platform/router.js';
-import { METRICS_SERVICE, type MetricsService } from '../metrics/module.js';
+import { METRICS_SERVICE } from '../metrics/module.js';
 import { DATABASE_SERVICE, type DatabaseProvider } from '../storage/module.js';
 import { workerCount } from './count.js';
 import { shareConnectionCounts } from './connection-counts.js';
@@ -21,7 +21,7 @@ import { IpcPeer, type IpcEndpoint } from './ipc.js';
 import { remoteDatabase } from './remote-database.js';
 import { CACHE_MISS_OP, METRICS_RENDER_SERVICE, OBSERVER_RELAY_SERVICE, REMOTE_STORE_SERVICE, WORKER_SERVICE } from './services.js';
 import { WorkerObserverRelay } from './observer-relay.js';
-import { CACHE_MISS_GATE_SERVICE, type CacheMissGate } from '../webhooks/events.js';
+import { CACHE_MISS_GATE_SERVICE } from '../webhooks/events.js';
 
 
 export interface WorkerRuntime {
@@ -89,18 +89,22 @@ function workerModule(peer: IpcPeer, broker: IpcBroker | undefined): HeraldModul
   let relay: WorkerObserverRelay | undefined;
   return {
     name: 'worker',
+    provides: [WORKER_SERVICE, OBSERVER_RELAY_SERVICE, CACHE_MISS_GATE_SERVICE, METRICS_RENDER_SERVICE],
+    // Read when the primary asks for this worker's metrics: the metrics module starts after this one.
+    later: [METRICS_SERVICE],
     start(ctx) {
-      ctx.services.set(WORKER_SERVICE, peer);
+      ctx.provide(WORKER_SERVICE, peer);
       // With the hub as the node's cluster state, what is observed once per node is relayed to
       // the workers that show it, and cache misses are reported once per node.
       if (broker) {
         relay = new WorkerObserverRelay(peer, ctx.engine, ctx.apps, broker);
-        ctx.services.set(OBSERVER_RELAY_SERVICE, relay);
-        ctx.services.set(CACHE_MISS_GATE_SERVICE, ((appId, channel) => peer.request<boolean>(CACHE_MISS_OP, { appId, channel }, 10_000)) satisfies CacheMissGate);
+        ctx.provide(OBSERVER_RELAY_SERVICE, relay);
+        ctx.provide(CACHE_MISS_GATE_SERVICE, (appId, channel) => peer.request<boolean>(CACHE_MISS_OP, { appId, channel }, 10_000));
       }
-      ctx.services.set(METRICS_RENDER_SERVICE, () => peer.request<string>('metrics.aggregate'));
+      ctx.provide(METRICS_RENDER_SERVICE, () => peer.request<string>('metrics.aggregate'));
       shareConnectionCounts(ctx, peer);
-      peer.handle('metrics.json', () => (ctx.services.get(METRICS_SERVICE) as MetricsService | undefined)?.metrics.json() ?? []);
+      const metricsService = ctx.later(METRICS_SERVICE);
+      peer.handle('metrics.json', () => metricsService()?.metrics.json() ?? []);
     },
     stop() {
       relay?.stop();
@@ -109,11 +113,12 @@ function workerModule(peer: IpcPeer, broker: IpcBroker | undefined): HeraldModul
   };
 }
 
-/** The storage module of a worker: the 'database' service is the primary's store over IPC. */
+/** The storage module of a worker: the database service is the primary's store over IPC. */
 function remoteStorageModule(peer: IpcPeer): HeraldModule {
   let used = false;
   return {
     name: 'storage',
+    provides: [DATABASE_SERVICE, REMOTE_STORE_SERVICE],
     start(ctx) {
       const db = remoteDatabase(peer);
       const provider: DatabaseProvider = async () => {
@@ -121,8 +126,8 @@ function remoteStorageModule(peer: IpcPeer): HeraldModule {
         used = true;
         return db;
       };
-      ctx.services.set(DATABASE_SERVICE, provider);
-      ctx.services.set(REMOTE_STORE_SERVICE, true);
+      ctx.provide(DATABASE_SERVICE, provider);
+      ctx.provide(REMOTE_STORE_SERVICE, true);
       ctx.hooks.readiness.push(async () => {
         if (!used) return undefined;
         try {

@@ -14,7 +14,7 @@ import type { DeliveryOptions } from '../../src/beams/delivery.js';
 import type { BeamsInstance } from '../../src/beams/instances.js';
 import { BEAMS_SERVICE, type BeamsService } from '../../src/beams/service.js';
 import { tokenHash } from '../../src/beams/store.js';
-import { storageModule, getDatabase } from '../../src/storage/module.js';
+import { storageModule, DATABASE_SERVICE } from '../../src/storage/module.js';
 import type { HeraldConfigInput } from '../../src/config/schema.js';
 import type { Database } from '../../src/storage/database.js';
 import { FakeApns } from './fakes/apns.js';
@@ -62,11 +62,11 @@ export async function startBeamsHerald(
     config: { ...options.config, ...(dataDir ? { dataDir } : {}) },
     ...(options.defaultModules ? {} : { modules: () => [storageModule(), beamsModule({ delivery: { pollMs: 250, ...options.delivery }, webhooks: options.webhooks })] }),
   });
-  const service = th.herald.services.get(BEAMS_SERVICE) as BeamsService;
+  const service = th.herald.services.get(BEAMS_SERVICE)!;
   return {
     th,
     service,
-    db: () => getDatabase(th.herald.services),
+    db: () => th.herald.services.get(DATABASE_SERVICE)!(),
     async stop() {
       await th.stop();
       if (ownDir) rmSync(ownDir, { recursive: true, force: true });

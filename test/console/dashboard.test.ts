@@ -6,6 +6,7 @@
  * usage charts; Beams; hostile app, channel and event names render as text; delete with
  * confirmation. Screenshots go to test-artifacts/ (and docs/images/ with HERALD_DOCS_SCREENSHOTS=1).
  */
+import { BEAMS_SERVICE } from '../../src/beams/service.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -350,7 +351,7 @@ test('Beams: create an instance (its key shown once), see a test publish in the 
   await page.getByLabel('VAPID subject').fill('mailto:ops@example.com');
   await page.getByRole('button', { name: 'Save Web Push' }).click();
   await page.getByRole('status').filter({ hasText: 'Web Push settings saved' }).waitFor();
-  const beams = h.herald.services.get('beams') as { instances: { get(id: string): Promise<{ settings: { web: { vapidSubject: string }; apns?: unknown } } | undefined> } };
+  const beams = h.herald.services.get(BEAMS_SERVICE)!;
   const stored = await beams.instances.get('dashboard-beams');
   assert.equal(stored!.settings.web.vapidSubject, 'mailto:ops@example.com');
   assert.equal(stored!.settings.apns, undefined, 'the refused APNs settings were not stored');

@@ -7,7 +7,7 @@ import { PusherJs, type PusherJsOptions } from './pusher-js.js';
 import { appSchema, toApp, type AppInput } from '../../src/apps/app.js';
 import { configSchema, type HeraldConfigInput } from '../../src/config/schema.js';
 import { startHerald, type Herald } from '../../src/server/herald.js';
-import type { HeraldModule } from '../../src/server/module.js';
+import type { HeraldModule } from '../../src/core/module.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { startWorkersNode, testWorkers } from './workers-herald.js';
 

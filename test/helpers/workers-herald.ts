@@ -10,7 +10,7 @@ import type { App } from '../../src/apps/app.js';
 import type { HeraldConfig } from '../../src/config/schema.js';
 import { startHerald, type Herald } from '../../src/server/herald.js';
 import type { Logger } from '../../src/platform/logger.js';
-import type { HeraldModule } from '../../src/server/module.js';
+import type { HeraldModule } from '../../src/core/module.js';
 import { NodeHub } from '../../src/workers/hub.js';
 import { IpcPeer, type IpcEndpoint } from '../../src/workers/ipc.js';
 import { OwnedStore } from '../../src/workers/owned-store.js';

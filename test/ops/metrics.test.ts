@@ -6,7 +6,7 @@ import { nextEvent, eventually } from '../helpers/wait.js';
 import { AppStatsTable, OTHER_APPS, PendingPublishes } from '../../src/metrics/app-stats.js';
 import { createServer } from 'node:http';
 import { readWebhookGauges, readWebhookQueueDepth, toDelivery } from '../../src/metrics/sources.js';
-import type { MetricsService } from '../../src/metrics/module.js';
+import { METRICS_SERVICE } from '../../src/metrics/module.js';
 
 /** Parses one sample value from Prometheus text, e.g. sample(text, 'herald_connections', {app: 'x'}). */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -89,7 +89,7 @@ test('metrics follow connections, publishes, deliveries and HTTP calls', async (
 test('HERALD_METRICS_PORT moves /metrics to its own listener', async (t) => {
   const h = await startTestHerald({ config: { metricsPort: 0 } });
   t.after(() => h.stop());
-  const service = h.herald.services.get('metrics') as MetricsService;
+  const service = h.herald.services.get(METRICS_SERVICE)!;
   assert.ok(service.port && service.port !== h.port);
   const text = await scrape(`http://127.0.0.1:${service.port}/metrics`);
   assert.match(text, /# TYPE herald_connections gauge/);
@@ -165,7 +165,7 @@ test('the webhooks service is read defensively', async () => {
 test('HERALD_METRICS_HOST binds the metrics listener to its own interface, off the public one', async (t) => {
   const h = await startTestHerald({ config: { metricsPort: 0, metricsHost: '127.0.0.2' } });
   t.after(() => h.stop());
-  const service = h.herald.services.get('metrics') as MetricsService;
+  const service = h.herald.services.get(METRICS_SERVICE)!;
   assert.match(await scrape(`http://127.0.0.2:${service.port}/metrics`), /# TYPE herald_connections gauge/);
   await assert.rejects(fetch(`http://127.0.0.1:${service.port}/metrics`), 'nothing listens on the main interface at that port');
   assert.equal((await fetch(`${h.httpUrl}/metrics`)).status, 404, 'not on the main port');

@@ -2,7 +2,7 @@
 import type Pusher from 'pusher';
 import type { HeraldConfigInput } from '../../src/config/schema.js';
 import type { DeliveryRecord } from '../../src/webhooks/delivery-log.js';
-import type { WebhookService } from '../../src/webhooks/service.js';
+import { WEBHOOKS_SERVICE, type WebhookService } from '../../src/webhooks/service.js';
 import type { TestHerald } from '../helpers/herald.js';
 import type { PusherJs } from '../helpers/pusher-js.js';
 import { nextEvent, withTimeout } from '../helpers/wait.js';
@@ -45,7 +45,7 @@ export async function connected(client: PusherJs): Promise<string> {
 }
 
 export function webhookService(h: TestHerald): WebhookService {
-  return h.herald.services.get('webhooks') as WebhookService;
+  return h.herald.services.get(WEBHOOKS_SERVICE)!;
 }
 
 /** Resolves with the first delivery-log record matching `match`. */

@@ -9,14 +9,16 @@
 import type { App } from '../../apps/app.js';
 import type { AppRegistry } from '../../apps/registry.js';
 import type { BeamsInstance } from '../../beams/instances.js';
-import { BEAMS_SERVICE, type BeamsService } from '../../beams/service.js';
+import type { AppsService } from '../../apps/module.js';
+import type { BeamsService } from '../../beams/service.js';
+import type { ClusterView } from '../../console/cluster.js';
 import { isValidInstanceId } from '../../beams/validation.js';
 import type { ChannelsEngine } from '../../channels/engine.js';
 import type { HeraldConfig } from '../../config/schema.js';
 import { safeEqual } from '../../protocol/signatures.js';
 import type { Broker } from '../../scaling/broker.js';
 import type { Logger } from '../../platform/logger.js';
-import type { HeraldHooks } from '../../server/module.js';
+import type { HeraldHooks } from '../../core/module.js';
 import { badInput, ErrorCode, forbidden, gqlError, notAvailable, notFound, toGraphQLError } from '../errors.js';
 import type { EngineStreams } from '../subscriptions.js';
 
@@ -34,7 +36,8 @@ export interface GraphQLDeps {
   engine: ChannelsEngine;
   broker: Broker;
   hooks: HeraldHooks;
-  services: Map<string, unknown>;
+  /** The other capabilities' services, when their modules run (read per operation). */
+  services: { apps(): AppsService | undefined; beams(): BeamsService | undefined; cluster(): ClusterView | undefined };
   logger: Logger;
   streams: EngineStreams;
   version: string;
@@ -92,7 +95,7 @@ export async function authenticate(header: unknown, deps: GraphQLDeps): Promise<
 }
 
 async function beamsInstance(id: string, deps: GraphQLDeps): Promise<BeamsInstance | undefined> {
-  const service = deps.services.get(BEAMS_SERVICE) as BeamsService | undefined;
+  const service = deps.services.beams();
   if (!service || !isValidInstanceId(id)) return undefined;
   try {
     return await service.instances.get(id);
@@ -128,7 +131,7 @@ export function requireAdmin(ctx: GraphQLContext): void {
 
 /** The Beams service, or NOT_AVAILABLE when this server runs without Beams. */
 export function beamsService(ctx: GraphQLContext): BeamsService {
-  const service = ctx.deps.services.get(BEAMS_SERVICE) as BeamsService | undefined;
+  const service = ctx.deps.services.beams();
   if (!service) throw notAvailable('Beams is not available on this server');
   return service;
 }

@@ -5,9 +5,8 @@
  */
 import type { App } from '../../apps/app.js';
 import { usageRange } from '../../apps/admin-api.js';
-import { APPS_SERVICE, type AppsService } from '../../apps/module.js';
+import type { AppsService } from '../../apps/module.js';
 import type { DailyUsage } from '../../apps/usage-store.js';
-import { BEAMS_SERVICE } from '../../beams/service.js';
 import type { HttpContext } from '../../platform/router.js';
 import { appFor, requireAdmin, type GraphQLContext } from '../context/auth.js';
 import { notAvailable, toGraphQLError } from '../errors.js';
@@ -25,7 +24,7 @@ export interface UsageEntry extends Counters {
 }
 
 function appsService(ctx: GraphQLContext): AppsService {
-  const service = ctx.deps.services.get(APPS_SERVICE) as AppsService | undefined;
+  const service = ctx.deps.services.apps();
   if (!service) throw notAvailable('Stats and usage need the app store (apps module), which is not running on this server');
   return service;
 }
@@ -52,14 +51,10 @@ export function statsFor(ctx: GraphQLContext, app: App) {
   };
 }
 
-/** The console's cluster view (src/console/cluster.ts), when the console module runs. */
-interface NodeLister {
-  nodeList(): Array<{ id: string; self: boolean; connections: number; reportedAt: number }>;
-}
-
 export function clusterInfo(ctx: GraphQLContext) {
   const { config, broker, engine, services, version } = ctx.deps;
-  const view = services.get('console.cluster') as NodeLister | undefined;
+  // The console's cluster view (src/console/cluster.ts), when the console module runs.
+  const view = services.cluster();
   const nodes = (view?.nodeList() ?? [{ id: engine.node.nodeId, self: true, connections: engine.connectionCount(), reportedAt: Date.now() }]).map((n) => ({
     ...n,
     reportedAt: new Date(n.reportedAt).toISOString(),
@@ -77,7 +72,7 @@ export function clusterInfo(ctx: GraphQLContext) {
     localConnections: engine.connectionCount(),
     connections: nodes.reduce((sum, n) => sum + n.connections, 0),
     nodes,
-    beamsAvailable: services.has(BEAMS_SERVICE),
+    beamsAvailable: services.beams() !== undefined,
   };
 }
 

@@ -3,15 +3,18 @@
  * (pusher-js's default `httpPath`) and, when `wsPath` is set, under `{wsPath}/app/{key}/…` too
  * (pusher-js puts its `httpPath` option in front of both its WebSocket and its HTTP URLs).
  */
-import type { HeraldModule } from '../../server/module.js';
+import type { HeraldModule, ModuleContext } from '../../core/module.js';
 import { CloseCode } from '../../protocol/errors.js';
-import type { ModuleContext } from '../../server/module.js';
+import { serviceKey } from '../../platform/module-graph.js';
 import type { HttpContext, Router } from '../../platform/router.js';
 import { WORKER_SERVICE } from '../../workers/services.js';
 import { XHR_DEFAULTS, XhrGateway, type XhrGatewayOptions } from './gateway.js';
 import { XhrForwarder, type ForwardPeer, type ForwardTable, type LocalXhrHandler } from './forwarding.js';
 
-export const XHR_SERVICE = 'xhrTransports';
+/** The xhr gateway (its sessions), for tests. */
+export const XHR_SERVICE = serviceKey<XhrGateway>('xhrTransports');
+/** Reads the number of xhr requests this process forwarded to another worker (metrics). */
+export const XHR_FORWARDED_SERVICE = serviceKey<() => number>('xhrForwardedRequests');
 export const DEFAULT_HTTP_PATH = '/pusher';
 
 export function xhrTransportsModule(overrides: Partial<XhrGatewayOptions> = {}): HeraldModule {
@@ -19,6 +22,8 @@ export function xhrTransportsModule(overrides: Partial<XhrGatewayOptions> = {}):
   let forwarder: XhrForwarder | undefined;
   return {
     name: 'xhr-transports',
+    provides: [XHR_SERVICE, XHR_FORWARDED_SERVICE],
+    optional: [WORKER_SERVICE],
     async start(ctx) {
       const { config } = ctx;
       const xhr = new XhrGateway(ctx.engine, {
@@ -45,8 +50,8 @@ export function xhrTransportsModule(overrides: Partial<XhrGatewayOptions> = {}):
       // First among the drain hooks: sessions close (4200, reconnect elsewhere) while webhooks and
       // stats can still record it, as WebSockets do before the drain.
       ctx.hooks.drain.unshift(async () => xhr.closeAll(CloseCode.ReconnectImmediately, 'Server shutting down, reconnect'));
-      ctx.services.set(XHR_SERVICE, xhr);
-      ctx.services.set(XHR_FORWARDED_SERVICE, () => forwarder?.forwardedRequests ?? 0);
+      ctx.provide(XHR_SERVICE, xhr);
+      ctx.provide(XHR_FORWARDED_SERVICE, () => forwarder?.forwardedRequests ?? 0);
       xhr.start();
     },
     stop() {
@@ -55,9 +60,6 @@ export function xhrTransportsModule(overrides: Partial<XhrGatewayOptions> = {}):
     },
   };
 }
-
-/** Reads the number of xhr requests this process forwarded to another worker (metrics). */
-export const XHR_FORWARDED_SERVICE = 'xhrForwardedRequests';
 
 /** What the xhr module needs of a worker's link to its hub (src/workers/ipc.ts). */
 interface HubLink {
@@ -71,7 +73,7 @@ interface HubLink {
  * Undefined on a one-process node or a one-worker node: nothing is forwarded, no port opened.
  */
 async function workerForwarder(ctx: ModuleContext, routes: (router: Router, wrap: (local: LocalXhrHandler) => (http: HttpContext) => unknown) => void): Promise<XhrForwarder | undefined> {
-  const hub = ctx.services.get(WORKER_SERVICE) as HubLink | undefined;
+  const hub: HubLink | undefined = ctx.optional(WORKER_SERVICE);
   const slot = Number(process.env.HERALD_WORKER_SLOT);
   if (!hub || !Number.isInteger(slot) || slot < 0) return undefined;
   const forwarder = new XhrForwarder({ slot, maxBodyBytes: ctx.config.maxBodyBytes, routes });

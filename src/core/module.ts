@@ -1,6 +1,10 @@
 /**
  * How capabilities plug into a running Herald. Each capability (webhooks, app store, metrics,
- * Beams, GraphQL, console…) exports a HeraldModule listed in modules.ts.
+ * Beams, GraphQL, console…) exports a HeraldModule, listed by the composition root
+ * (src/server/modules.ts). A module gets the core every module shares (config, app registry,
+ * engine, broker, router, logger, hooks, server) plus typed access to the services it declared
+ * (src/platform/module-graph.ts). This file sits between the core parts it names and the
+ * capabilities, so a capability never imports server/ (the composition root on top).
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -9,7 +13,9 @@ import type { ChannelsEngine } from '../channels/engine.js';
 import type { HeraldConfig } from '../config/schema.js';
 import type { Broker } from '../scaling/broker.js';
 import type { Logger } from '../platform/logger.js';
+import type { ModuleDeclaration, ServiceAccess } from '../platform/module-graph.js';
 import type { Router } from '../platform/router.js';
+import type { TokenBuckets } from '../platform/token-buckets.js';
 import type { App } from '../apps/app.js';
 import type { ValidEvent } from '../http-api/publish.js';
 
@@ -25,7 +31,7 @@ export interface HeraldHooks {
   readiness: Array<() => string | undefined | Promise<string | undefined>>;
   /**
    * Run once every module has started and the node serves (the port is open from the start, so
-   * 'listening' is no such signal): services registered by later modules are there by then.
+   * 'listening' is no such signal): `later` services answer by then.
    */
   started: Array<() => void>;
   /** Run on graceful shutdown after sockets are closed (flush queues etc.). */
@@ -36,7 +42,8 @@ export interface HeraldHooks {
   upgrade: Array<(req: IncomingMessage, socket: Duplex, head: Buffer, path: string) => boolean>;
 }
 
-export interface ModuleContext {
+/** What every module gets, whatever it declared. */
+export interface CoreContext {
   config: HeraldConfig;
   apps: AppRegistry;
   engine: ChannelsEngine;
@@ -44,14 +51,16 @@ export interface ModuleContext {
   router: Router;
   logger: Logger;
   hooks: HeraldHooks;
-  /** Shared services by name (e.g. 'database', 'webhooks'); modules register what others need. */
-  services: Map<string, unknown>;
+  /** The per-app HTTP API rate limit (a worker's counts for its whole node); console and GraphQL share it. */
+  apiRateLimiter: TokenBuckets;
   /** The HTTP(S) server (available from start; not yet listening). */
   server: Server;
 }
 
-export interface HeraldModule {
-  name: string;
+/** A module's start context: the core plus the services it declared (need/optional/later/provide). */
+export type ModuleContext = CoreContext & ServiceAccess;
+
+export interface HeraldModule extends ModuleDeclaration {
   start(ctx: ModuleContext): void | Promise<void>;
   stop?(): void | Promise<void>;
 }
