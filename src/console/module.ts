@@ -14,7 +14,7 @@ import type { App } from '../apps/app.js';
 import { validateEvent, type EventBody } from '../http-api/publish.js';
 import { sendJson, sendText } from '../platform/http-context.js';
 import type { HeraldModule, ModuleContext } from '../server/module.js';
-import { HttpError } from '../platform/router.js';
+import { invalid, notFound, rateLimited } from '../platform/errors.js';
 import { API_RATE_LIMITER_SERVICE, type TokenBuckets } from '../platform/token-buckets.js';
 import { registerAppRoutes } from './apps-routes.js';
 import { registerBeamsRoutes } from './beams-routes.js';
@@ -106,7 +106,7 @@ function registerRoutes(ctx: ModuleContext, guard: ConsoleGuard, source: Console
   const rateLimiter = ctx.services.get(API_RATE_LIMITER_SERVICE) as TokenBuckets | undefined;
   const appOr404 = (id: string): App => {
     const app = apps.byId(id);
-    if (!app) throw new HttpError(404, `Unknown app ${id.slice(0, 64)}`);
+    if (!app) throw notFound(`Unknown app ${id.slice(0, 64)}`);
     return app;
   };
 
@@ -117,7 +117,7 @@ function registerRoutes(ctx: ModuleContext, guard: ConsoleGuard, source: Console
     const file = http.params.file!;
     // Own keys only: `__proto__`, `constructor` or `toString` must not reach Object.prototype.
     const target = Object.hasOwn(VENDOR, file) ? VENDOR[file] : undefined;
-    if (!target) throw new HttpError(404, 'Not found');
+    if (!target) throw notFound('Not found');
     // The packages' export maps hide dist/; their ES module builds sit beside the resolved entry.
     const body = await readFile(join(dirname(require.resolve(target.specifier)), target.file), 'utf8');
     http.res.writeHead(200, { 'Content-Type': ASSET_TYPES['.mjs']!, 'Cache-Control': 'public, max-age=3600' });
@@ -157,13 +157,12 @@ function registerRoutes(ctx: ModuleContext, guard: ConsoleGuard, source: Console
     const app = appOr404(http.params.appId!);
     // The app's HTTP API budget applies to events sent from the console too.
     if (rateLimiter && !rateLimiter.take(app.id, app.limits.apiRequestsPerSecond)) {
-      http.res.setHeader('Retry-After', '1');
-      throw new HttpError(429, `Too many requests: this app is limited to ${app.limits.apiRequestsPerSecond} API requests per second`);
+      throw rateLimited(`Too many requests: this app is limited to ${app.limits.apiRequestsPerSecond} API requests per second`);
     }
     const body = (await objectBody(http)) as { channel?: unknown; event?: unknown; data?: unknown };
     // Seed 004: "You cannot trigger client events from the debug console" (only clients send them).
     if (typeof body.event === 'string' && body.event.startsWith('client-')) {
-      throw new HttpError(400, 'You cannot trigger client events (client-*) from the console');
+      throw invalid('You cannot trigger client events (client-*) from the console');
     }
     // The same validation and admission (quotas) as POST /apps/{id}/events.
     const event = validateEvent({ name: body.event, data: body.data, channels: [body.channel] } as EventBody, app);
@@ -198,15 +197,15 @@ function registerRoutes(ctx: ModuleContext, guard: ConsoleGuard, source: Console
 }
 
 async function serveAsset(res: ServerResponse, file: string): Promise<void> {
-  if (!/^[\w.-]+$/.test(file) || file.startsWith('.')) throw new HttpError(404, 'Not found');
+  if (!/^[\w.-]+$/.test(file) || file.startsWith('.')) throw notFound('Not found');
   const ext = file.slice(file.lastIndexOf('.'));
   const type = ASSET_TYPES[ext];
-  if (!type) throw new HttpError(404, 'Not found');
+  if (!type) throw notFound('Not found');
   let body: Buffer;
   try {
     body = await readFile(join(ASSETS_DIR, file));
   } catch {
-    throw new HttpError(404, 'Not found');
+    throw notFound('Not found');
   }
   if (file === 'index.html') {
     sendText(res, 200, body.toString('utf8'), type);

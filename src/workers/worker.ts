@@ -8,7 +8,6 @@ import type { HeraldConfig } from '../config/schema.js';
 import type { StartOptions } from '../server/herald.js';
 import type { HeraldModule } from '../server/module.js';
 import { defaultModules } from '../server/modules.js';
-import { HttpError } from '../platform/router.js';
 import { METRICS_SERVICE, type MetricsService } from '../metrics/module.js';
 import { DATABASE_SERVICE, type DatabaseProvider } from '../storage/module.js';
 import { workerCount } from './count.js';
@@ -22,6 +21,7 @@ import { remoteDatabase } from './remote-database.js';
 import { CACHE_MISS_OP, METRICS_RENDER_SERVICE, OBSERVER_RELAY_SERVICE, REMOTE_STORE_SERVICE, WORKER_SERVICE } from './services.js';
 import { WorkerObserverRelay } from './observer-relay.js';
 import { CACHE_MISS_GATE_SERVICE, type CacheMissGate } from '../webhooks/events.js';
+import { DomainError } from '../platform/errors.js';
 
 
 export interface WorkerRuntime {
@@ -61,7 +61,7 @@ export function workerParts(
   modules: HeraldModule[] = defaultModules(),
 ): Pick<StartOptions, 'scaling' | 'modules' | 'apiRateLimiter'> & { disconnected(): void } {
   peer.reviveError = (e) => {
-    if (e.status !== undefined) return new HttpError(e.status, e.message, e.code);
+    if (e.kind !== undefined) return new DomainError(e.kind, e.message, { code: e.code });
     return Object.assign(new Error(e.message), { name: e.name, code: e.code });
   };
   // With Redis or NATS every worker is a node of that cluster (the backends already decide

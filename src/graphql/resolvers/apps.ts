@@ -4,11 +4,10 @@
  * it they answer NOT_AVAILABLE.
  */
 import type { App } from '../../apps/app.js';
-import { usageRange } from '../../apps/admin-api.js';
 import { APPS_SERVICE, type AppsService } from '../../apps/module.js';
 import type { DailyUsage } from '../../apps/usage-store.js';
+import { usageWindow } from '../../apps/usage-window.js';
 import { BEAMS_SERVICE } from '../../beams/service.js';
-import type { HttpContext } from '../../platform/router.js';
 import { appFor, requireAdmin, type GraphQLContext } from '../context/auth.js';
 import { notAvailable, toGraphQLError } from '../errors.js';
 import type { ResolverMap } from '../schema.js';
@@ -83,13 +82,9 @@ export function clusterInfo(ctx: GraphQLContext) {
 
 /** The usage window rule of GET /admin/apps/{id}/usage (from/to or days; 30 days by default). */
 function range(args: { from?: string | null; to?: string | null; days?: number | null }): { from: string; to: string } {
-  const values: Record<string, string | undefined> = {
-    from: args.from ?? undefined,
-    to: args.to ?? undefined,
-    days: args.days === undefined || args.days === null ? undefined : String(args.days),
-  };
+  const days = args.days === undefined || args.days === null ? undefined : String(args.days);
   try {
-    return usageRange({ queryValue: (name: string) => values[name] } as unknown as HttpContext);
+    return usageWindow({ from: args.from ?? undefined, to: args.to ?? undefined, days });
   } catch (err) {
     throw toGraphQLError(err);
   }
