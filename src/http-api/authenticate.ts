@@ -2,6 +2,7 @@
 import type { App } from '../apps/app.js';
 import type { AppRegistry } from '../apps/registry.js';
 import { verifySignedRequest } from '../protocol/http-signing.js';
+import { CloseCode } from '../protocol/errors.js';
 import type { HttpContext } from '../platform/router.js';
 import { forbidden, notFound, unauthorized } from '../platform/errors.js';
 
@@ -13,7 +14,7 @@ export async function authenticateApiRequest(ctx: HttpContext, apps: AppRegistry
 /** The app named by the path; 404 before the body is read. */
 export function apiAppOf(ctx: HttpContext, apps: AppRegistry): App {
   const app = apps.byId(ctx.params.appId ?? '');
-  if (!app) throw notFound(`Unknown app id ${ctx.params.appId}`);
+  if (!app) throw notFound(`Unknown app id ${ctx.params.appId}`, { pusherCode: CloseCode.AppNotFound });
   return app;
 }
 
@@ -35,6 +36,6 @@ export function verifyApiRequest(ctx: HttpContext, app: App, body: Buffer, nowSe
     }
   }
   if (!check.ok) throw unauthorized(check.message);
-  if (!app.enabled) throw forbidden('Application disabled');
+  if (!app.enabled) throw forbidden('Application disabled', { pusherCode: CloseCode.AppDisabled });
   return app;
 }

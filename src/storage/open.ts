@@ -52,7 +52,7 @@ async function migrated(db: Database): Promise<Database> {
 const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
 
 /** Turns those errors into an `invalid` DomainError, which every API layer (REST, Beams, GraphQL) reports as bad input. */
-function refuseUnstorableText(db: Database): Database {
+export function refuseUnstorableText(db: Database): Database {
   const translate = (err: unknown): never => {
     if (UNSTORABLE_TEXT.has(String((err as { code?: unknown } | null)?.code))) {
       throw invalid('Text containing NUL characters (\\u0000) cannot be stored', { code: 'invalid_text' });

@@ -26,8 +26,9 @@ export interface SerializedError {
   name: string;
   message: string;
   code?: string;
-  /** A DomainError's kind, so a refusal (bad input, quota) stays one across the channel. */
+  /** A DomainError's kind (and Beams title), so a refusal (bad input, quota) stays one across the channel. */
   kind?: ErrorKind;
+  title?: string;
 }
 
 /** Most requests one peer keeps waiting at once: beyond it the caller is failing faster than it is answered. */
@@ -147,14 +148,17 @@ export function serializeError(err: unknown): SerializedError {
   const e = err as { name?: unknown; message?: unknown; code?: unknown };
   const out: SerializedError = { name: typeof e?.name === 'string' ? e.name : 'Error', message: typeof e?.message === 'string' ? e.message : String(err) };
   if (typeof e?.code === 'string') out.code = e.code;
-  if (err instanceof DomainError) out.kind = err.kind;
+  if (err instanceof DomainError) {
+    out.kind = err.kind;
+    if (err.title !== undefined) out.title = err.title;
+  }
   return out;
 }
 
 function defaultRevive(error: SerializedError): Error {
-  const err = new Error(error.message) as Error & { code?: string; kind?: ErrorKind };
+  if (error.kind !== undefined) return new DomainError(error.kind, error.message, { code: error.code, title: error.title });
+  const err = new Error(error.message) as Error & { code?: string };
   err.name = error.name;
   if (error.code !== undefined) err.code = error.code;
-  if (error.kind !== undefined) err.kind = error.kind;
   return err;
 }

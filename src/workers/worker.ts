@@ -21,7 +21,6 @@ import { remoteDatabase } from './remote-database.js';
 import { CACHE_MISS_OP, METRICS_RENDER_SERVICE, OBSERVER_RELAY_SERVICE, REMOTE_STORE_SERVICE, WORKER_SERVICE } from './services.js';
 import { WorkerObserverRelay } from './observer-relay.js';
 import { CACHE_MISS_GATE_SERVICE, type CacheMissGate } from '../webhooks/events.js';
-import { DomainError } from '../platform/errors.js';
 
 
 export interface WorkerRuntime {
@@ -60,10 +59,6 @@ export function workerParts(
   nodeId: string,
   modules: HeraldModule[] = defaultModules(),
 ): Pick<StartOptions, 'scaling' | 'modules' | 'apiRateLimiter'> & { disconnected(): void } {
-  peer.reviveError = (e) => {
-    if (e.kind !== undefined) return new DomainError(e.kind, e.message, { code: e.code });
-    return Object.assign(new Error(e.message), { name: e.name, code: e.code });
-  };
   // With Redis or NATS every worker is a node of that cluster (the backends already decide
   // first/last atomically across nodes); otherwise the hub is this node's cluster state.
   const local = config.broker === 'memory';
