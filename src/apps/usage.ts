@@ -6,8 +6,8 @@
 import type { App } from './app.js';
 import { CloseCode } from '../protocol/errors.js';
 import type { Logger } from '../platform/logger.js';
-import { HttpError } from '../platform/router.js';
 import { addCounters, emptyCounters, utcDay, type DailyUsage, type UsageCounters, type UsageStore } from './usage-store.js';
+import { quotaExceeded } from '../platform/errors.js';
 
 /**
  * What the tracker reads from the engine (the ChannelsEngine has it). Declared here, not imported,
@@ -190,7 +190,7 @@ export class UsageTracker {
   }
 
   /**
-   * HTTP publish admission: refuses with 403 when the publish would take today's messages above
+   * HTTP publish admission: refuses (`quota`) when the publish would take today's messages above
    * the daily quota. Estimate: per channel, one message sent plus one per local subscriber.
    * A publish with `info` counts one more message, as Pusher bills it (seed 003: "counts as two").
    */
@@ -211,10 +211,9 @@ export class UsageTracker {
     if (quota > 0) {
       const used = this.messagesToday(app.id);
       if (used + estimate > quota) {
-        throw new HttpError(
-          403,
+        throw quotaExceeded(
           `Daily message quota exceeded for app ${app.id}: ${used} of ${quota} messages used today (UTC) and this publish needs about ${estimate}. The count resets at 00:00 UTC.`,
-          'daily_message_quota_exceeded',
+          { code: 'daily_message_quota_exceeded' },
         );
       }
     }

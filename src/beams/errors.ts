@@ -1,44 +1,55 @@
 /**
- * Beams error responses. Both official SDKs need JSON `{error, description}` (spec F): the server SDK
- * rejects anything else with "Could not parse response body". Every Beams route is wrapped by
- * `beamsRoute`, which turns thrown errors — ours, the router's HttpError (e.g. 413) and unexpected
- * ones — into that shape.
+ * Beams errors and the Beams HTTP edge. Both official SDKs need JSON `{error, description}` (spec
+ * F): the server SDK rejects anything else with "Could not parse response body". Every Beams route
+ * is wrapped by `beamsRoute`, which answers every thrown error — ours, the shared body reader's
+ * (e.g. `too_large`) and unexpected ones — in that shape.
  */
 import type { Logger } from '../platform/logger.js';
-import { HttpError, type HttpContext, type RouteHandler } from '../platform/router.js';
+import type { HttpContext, RouteHandler } from '../platform/router.js';
 import { sendJson } from '../platform/http-context.js';
+import { DomainError, type ErrorKind } from '../platform/errors.js';
+import { HTTP_STATUS, errorHeaders } from '../platform/http-errors.js';
 
-export class BeamsError extends Error {
-  constructor(
-    readonly status: number,
-    /** Short title, e.g. "Bad request" (the `error` field). */
-    readonly title: string,
-    /** Human-readable detail (the `description` field). */
-    readonly description: string,
-  ) {
-    super(`${title}: ${description}`);
+/** A domain error with the Beams title (the `error` field); the message is the `description`. */
+export class BeamsError extends DomainError {
+  constructor(kind: ErrorKind, title: string, description: string) {
+    super(kind, description, { title });
     this.name = 'BeamsError';
+  }
+
+  /** Human-readable detail (the `description` field). */
+  get description(): string {
+    return this.message;
   }
 }
 
-export const badRequest = (description: string) => new BeamsError(400, 'Bad request', description);
-export const unprocessable = (description: string) => new BeamsError(422, 'Unprocessable Entity', description);
-export const instanceNotFound = () => new BeamsError(404, 'Instance not found', 'Could not find the instance');
-export const deviceNotFound = () => new BeamsError(404, 'Device not found', 'Could not find the device');
+export const badRequest = (description: string) => new BeamsError('invalid', 'Bad request', description);
+export const unprocessable = (description: string) => new BeamsError('unprocessable', 'Unprocessable Entity', description);
+export const instanceNotFound = () => new BeamsError('not_found', 'Instance not found', 'Could not find the instance');
+export const deviceNotFound = () => new BeamsError('not_found', 'Device not found', 'Could not find the device');
 
-const TITLES: Record<number, string> = {
-  400: 'Bad request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  413: 'Bad request',
-  422: 'Unprocessable Entity',
-  429: 'Rate Limited',
+/** Titles for errors thrown without one (shared code: the body reader, quotas, the store). */
+const TITLES: Partial<Record<ErrorKind, string>> = {
+  invalid: 'Bad request',
+  too_large: 'Bad request',
+  unauthorized: 'Unauthorized',
+  forbidden: 'Forbidden',
+  quota: 'Forbidden',
+  not_found: 'Not Found',
+  not_allowed: 'Method Not Allowed',
+  unprocessable: 'Unprocessable Entity',
+  rate_limited: 'Rate Limited',
 };
 
-export function sendBeamsError(ctx: HttpContext, err: BeamsError): void {
-  sendJson(ctx.res, err.status, { error: err.title, description: err.description });
+/** Status and `{error, description}` body of a refusal; Beams reports oversized bodies as 400 "Bad request". */
+export function beamsErrorResponse(err: DomainError): { status: number; body: { error: string; description: string } } {
+  const status = err.kind === 'too_large' ? 400 : HTTP_STATUS[err.kind];
+  return { status, body: { error: err.title ?? TITLES[err.kind] ?? 'Error', description: err.message } };
+}
+
+function sendBeamsError(ctx: HttpContext, err: DomainError): void {
+  const { status, body } = beamsErrorResponse(err);
+  sendJson(ctx.res, status, body, errorHeaders(err));
 }
 
 /** Wraps a Beams handler so every failure answers `{error, description}`. */
@@ -47,14 +58,9 @@ export function beamsRoute(logger: Logger, handler: RouteHandler): RouteHandler 
     try {
       await handler(ctx);
     } catch (err) {
-      if (err instanceof BeamsError) return sendBeamsError(ctx, err);
-      if (err instanceof HttpError) {
-        // 413 from the shared body reader: Beams reports oversized bodies as 400 "Bad request".
-        const status = err.status === 413 ? 400 : err.status;
-        return sendBeamsError(ctx, new BeamsError(status, TITLES[err.status] ?? 'Error', err.message));
-      }
+      if (err instanceof DomainError) return sendBeamsError(ctx, err);
       logger.error({ err, path: ctx.path }, 'Beams request failed');
-      sendBeamsError(ctx, new BeamsError(500, 'Something went wrong', 'Internal server error'));
+      sendJson(ctx.res, 500, { error: 'Something went wrong', description: 'Internal server error' });
     }
   };
 }
@@ -63,7 +69,7 @@ export function beamsRoute(logger: Logger, handler: RouteHandler): RouteHandler 
 export async function readJsonObject(ctx: HttpContext, maxBytes: number, sizeLabel: string): Promise<Record<string, unknown>> {
   const type = String(ctx.req.headers['content-type'] ?? '');
   if (!/^application\/json\s*(;|$)/i.test(type)) {
-    throw new BeamsError(400, 'Invalid content type', 'Only application/json is supported');
+    throw new BeamsError('invalid', 'Invalid content type', 'Only application/json is supported');
   }
   const declared = Number(ctx.req.headers['content-length'] ?? 0);
   const tooLarge = badRequest(`Request body size is too large (max ${sizeLabel})`);

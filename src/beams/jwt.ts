@@ -15,8 +15,8 @@ export function expectedIssuer(instanceId: string): string {
 /** Allowed clock difference between the customer's server and Herald, in seconds. */
 const CLOCK_TOLERANCE_S = 60;
 
-const unauthorized = (description: string) => new BeamsError(401, 'Unauthorized', description);
-const bad = (description: string) => new BeamsError(400, 'Bad Request', description);
+const unauthorized = (description: string) => new BeamsError('unauthorized', 'Unauthorized', description);
+const bad = (description: string) => new BeamsError('invalid', 'Bad Request', description);
 
 /** Verifies `Authorization: Bearer <jwt>` for an instance and returns the user id (`sub`). */
 export async function verifyUserToken(token: string | undefined, instanceId: string, secretKey: string): Promise<string> {
@@ -45,6 +45,6 @@ export async function verifyUserToken(token: string | undefined, instanceId: str
     throw bad(`JWT subject (sub) must be between 1-${LIMITS.nameLength} characters long`);
   }
   if (claims.iss === undefined) throw bad('Missing issuer (iss) field in JWT');
-  if (claims.iss !== expectedIssuer(instanceId)) throw new BeamsError(403, 'Forbidden', 'Invalid JWT issuer');
+  if (claims.iss !== expectedIssuer(instanceId)) throw new BeamsError('forbidden', 'Forbidden', 'Invalid JWT issuer');
   return claims.sub;
 }

@@ -54,7 +54,7 @@ export function beamsModule(options: BeamsModuleOptions = {}): HeraldModule {
       registerAdminRoutes(ctx.router, service, ctx.config.adminToken);
       // Unknown paths under the Beams APIs still answer {error, description} (the SDKs need both).
       const notFound = beamsRoute(logger, (c) => {
-        throw new BeamsError(404, 'Not Found', `No Beams endpoint ${c.method} ${c.path.slice(0, 200)}`);
+        throw new BeamsError('not_found', 'Not Found', `No Beams endpoint ${c.method} ${c.path.slice(0, 200)}`);
       });
       for (const prefix of API_PREFIXES) for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']) ctx.router.add(method, `/${prefix}/*`, notFound);
 

@@ -17,7 +17,7 @@ export const DEVICE_BASE = '/device_api/v1/instances/:instanceId';
 
 export function platformParam(ctx: HttpContext): Platform {
   const platform = ctx.params.platform!;
-  if (!isPlatform(platform)) throw new BeamsError(404, 'Not Found', `Unsupported device platform '${platform.slice(0, 20)}' (use apns, fcm or web)`);
+  if (!isPlatform(platform)) throw new BeamsError('not_found', 'Not Found', `Unsupported device platform '${platform.slice(0, 20)}' (use apns, fcm or web)`);
   return platform;
 }
 
@@ -112,9 +112,9 @@ export function registerDeviceRoutes(router: Router, service: BeamsService): voi
     const userId = await verifyUserToken(bearerToken(ctx), instance.id, instance.secretKey);
     const result = await service.devices.setUser(instance.id, platform, ctx.params.deviceId!, userId);
     if (result === 'device-not-found') throw deviceNotFound();
-    if (result === 'other-user') throw new BeamsError(400, 'Bad Request', 'A User Id is already associated with this device');
+    if (result === 'other-user') throw new BeamsError('invalid', 'Bad Request', 'A User Id is already associated with this device');
     if (result === 'too-many-devices') {
-      throw new BeamsError(422, 'Unprocessable Entity', `User already has reached the maximum of ${LIMITS.devicesPerUserPerPlatform} devices`);
+      throw new BeamsError('unprocessable', 'Unprocessable Entity', `User already has reached the maximum of ${LIMITS.devicesPerUserPerPlatform} devices`);
     }
     sendOk(ctx);
   });

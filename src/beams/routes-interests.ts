@@ -11,7 +11,7 @@ import { interestError, isValidInterest, LIMITS } from './validation.js';
 
 const PAGE_MAX = 100;
 
-const invalidInterest = (value: unknown) => new BeamsError(400, 'Invalid interest name', interestError(value));
+const invalidInterest = (value: unknown) => new BeamsError('invalid', 'Invalid interest name', interestError(value));
 
 export function registerInterestRoutes(router: Router, service: BeamsService): void {
   const route = (method: string, path: string, handler: (ctx: HttpContext) => Promise<void>) =>
@@ -44,7 +44,7 @@ export function registerInterestRoutes(router: Router, service: BeamsService): v
     if (!Array.isArray(body.interests)) throw badRequest("'interests' must be an array of interest names");
     const interests = [...new Set(body.interests as unknown[])];
     if (interests.length > LIMITS.interestsPerDevice) {
-      throw new BeamsError(400, 'Interest set too large', `Too many interests are being set for this device. Only ${LIMITS.interestsPerDevice} interests per device are allowed.`);
+      throw new BeamsError('invalid', 'Interest set too large', `Too many interests are being set for this device. Only ${LIMITS.interestsPerDevice} interests per device are allowed.`);
     }
     for (const interest of interests) if (!isValidInterest(interest)) throw invalidInterest(interest);
     const { instanceId, deviceId } = await device(ctx);
@@ -57,7 +57,7 @@ export function registerInterestRoutes(router: Router, service: BeamsService): v
     if (!isValidInterest(interest)) throw invalidInterest(interest);
     const { instanceId, deviceId } = await device(ctx);
     if ((await service.devices.addInterest(instanceId, deviceId, interest)) === 'full') {
-      throw new BeamsError(400, 'Interest set too large', `Only ${LIMITS.interestsPerDevice} interests per device are allowed.`);
+      throw new BeamsError('invalid', 'Interest set too large', `Only ${LIMITS.interestsPerDevice} interests per device are allowed.`);
     }
     sendOk(ctx);
   });

@@ -35,7 +35,7 @@ export function registerPublishRoutes(router: Router, service: BeamsService): vo
       const instance = await service.authenticated(ctx, ctx.params.instanceId!);
       const publishId = ctx.params.publishId!;
       const status = publishId.length <= 100 ? await service.publishes.describe(instance.id, publishId) : undefined;
-      if (!status) throw new BeamsError(404, 'Publish not found', 'Could not find the publish');
+      if (!status) throw new BeamsError('not_found', 'Publish not found', 'Could not find the publish');
       sendJson(ctx.res, 200, status);
     }),
   );

@@ -53,7 +53,7 @@ export class BeamsService {
 
   /** The instance named in the path, or 404 (every Beams API call starts here). */
   async instance(id: string): Promise<BeamsInstance> {
-    if (!id) throw new BeamsError(400, 'Incomplete Request', '`instance-id` param is missing from path');
+    if (!id) throw new BeamsError('invalid', 'Incomplete Request', '`instance-id` param is missing from path');
     const instance = await this.instances.get(id);
     if (!instance) throw instanceNotFound();
     // The first Beams request starts delivery (a Herald without Beams never opens the database for it).
@@ -64,19 +64,19 @@ export class BeamsService {
   /** Checks `Authorization: Bearer <secret key>` (constant-time) for the Publish and Customer APIs. */
   async authenticated(ctx: HttpContext, instanceId: string): Promise<BeamsInstance> {
     const token = bearerToken(ctx);
-    if (token === undefined) throw new BeamsError(400, 'Incomplete Request', 'Authorization header is missing');
+    if (token === undefined) throw new BeamsError('invalid', 'Incomplete Request', 'Authorization header is missing');
     const instance = await this.instance(instanceId);
-    if (!safeEqual(token, instance.secretKey)) throw new BeamsError(401, 'Unauthorized', 'Incorrect API Key');
+    if (!safeEqual(token, instance.secretKey)) throw new BeamsError('unauthorized', 'Unauthorized', 'Incorrect API Key');
     return instance;
   }
 
   /** Queues a validated publish for delivery and returns its id. */
   async publish(instance: BeamsInstance, request: PublishRequest): Promise<string> {
     if (!this.limiter.take(instance.id, instance.settings.limits.publishesPerSecond)) {
-      throw new BeamsError(429, 'Rate Limited', `Too many requests being made in quick succession (max ${instance.settings.limits.publishesPerSecond} RPS)`);
+      throw new BeamsError('rate_limited', 'Rate Limited', `Too many requests being made in quick succession (max ${instance.settings.limits.publishesPerSecond} RPS)`);
     }
     const oversized = oversizedPlatform(preparePublish(request.payload, instance.id, 'pubid-00000000-0000-0000-0000-000000000000'));
-    if (oversized) throw new BeamsError(422, 'Unprocessable Entity', `The ${oversized} payload is too large for its gateway`);
+    if (oversized) throw new BeamsError('unprocessable', 'Unprocessable Entity', `The ${oversized} payload is too large for its gateway`);
     const id = await this.publishes.create(instance.id, request);
     this.worker.start();
     this.worker.wake();

@@ -1,6 +1,6 @@
 /**
  * Input rules shared by the Beams APIs (spec F.1, F.4, G): interest names, user ids, publish bodies
- * and device tokens. Failures throw BeamsError with the status Beams uses.
+ * and device tokens. Failures throw BeamsError with the kind and title Beams uses.
  */
 import { BeamsError, badRequest, unprocessable } from './errors.js';
 
@@ -172,8 +172,8 @@ export function decodeWebToken(token: string): WebSubscription {
 export function validateNativeToken(platform: 'apns' | 'fcm', token: unknown): string {
   if (typeof token !== 'string' || token.length === 0) throw badRequest(`Missing ${platform === 'apns' ? 'APNs' : 'FCM'} token`);
   if (token.length > LIMITS.tokenLength) throw badRequest('Device token is too long');
-  if (platform === 'apns' && !/^[0-9a-fA-F]{32,400}$/.test(token)) throw new BeamsError(401, 'Unauthorized', 'Incorrect APNs token supplied');
-  if (platform === 'fcm' && !/^[\x21-\x7e]+$/.test(token)) throw new BeamsError(401, 'Unauthorized', 'Incorrect FCM token supplied');
+  if (platform === 'apns' && !/^[0-9a-fA-F]{32,400}$/.test(token)) throw new BeamsError('unauthorized', 'Unauthorized', 'Incorrect APNs token supplied');
+  if (platform === 'fcm' && !/^[\x21-\x7e]+$/.test(token)) throw new BeamsError('unauthorized', 'Unauthorized', 'Incorrect FCM token supplied');
   return token;
 }
 

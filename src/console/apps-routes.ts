@@ -12,7 +12,8 @@ import type { AppView } from '../apps/manager.js';
 import { APPS_SERVICE } from '../apps/module.js';
 import { sendJson } from '../platform/http-context.js';
 import type { ModuleContext } from '../core/module.js';
-import { HttpError, type HttpContext } from '../platform/router.js';
+import type { HttpContext } from '../platform/router.js';
+import { invalid, notFound } from '../platform/errors.js';
 import { objectBody, type ConsoleGuard } from './guard.js';
 import type { ConsoleSource } from './sources.js';
 
@@ -41,13 +42,13 @@ export function registerAppRoutes(ctx: ModuleContext, guard: ConsoleGuard, sourc
   const appsService = ctx.later(APPS_SERVICE);
   const service = () => {
     const found = appsService();
-    if (!found) throw new HttpError(404, 'App management is not enabled on this server (apps module)');
+    if (!found) throw notFound('App management is not enabled on this server (apps module)');
     return found;
   };
   const manager = () => service().manager();
   const appId = (http: HttpContext) => {
     const id = http.params.appId!;
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id)) throw new HttpError(404, `No app with id "${id.slice(0, 64)}"`, 'not_found');
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id)) throw notFound(`No app with id "${id.slice(0, 64)}"`, { code: 'not_found' });
     return id;
   };
   const live = (id: string) => ({ connections: source.connectionCount(id), served: apps.byId(id) !== undefined });
@@ -107,7 +108,7 @@ export function registerAppRoutes(ctx: ModuleContext, guard: ConsoleGuard, sourc
     const id = appId(http);
     const body = await objectBody(http);
     for (const [field, why] of Object.entries(NOT_EDITABLE_HERE)) {
-      if (field in body) throw new HttpError(400, `${field} cannot be changed here: ${why}`, 'invalid');
+      if (field in body) throw invalid(`${field} cannot be changed here: ${why}`, { code: 'invalid' });
     }
     const updated = await storeCall(async () => (await manager()).update(id, body));
     sendJson(http.res, 200, { app: { ...publicApp(updated), ...live(id) } });
@@ -125,8 +126,8 @@ export function registerAppRoutes(ctx: ModuleContext, guard: ConsoleGuard, sourc
     const id = appId(http);
     const body = await objectBody(http, true);
     for (const key of Object.keys(body)) {
-      if (key !== 'newKey' && key !== 'keepPrevious') throw new HttpError(400, `Unknown option "${key.slice(0, 64)}" (newKey, keepPrevious)`);
-      if (typeof body[key] !== 'boolean') throw new HttpError(400, `${key} must be true or false`);
+      if (key !== 'newKey' && key !== 'keepPrevious') throw invalid(`Unknown option "${key.slice(0, 64)}" (newKey, keepPrevious)`);
+      if (typeof body[key] !== 'boolean') throw invalid(`${key} must be true or false`);
     }
     const rotated = await storeCall(async () => (await manager()).rotateSecret(id, body));
     sendJson(http.res, 200, { app: publicApp(rotated), credentials: { appId: rotated.id, key: rotated.key, secret: rotated.secret } });
@@ -137,12 +138,12 @@ export function registerAppRoutes(ctx: ModuleContext, guard: ConsoleGuard, sourc
     guard.write(http);
     const id = appId(http);
     const { key } = await objectBody(http);
-    if (typeof key !== 'string') throw new HttpError(400, 'Send {"key": "<previous key>"}');
+    if (typeof key !== 'string') throw invalid('Send {"key": "<previous key>"}');
     const updated = await storeCall(async () => {
       const m = await manager();
       const current = await m.get(id);
       const kept = current.extraCredentials.filter((c) => c.key !== key);
-      if (kept.length === current.extraCredentials.length) throw new HttpError(404, `App ${id} has no previous credential with key ${key.slice(0, 128)}`);
+      if (kept.length === current.extraCredentials.length) throw notFound(`App ${id} has no previous credential with key ${key.slice(0, 128)}`);
       return m.update(id, { extraCredentials: kept });
     });
     sendJson(http.res, 200, { app: publicApp(updated) });
@@ -151,7 +152,7 @@ export function registerAppRoutes(ctx: ModuleContext, guard: ConsoleGuard, sourc
   router.add('GET', '/console/api/apps/:appId/usage', async (http) => {
     guard.admin(http);
     const id = appId(http);
-    if (!apps.byId(id)) throw new HttpError(404, `No app with id "${id}" is being served`);
+    if (!apps.byId(id)) throw notFound(`No app with id "${id}" is being served`);
     const { from, to } = usageRange(http);
     const usage = service().usage;
     const app = apps.byId(id)!;

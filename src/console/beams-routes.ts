@@ -10,7 +10,8 @@ import { publicSettings } from '../beams/settings.js';
 import { BEAMS_SERVICE } from '../beams/service.js';
 import { sendJson } from '../platform/http-context.js';
 import type { ModuleContext } from '../core/module.js';
-import { HttpError, type HttpContext } from '../platform/router.js';
+import type { HttpContext } from '../platform/router.js';
+import { invalid, notFound } from '../platform/errors.js';
 import { objectBody, type ConsoleGuard } from './guard.js';
 
 const BASE = '/console/api/beams/instances';
@@ -25,12 +26,12 @@ export function registerBeamsRoutes(ctx: ModuleContext, guard: ConsoleGuard): vo
   const beamsService = ctx.later(BEAMS_SERVICE);
   const beams = () => {
     const service = beamsService();
-    if (!service) throw new HttpError(404, 'Beams is not enabled on this server');
+    if (!service) throw notFound('Beams is not enabled on this server');
     return service;
   };
   const instanceOf = async (http: HttpContext) => {
     const instance = await beams().instances.get(http.params.instanceId!);
-    if (!instance) throw new HttpError(404, `Beams instance ${http.params.instanceId!.slice(0, 100)} not found`);
+    if (!instance) throw notFound(`Beams instance ${http.params.instanceId!.slice(0, 100)} not found`);
     return instance;
   };
 
@@ -59,10 +60,10 @@ export function registerBeamsRoutes(ctx: ModuleContext, guard: ConsoleGuard): vo
     guard.write(http);
     const service = beams();
     const { id, secretKey, ...patch } = instanceInput(await objectBody(http));
-    if (id !== undefined && id !== http.params.instanceId) throw new HttpError(400, 'The instance id cannot be changed');
-    if (secretKey !== undefined) throw new HttpError(400, 'secretKey cannot be set here: use "Rotate secret key"');
+    if (id !== undefined && id !== http.params.instanceId) throw invalid('The instance id cannot be changed');
+    if (secretKey !== undefined) throw invalid('secretKey cannot be set here: use "Rotate secret key"');
     const updated = await service.instances.update(http.params.instanceId!, patch).catch(translate);
-    if (!updated) throw new HttpError(404, `Beams instance ${http.params.instanceId!.slice(0, 100)} not found`);
+    if (!updated) throw notFound(`Beams instance ${http.params.instanceId!.slice(0, 100)} not found`);
     service.instanceChanged(updated.id);
     sendJson(http.res, 200, { instance: publicInstance(updated) });
   });
@@ -71,7 +72,7 @@ export function registerBeamsRoutes(ctx: ModuleContext, guard: ConsoleGuard): vo
     guard.write(http);
     const service = beams();
     const updated = await service.instances.update(http.params.instanceId!, { rotateSecret: true }).catch(translate);
-    if (!updated) throw new HttpError(404, `Beams instance ${http.params.instanceId!.slice(0, 100)} not found`);
+    if (!updated) throw notFound(`Beams instance ${http.params.instanceId!.slice(0, 100)} not found`);
     service.instanceChanged(updated.id);
     sendJson(http.res, 200, { id: updated.id, secretKey: updated.secretKey });
   });
@@ -92,16 +93,11 @@ export function registerBeamsRoutes(ctx: ModuleContext, guard: ConsoleGuard): vo
     try {
       request = validatePublish('interests', { interests: [body.interest], web: { notification }, fcm: { notification }, apns: { aps: { alert: notification } } });
     } catch (err) {
-      throw new HttpError(400, (err as Error & { description?: string }).description ?? (err as Error).message);
+      throw invalid((err as Error).message);
     }
-    try {
-      const instance = await service.instance(http.params.instanceId!);
-      sendJson(http.res, 200, { publishId: await service.publish(instance, request) });
-    } catch (err) {
-      // Beams refusals (unknown instance 404, rate limit 429, oversized 422) keep their status.
-      const refusal = err as Error & { status?: unknown; description?: string };
-      if (typeof refusal.status === 'number' && refusal.status < 500) throw new HttpError(refusal.status, refusal.description ?? refusal.message);
-      throw err;
-    }
+    // Beams refusals (unknown instance, rate limit, oversized) are domain errors: the console's
+    // edge answers them as any other, `{error}` with the description.
+    const instance = await service.instance(http.params.instanceId!);
+    sendJson(http.res, 200, { publishId: await service.publish(instance, request) });
   });
 }

@@ -19,6 +19,7 @@ import type { ChannelsEngine } from '../channels/engine.js';
 import type { Clock } from '../scaling/clock.js';
 import type { FeedRelay, LogEntry, LogKind } from './live-feed.js';
 import type { ClusterCounts, NodeInfo } from './sources.js';
+import { serviceKey } from '../platform/module-graph.js';
 
 export const CONSOLE_MODULE = 'console';
 const TICK_MS = 1000;
@@ -51,6 +52,9 @@ type Body =
   | { k: 'unwatch'; node: string }
   | { k: 'feed'; node: string; entries: LogEntry[]; dropped: Array<[string, number]> }
   | { k: 'leave'; node: string };
+
+/** The console's ClusterView (the GraphQL `cluster` query lists its nodes). */
+export const CONSOLE_CLUSTER_SERVICE = serviceKey<ClusterView>('console.cluster');
 
 export class ClusterView implements FeedRelay, ClusterCounts {
   readonly nodeId: string;

@@ -17,13 +17,13 @@ import type { HeraldModule, ModuleContext } from '../core/module.js';
 import { APPS_SERVICE } from '../apps/module.js';
 import { BEAMS_SERVICE } from '../beams/service.js';
 import { WEBHOOKS_SERVICE } from '../webhooks/service.js';
-import { HttpError } from '../platform/router.js';
+import { invalid, notFound, rateLimited } from '../platform/errors.js';
 import { registerAppRoutes } from './apps-routes.js';
 import { registerBeamsRoutes } from './beams-routes.js';
 import { consoleGuard, objectBody, type ConsoleGuard } from './guard.js';
 import { LiveFeed } from './live-feed.js';
-import { ClusterView } from './cluster.js';
-import { CONSOLE_CLUSTER_SERVICE, CONSOLE_SOURCE_SERVICE, clusterSource, type ConsoleSource } from './sources.js';
+import { CONSOLE_CLUSTER_SERVICE, ClusterView } from './cluster.js';
+import { CONSOLE_SOURCE_SERVICE, clusterSource, type ConsoleSource } from './sources.js';
 import type { DeliveryRecord } from '../webhooks/delivery-log.js';
 import { registerWebhookRoutes } from './webhooks-routes.js';
 
@@ -101,7 +101,7 @@ function registerRoutes(ctx: ModuleContext, guard: ConsoleGuard, source: Console
   const rateLimiter = ctx.apiRateLimiter;
   const appOr404 = (id: string): App => {
     const app = apps.byId(id);
-    if (!app) throw new HttpError(404, `Unknown app ${id.slice(0, 64)}`);
+    if (!app) throw notFound(`Unknown app ${id.slice(0, 64)}`);
     return app;
   };
 
@@ -112,7 +112,7 @@ function registerRoutes(ctx: ModuleContext, guard: ConsoleGuard, source: Console
     const file = http.params.file!;
     // Own keys only: `__proto__`, `constructor` or `toString` must not reach Object.prototype.
     const target = Object.hasOwn(VENDOR, file) ? VENDOR[file] : undefined;
-    if (!target) throw new HttpError(404, 'Not found');
+    if (!target) throw notFound('Not found');
     // The packages' export maps hide dist/; their ES module builds sit beside the resolved entry.
     const body = await readFile(join(dirname(require.resolve(target.specifier)), target.file), 'utf8');
     http.res.writeHead(200, { 'Content-Type': ASSET_TYPES['.mjs']!, 'Cache-Control': 'public, max-age=3600' });
@@ -152,13 +152,12 @@ function registerRoutes(ctx: ModuleContext, guard: ConsoleGuard, source: Console
     const app = appOr404(http.params.appId!);
     // The app's HTTP API budget applies to events sent from the console too.
     if (!rateLimiter.take(app.id, app.limits.apiRequestsPerSecond)) {
-      http.res.setHeader('Retry-After', '1');
-      throw new HttpError(429, `Too many requests: this app is limited to ${app.limits.apiRequestsPerSecond} API requests per second`);
+      throw rateLimited(`Too many requests: this app is limited to ${app.limits.apiRequestsPerSecond} API requests per second`);
     }
     const body = (await objectBody(http)) as { channel?: unknown; event?: unknown; data?: unknown };
     // Seed 004: "You cannot trigger client events from the debug console" (only clients send them).
     if (typeof body.event === 'string' && body.event.startsWith('client-')) {
-      throw new HttpError(400, 'You cannot trigger client events (client-*) from the console');
+      throw invalid('You cannot trigger client events (client-*) from the console');
     }
     // The same validation and admission (quotas) as POST /apps/{id}/events.
     const event = validateEvent({ name: body.event, data: body.data, channels: [body.channel] } as EventBody, app);
@@ -193,15 +192,15 @@ function registerRoutes(ctx: ModuleContext, guard: ConsoleGuard, source: Console
 }
 
 async function serveAsset(res: ServerResponse, file: string): Promise<void> {
-  if (!/^[\w.-]+$/.test(file) || file.startsWith('.')) throw new HttpError(404, 'Not found');
+  if (!/^[\w.-]+$/.test(file) || file.startsWith('.')) throw notFound('Not found');
   const ext = file.slice(file.lastIndexOf('.'));
   const type = ASSET_TYPES[ext];
-  if (!type) throw new HttpError(404, 'Not found');
+  if (!type) throw notFound('Not found');
   let body: Buffer;
   try {
     body = await readFile(join(ASSETS_DIR, file));
   } catch {
-    throw new HttpError(404, 'Not found');
+    throw notFound('Not found');
   }
   if (file === 'index.html') {
     sendText(res, 200, body.toString('utf8'), type);

@@ -14,8 +14,6 @@ import { serviceKey } from '../platform/module-graph.js';
  * declared here by the console; no module provides it today).
  */
 export const CONSOLE_SOURCE_SERVICE = serviceKey<ConsoleSource>('console.source');
-/** The console's ClusterView (the GraphQL `cluster` query lists its nodes). */
-export const CONSOLE_CLUSTER_SERVICE = serviceKey<ClusterView>('console.cluster');
 
 /** 'node': this node only; 'cluster': every node (and worker). */
 export type Scope = 'node' | 'cluster';

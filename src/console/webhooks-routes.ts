@@ -8,7 +8,8 @@ import { storeCall } from '../apps/admin-api.js';
 import { APPS_SERVICE } from '../apps/module.js';
 import { sendJson } from '../platform/http-context.js';
 import type { ModuleContext } from '../core/module.js';
-import { HttpError, type HttpContext } from '../platform/router.js';
+import type { HttpContext } from '../platform/router.js';
+import { invalid, notFound } from '../platform/errors.js';
 import { deliveryJson } from '../webhooks/delivery-log.js';
 import { endpointsWithQueues, webhookAction } from '../webhooks/routes.js';
 import { WEBHOOKS_SERVICE } from '../webhooks/service.js';
@@ -18,10 +19,10 @@ const DELIVERIES_SHOWN = 50;
 
 /** The endpoint fields the page sends; `headers` omitted on an edit keeps the stored ones. */
 function endpointInput(value: unknown): Partial<WebhookEndpoint> & { url: unknown } {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new HttpError(400, 'endpoint must be an object {url, events, channelPrefix, headers}');
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid('endpoint must be an object {url, events, channelPrefix, headers}');
   const { url, events, channelPrefix, headers, ...unknown } = value as Record<string, unknown>;
   const extra = Object.keys(unknown);
-  if (extra.length > 0) throw new HttpError(400, `Unknown endpoint field "${extra[0]!.slice(0, 64)}" (url, events, channelPrefix, headers)`);
+  if (extra.length > 0) throw invalid(`Unknown endpoint field "${extra[0]!.slice(0, 64)}" (url, events, channelPrefix, headers)`);
   const out: Record<string, unknown> = { url };
   if (events !== undefined && events !== null) out.events = events;
   if (typeof channelPrefix === 'string' ? channelPrefix !== '' : channelPrefix !== undefined && channelPrefix !== null) out.channelPrefix = channelPrefix;
@@ -31,7 +32,7 @@ function endpointInput(value: unknown): Partial<WebhookEndpoint> & { url: unknow
 
 async function urlBody(http: HttpContext): Promise<{ url: string; body: Record<string, unknown> }> {
   const body = await objectBody(http);
-  if (typeof body.url !== 'string' || body.url.length === 0) throw new HttpError(400, 'Send {"url": "<endpoint URL>"}');
+  if (typeof body.url !== 'string' || body.url.length === 0) throw invalid('Send {"url": "<endpoint URL>"}');
   return { url: body.url, body };
 }
 
@@ -42,17 +43,17 @@ export function registerWebhookRoutes(ctx: ModuleContext, guard: ConsoleGuard): 
   const appsService = ctx.later(APPS_SERVICE);
   const manager = async () => {
     const service = appsService();
-    if (!service) throw new HttpError(404, 'App management is not enabled on this server (apps module)');
+    if (!service) throw notFound('App management is not enabled on this server (apps module)');
     return service.manager();
   };
   const servedApp = (http: HttpContext) => {
     const app = apps.byId(http.params.appId!);
-    if (!app) throw new HttpError(404, `Unknown app ${http.params.appId!.slice(0, 64)}`);
+    if (!app) throw notFound(`Unknown app ${http.params.appId!.slice(0, 64)}`);
     return app;
   };
   const requireService = () => {
     const service = webhooks();
-    if (!service) throw new HttpError(404, 'Webhooks are not enabled on this server');
+    if (!service) throw notFound('Webhooks are not enabled on this server');
     return service;
   };
   /** Replaces the app's endpoint list through the AppManager (validation, read-only config apps). */
@@ -90,7 +91,7 @@ export function registerWebhookRoutes(ctx: ModuleContext, guard: ConsoleGuard): 
     const endpoint = endpointInput(body.endpoint);
     await editEndpoints(app.id, (current) => {
       const index = current.findIndex((w) => w.url === url);
-      if (index < 0) throw new HttpError(404, `App ${app.id} has no webhook endpoint ${url.slice(0, 200)}`);
+      if (index < 0) throw notFound(`App ${app.id} has no webhook endpoint ${url.slice(0, 200)}`);
       const next: unknown[] = [...current];
       next[index] = { ...endpoint, ...(endpoint.headers === undefined && current[index]!.headers ? { headers: current[index]!.headers } : {}) };
       return next;
@@ -103,7 +104,7 @@ export function registerWebhookRoutes(ctx: ModuleContext, guard: ConsoleGuard): 
     const app = servedApp(http);
     const { url } = await urlBody(http);
     await editEndpoints(app.id, (current) => {
-      if (!current.some((w) => w.url === url)) throw new HttpError(404, `App ${app.id} has no webhook endpoint ${url.slice(0, 200)}`);
+      if (!current.some((w) => w.url === url)) throw notFound(`App ${app.id} has no webhook endpoint ${url.slice(0, 200)}`);
       return current.filter((w) => w.url !== url);
     });
     sendJson(http.res, 200, { removed: url });

@@ -21,7 +21,7 @@ import type { ValidEvent } from '../http-api/publish.js';
 
 /** Mutable hooks modules can fill in for one another (kept small on purpose). */
 export interface HeraldHooks {
-  /** HTTP publish admission (quotas); throw HttpError to refuse. */
+  /** HTTP publish admission (quotas); throw DomainError to refuse. */
   beforePublish: Array<(app: App, events: ValidEvent[]) => void | Promise<void>>;
   /** Connection admission (connection quotas); return a close code to refuse. */
   admitConnection: Array<(app: App, currentConnections: number) => { code: number; reason: string } | undefined>;

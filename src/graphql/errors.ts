@@ -1,11 +1,11 @@
 /**
- * GraphQL errors with `extensions.code`, and the translation of the errors thrown by the shared
- * services (HttpError from the HTTP API rules and quotas, BeamsError from Beams) so a rule refused
- * through GraphQL reads the same as through REST.
+ * GraphQL errors with `extensions.code`, and the GraphQL edge of domain errors: the one place a
+ * DomainError thrown by a shared service (event validation, quotas, the store, Beams) becomes a
+ * GraphQL error, so a rule refused through GraphQL reads the same as through REST.
  */
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { BeamsError } from '../beams/errors.js';
-import { HttpError } from '../platform/router.js';
+import { DomainError, type ErrorKind } from '../platform/errors.js';
+import { HTTP_STATUS } from '../platform/http-errors.js';
 
 export const ErrorCode = {
   Unauthenticated: 'UNAUTHENTICATED',
@@ -32,17 +32,29 @@ export const notFound = (message: string) => gqlError(ErrorCode.NotFound, messag
 export const forbidden = (message: string) => gqlError(ErrorCode.Forbidden, message);
 export const notAvailable = (message: string) => gqlError(ErrorCode.NotAvailable, message);
 
-/** Maps an HTTP status (from HttpError/BeamsError) to our codes. */
-function codeForStatus(status: number, code?: string): ErrorCodeValue {
-  if (code && code.includes('quota')) return ErrorCode.QuotaExceeded;
-  if (status === 400 || status === 413 || status === 422) return ErrorCode.BadUserInput;
-  if (status === 401) return ErrorCode.Unauthenticated;
-  if (status === 402) return ErrorCode.QuotaExceeded;
-  if (status === 403) return ErrorCode.Forbidden;
-  if (status === 404) return ErrorCode.NotFound;
-  if (status === 409) return ErrorCode.BadUserInput;
-  if (status === 429) return ErrorCode.RateLimited;
-  return ErrorCode.Internal;
+export const GRAPHQL_CODE: Readonly<Record<ErrorKind, ErrorCodeValue>> = {
+  invalid: ErrorCode.BadUserInput,
+  too_large: ErrorCode.BadUserInput,
+  unprocessable: ErrorCode.BadUserInput,
+  not_allowed: ErrorCode.BadUserInput,
+  // An id already taken or a read-only store: the caller has to change the request.
+  conflict: ErrorCode.BadUserInput,
+  unauthorized: ErrorCode.Unauthenticated,
+  forbidden: ErrorCode.Forbidden,
+  not_found: ErrorCode.NotFound,
+  quota: ErrorCode.QuotaExceeded,
+  rate_limited: ErrorCode.RateLimited,
+  unavailable: ErrorCode.NotAvailable,
+};
+
+/**
+ * A domain error as a GraphQL error: same message, `extensions.code` by kind, and the status the
+ * REST API would answer (`extensions.status`; Beams errors also keep their `title`).
+ */
+export function domainGraphQLError(err: DomainError): GraphQLError {
+  const extra: Record<string, unknown> = { status: HTTP_STATUS[err.kind] };
+  if (err.title !== undefined) extra.title = err.title;
+  return gqlError(GRAPHQL_CODE[err.kind], err.message, extra);
 }
 
 /** Converts what a shared service threw into a GraphQLError; unknown errors become INTERNAL. */
@@ -53,8 +65,7 @@ export function toGraphQLError(err: unknown): GraphQLError {
     if (original && !(original instanceof GraphQLError)) return toGraphQLError(original);
     return err;
   }
-  if (err instanceof HttpError) return gqlError(codeForStatus(err.status, err.code), err.message, { status: err.status });
-  if (err instanceof BeamsError) return gqlError(codeForStatus(err.status), err.description, { status: err.status, title: err.title });
+  if (err instanceof DomainError) return domainGraphQLError(err);
   return gqlError(ErrorCode.Internal, 'Internal server error');
 }
 

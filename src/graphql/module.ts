@@ -8,7 +8,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { HeraldModule, ModuleContext } from '../core/module.js';
 import { APPS_SERVICE } from '../apps/module.js';
 import { BEAMS_SERVICE } from '../beams/service.js';
-import { CONSOLE_CLUSTER_SERVICE } from '../console/sources.js';
+import { CONSOLE_CLUSTER_SERVICE } from '../console/cluster.js';
 import { serviceKey } from '../platform/module-graph.js';
 import { webhookSettings } from '../webhooks/settings.js';
 import type { GraphQLDeps } from './context/auth.js';

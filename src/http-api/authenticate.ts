@@ -2,7 +2,9 @@
 import type { App } from '../apps/app.js';
 import type { AppRegistry } from '../apps/registry.js';
 import { verifySignedRequest } from '../protocol/http-signing.js';
-import { HttpError, type HttpContext } from '../platform/router.js';
+import { CloseCode } from '../protocol/errors.js';
+import type { HttpContext } from '../platform/router.js';
+import { forbidden, notFound, unauthorized } from '../platform/errors.js';
 
 export async function authenticateApiRequest(ctx: HttpContext, apps: AppRegistry, nowSeconds: number): Promise<App> {
   const app = apiAppOf(ctx, apps);
@@ -12,7 +14,7 @@ export async function authenticateApiRequest(ctx: HttpContext, apps: AppRegistry
 /** The app named by the path; 404 before the body is read. */
 export function apiAppOf(ctx: HttpContext, apps: AppRegistry): App {
   const app = apps.byId(ctx.params.appId ?? '');
-  if (!app) throw new HttpError(404, `Unknown app id ${ctx.params.appId}`);
+  if (!app) throw notFound(`Unknown app id ${ctx.params.appId}`, { pusherCode: CloseCode.AppNotFound });
   return app;
 }
 
@@ -33,7 +35,7 @@ export function verifyApiRequest(ctx: HttpContext, app: App, body: Buffer, nowSe
       if (retry.ok) check = retry;
     }
   }
-  if (!check.ok) throw new HttpError(check.status, check.message);
-  if (!app.enabled) throw new HttpError(403, 'Application disabled');
+  if (!check.ok) throw unauthorized(check.message);
+  if (!app.enabled) throw forbidden('Application disabled', { pusherCode: CloseCode.AppDisabled });
   return app;
 }

@@ -2,7 +2,7 @@
 import type { App } from '../apps/app.js';
 import { channelNameError, channelType, eventNameError, isPresenceChannel, isValidSocketId } from '../protocol/names.js';
 import type { ChannelsEngine } from '../channels/engine.js';
-import { HttpError } from '../platform/router.js';
+import { invalid, tooLarge, type DomainError } from '../platform/errors.js';
 
 export interface EventBody {
   name?: unknown;
@@ -23,10 +23,10 @@ export interface ValidEvent {
 
 const INFO_ATTRIBUTES = new Set(['user_count', 'subscription_count']);
 
-/** Validates one event; `batch` events carry a single `channel`. Throws HttpError 400/413. */
+/** Validates one event; `batch` events carry a single `channel`. Throws DomainError `invalid`, or `too_large` for oversized data. */
 export function validateEvent(body: EventBody, app: App, where = ''): ValidEvent {
   const limits = app.limits;
-  const bad = (message: string) => new HttpError(400, `${where}${message}`);
+  const bad = (message: string) => invalid(`${where}${message}`);
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw bad('event must be a JSON object');
   const nameError = eventNameError(body.name, limits.maxEventNameLength);
   if (nameError) throw bad(nameError);
@@ -39,7 +39,7 @@ export function validateEvent(body: EventBody, app: App, where = ''): ValidEvent
   const data = body.data === undefined ? '' : typeof body.data === 'string' ? body.data : JSON.stringify(body.data);
   const size = Buffer.byteLength(data);
   if (size > limits.maxPayloadBytes) {
-    throw new HttpError(413, `${where}event data is ${size} bytes; the limit is ${limits.maxPayloadBytes}`);
+    throw tooLarge(`${where}event data is ${size} bytes; the limit is ${limits.maxPayloadBytes}`);
   }
   let channels: unknown[];
   if (body.channels !== undefined) {
@@ -71,7 +71,7 @@ export function validateEvent(body: EventBody, app: App, where = ''): ValidEvent
   return { name, data, channels: unique, socketId, info };
 }
 
-function parseInfo(raw: unknown, bad: (m: string) => HttpError): string[] {
+function parseInfo(raw: unknown, bad: (m: string) => DomainError): string[] {
   if (raw === undefined || raw === null || raw === '') return [];
   if (typeof raw !== 'string') throw bad('info must be a comma-separated string');
   const attributes = raw.split(',').map((a) => a.trim()).filter(Boolean);

@@ -4,7 +4,8 @@ import type { AppRegistry } from '../apps/registry.js';
 import type { ChannelsEngine } from '../channels/engine.js';
 import { channelNameError, isPresenceChannel, channelType } from '../protocol/names.js';
 import { sendJson } from '../platform/http-context.js';
-import { HttpError, type HttpContext, type Router } from '../platform/router.js';
+import type { HttpContext, Router } from '../platform/router.js';
+import { invalid, rateLimited, unavailable } from '../platform/errors.js';
 import { TokenBuckets } from '../platform/token-buckets.js';
 import { apiAppOf, verifyApiRequest } from './authenticate.js';
 import { channelAttributes, validateEvent, type EventBody, type ValidEvent } from './publish.js';
@@ -15,7 +16,7 @@ export interface HttpApiDeps {
   nowSeconds?: () => number;
   /**
    * Called before events are published, with the number of messages they will produce;
-   * throws HttpError (e.g. 403 over the daily quota) to refuse. Also sees every API call.
+   * throws DomainError (e.g. `quota` over the daily quota) to refuse. Also sees every API call.
    */
   beforePublish?: (app: App, events: ValidEvent[]) => void | Promise<void>;
   onApiCall?: (app: App, route: string) => void;
@@ -36,10 +37,8 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
       return ctx.body().then((body) => {
         verifyApiRequest(ctx, app, body, nowSeconds);
         if (!rateLimiter.take(app.id, app.limits.apiRequestsPerSecond)) {
-          ctx.res.setHeader('Retry-After', '1');
-          ctx.res.setHeader('X-RateLimit-Limit', String(app.limits.apiRequestsPerSecond));
-          ctx.res.setHeader('X-RateLimit-Remaining', '0');
-          throw new HttpError(429, `Too many requests: this app is limited to ${app.limits.apiRequestsPerSecond} API requests per second`);
+          const limitPerSecond = app.limits.apiRequestsPerSecond;
+          throw rateLimited(`Too many requests: this app is limited to ${limitPerSecond} API requests per second`, { limitPerSecond });
         }
         deps.onApiCall?.(app, route);
         const result = handler(ctx, app);
@@ -78,17 +77,17 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
     '/apps/:appId/batch_events',
     authed('batch_events', async (ctx, app) => {
       const body = await ctx.json<{ batch?: unknown }>();
-      if (!body || !Array.isArray(body.batch)) throw new HttpError(400, 'batch must be an array of events');
-      if (body.batch.length === 0) throw new HttpError(400, 'batch must not be empty');
+      if (!body || !Array.isArray(body.batch)) throw invalid('batch must be an array of events');
+      if (body.batch.length === 0) throw invalid('batch must not be empty');
       if (body.batch.length > app.limits.maxBatchSize) {
-        throw new HttpError(400, `Batch too large: ${body.batch.length} events (limit ${app.limits.maxBatchSize})`);
+        throw invalid(`Batch too large: ${body.batch.length} events (limit ${app.limits.maxBatchSize})`);
       }
       const events = body.batch.map((item: EventBody, i: number) => {
         if (item && typeof item === 'object' && item.channels !== undefined) {
-          throw new HttpError(400, `batch[${i}]: each batch event takes a single "channel"`);
+          throw invalid(`batch[${i}]: each batch event takes a single "channel"`);
         }
         if (item && typeof item === 'object' && item.channel === undefined) {
-          throw new HttpError(400, `batch[${i}]: channel is required`);
+          throw invalid(`batch[${i}]: channel is required`);
         }
         return validateEvent(item, app, `batch[${i}]: `);
       });
@@ -109,7 +108,7 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
       const prefix = ctx.queryValue('filter_by_prefix');
       const info = parseInfoList(ctx.queryValue('info'), ['user_count', 'subscription_count']);
       if (info.includes('user_count') && !(prefix ?? '').startsWith('presence-')) {
-        throw new HttpError(400, 'info=user_count is only valid with filter_by_prefix=presence-');
+        throw invalid('info=user_count is only valid with filter_by_prefix=presence-');
       }
       const channels: Record<string, Record<string, number>> = {};
       brokerAvailable(engine);
@@ -130,8 +129,8 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
       const channel = validChannel(ctx.params.channel!, app);
       const info = parseInfoList(ctx.queryValue('info'), ['user_count', 'subscription_count', 'cache']);
       const presence = isPresenceChannel(channel);
-      if (info.includes('user_count') && !presence) throw new HttpError(400, 'info=user_count is only available for presence channels');
-      if (info.includes('cache') && !channelType(channel).cache) throw new HttpError(400, 'info=cache is only available for cache channels');
+      if (info.includes('user_count') && !presence) throw invalid('info=user_count is only available for presence channels');
+      if (info.includes('cache') && !channelType(channel).cache) throw invalid('info=cache is only available for cache channels');
       brokerAvailable(engine);
       const subscriptions = await engine.queries.subscriptionCount(app.id, channel);
       const result: Record<string, unknown> = { occupied: subscriptions > 0 };
@@ -150,7 +149,7 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
     '/apps/:appId/channels/:channel/users',
     authed('channel_users', async (ctx, app) => {
       const channel = validChannel(ctx.params.channel!, app);
-      if (!isPresenceChannel(channel)) throw new HttpError(400, 'Users can only be listed for presence channels');
+      if (!isPresenceChannel(channel)) throw invalid('Users can only be listed for presence channels');
       const withInfo = ['1', 'true'].includes(ctx.queryValue('with_user_info') ?? '');
       brokerAvailable(engine);
       return {
@@ -164,7 +163,7 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
     '/apps/:appId/users/:userId/terminate_connections',
     authed('terminate_connections', (ctx, app) => {
       const userId = ctx.params.userId!;
-      if (userId.length === 0 || userId.length > app.limits.maxUserIdLength) throw new HttpError(400, 'Invalid user id');
+      if (userId.length === 0 || userId.length > app.limits.maxUserIdLength) throw invalid('Invalid user id');
       engine.terminateUser(app.id, userId);
       return {};
     }),
@@ -176,18 +175,18 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
  * (rather than acknowledged) and cluster-wide queries fail fast instead of waiting for it.
  */
 function brokerAvailable(engine: ChannelsEngine): void {
-  if (!engine.broker.healthy()) throw new HttpError(503, `Broker ${engine.broker.name} unavailable (cluster messages and state), retry shortly`);
+  if (!engine.broker.healthy()) throw unavailable(`Broker ${engine.broker.name} unavailable (cluster messages and state), retry shortly`);
 }
 
 function validChannel(name: string, app: App): string {
   const error = channelNameError(name, app.limits.maxChannelNameLength);
-  if (error) throw new HttpError(400, error);
+  if (error) throw invalid(error);
   return name;
 }
 
 function parseInfoList(raw: string | undefined, allowed: string[]): string[] {
   if (!raw) return [];
   const attrs = raw.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const a of attrs) if (!allowed.includes(a)) throw new HttpError(400, `Unknown info attribute ${a.slice(0, 50)}`);
+  for (const a of attrs) if (!allowed.includes(a)) throw invalid(`Unknown info attribute ${a.slice(0, 50)}`);
   return attrs;
 }

@@ -1,7 +1,8 @@
 /** Builds the per-request context and writes responses. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { HttpError, type HttpContext } from './router.js';
+import type { HttpContext } from './router.js';
+import { invalid, tooLarge } from './errors.js';
 import { JSON_DEPTH_MESSAGE, MAX_JSON_DEPTH, jsonTextTooDeep } from '../protocol/json-depth.js';
 
 export function parseQuery(search: string): Array<[string, string]> {
@@ -23,7 +24,7 @@ function decodeLoose(value: string): string {
   try {
     return decodeURIComponent(value.replace(/\+/g, ' '));
   } catch {
-    throw new HttpError(400, 'Malformed percent-encoding in the query string');
+    throw invalid('Malformed percent-encoding in the query string');
   }
 }
 
@@ -75,16 +76,16 @@ class RequestContext implements HttpContext {
 }
 
 function parseJsonBody<T>(body: Buffer): T {
-  if (body.length === 0) throw new HttpError(400, 'Request body must be JSON');
+  if (body.length === 0) throw invalid('Request body must be JSON');
   const text = body.toString('utf8');
   let parsed: T;
   try {
     parsed = JSON.parse(text) as T;
   } catch {
-    throw new HttpError(400, 'Request body is not valid JSON');
+    throw invalid('Request body is not valid JSON');
   }
   // Checked on valid JSON only (cheap: a scan, and any body under 202 bytes cannot be too deep).
-  if (text.length > 2 * MAX_JSON_DEPTH && jsonTextTooDeep(text)) throw new HttpError(400, JSON_DEPTH_MESSAGE);
+  if (text.length > 2 * MAX_JSON_DEPTH && jsonTextTooDeep(text)) throw invalid(JSON_DEPTH_MESSAGE);
   return parsed;
 }
 
@@ -113,7 +114,7 @@ function readBody(req: IncomingMessage, limit: number, into: { bodyRead: Buffer 
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) {
       req.resume();
-      reject(new HttpError(413, `Request body too large (limit ${limit} bytes)`));
+      reject(tooLarge(`Request body too large (limit ${limit} bytes)`));
       return;
     }
     const chunks: Buffer[] = [];
@@ -124,7 +125,7 @@ function readBody(req: IncomingMessage, limit: number, into: { bodyRead: Buffer 
       size += chunk.length;
       if (size > limit) {
         failed = true;
-        reject(new HttpError(413, `Request body too large (limit ${limit} bytes)`));
+        reject(tooLarge(`Request body too large (limit ${limit} bytes)`));
         return;
       }
       chunks.push(chunk);
@@ -136,7 +137,7 @@ function readBody(req: IncomingMessage, limit: number, into: { bodyRead: Buffer 
       resolve(body);
     });
     req.on('error', (err) => {
-      if (!failed) reject(new HttpError(400, `Could not read request body: ${err.message}`));
+      if (!failed) reject(invalid(`Could not read request body: ${err.message}`));
     });
   });
 }

@@ -1,17 +1,8 @@
-/** A small HTTP router: exact segments and `:param` captures; capabilities register their routes. */
+/**
+ * A small HTTP router: exact segments and `:param` captures; capabilities register their routes.
+ * Handlers refuse by throwing DomainError (platform/errors.ts); http-errors.ts maps it to a response.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    /** Optional machine-readable error code included in JSON bodies. */
-    readonly code?: string,
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
-}
 
 export interface HttpContext {
   req: IncomingMessage;
@@ -23,9 +14,9 @@ export interface HttpContext {
   params: Record<string, string>;
   /** Decoded query parameters in received order. */
   query: Array<[string, string]>;
-  /** Reads the whole body (bounded by maxBodyBytes; 413 beyond). Cached. */
+  /** Reads the whole body (bounded by maxBodyBytes; a `too_large` DomainError beyond). Cached. */
   body(): Promise<Buffer>;
-  /** Reads and JSON-parses the body; 400 with a clear message when invalid. */
+  /** Reads and JSON-parses the body; an `invalid` DomainError with a clear message when it is not JSON. */
   json<T = unknown>(): Promise<T>;
   /** The body JSON-parsed, synchronously: only once body() has resolved (authenticated API routes). */
   bodyJson<T = unknown>(): T;

@@ -14,7 +14,7 @@ export interface SignedRequest {
 
 export type SignatureCheck =
   | { ok: true; credentials: Credentials }
-  | { ok: false; status: 401; message: string };
+  | { ok: false; message: string };
 
 /** `METHOD\npath\ncanonical_query` with lower-cased sorted keys and raw values. */
 export function stringToSign(method: string, path: string, query: ReadonlyArray<readonly [string, string]>): string {
@@ -100,5 +100,5 @@ export function verifySignedRequest(
 }
 
 function fail(message: string): SignatureCheck {
-  return { ok: false, status: 401, message };
+  return { ok: false, message };
 }

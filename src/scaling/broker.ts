@@ -73,7 +73,7 @@ export interface Broker {
    * Sends an event to the nodes subscribed to its channel (this one included when subscribed).
    * Networked brokers return a promise that resolves once the server accepted it, so an
    * acknowledged HTTP publish survives the node dying right after, and may reject with an
-   * "unavailable" error (HTTP 503) when the event could not be put in place (Redis: down, or this
+   * `unavailable` DomainError when the event could not be put in place (Redis: down, or this
    * node still re-subscribing). Such promises are pre-handled, so callers that do not wait (client
    * events) leave no unhandled rejection.
    */

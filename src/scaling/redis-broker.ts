@@ -6,13 +6,13 @@
  * Redis Cluster's shards; older servers get SUBSCRIBE/PUBLISH.
  *
  * Nothing accepted is lost across a Redis restart: a publish resolves only once Redis took it while
- * this node's subscriptions were in place, and rejects (HTTP 503) otherwise — Redis down or this
+ * this node's subscriptions were in place, and rejects (DomainError `unavailable`) otherwise — Redis down or this
  * node still re-subscribing after a reconnect, the connection lost before Redis answered (ioredis
  * would send it again after the reconnect, possibly before anyone is subscribed again), or no
  * answer within PUBLISH_TIMEOUT_MS. Pub/sub keeps nothing, so "accepted" must mean "in place".
  */
 import type { Logger } from '../platform/logger.js';
-import { HttpError } from '../platform/router.js';
+import { unavailable, type DomainError } from '../platform/errors.js';
 import { isChannelControl, type Broker, type ChannelEvent, type Control, type ControlMessage } from './broker.js';
 import { TopicInterest } from './interest.js';
 import type { RedisLink } from './redis-link.js';
@@ -102,7 +102,7 @@ export class RedisBroker implements Broker {
   publish(event: ChannelEvent): Promise<void> | void {
     if (!this.healthy()) {
       if (this.dropped++ % 1000 === 0) this.logger.warn({ dropped: this.dropped }, 'Redis is down: publish refused');
-      return settledQuietly(Promise.reject(unavailable()));
+      return settledQuietly(Promise.reject(brokerUnavailable()));
     }
     const payload = encodeWireEvent(event);
     const topic = this.channelTopic(event.appId, event.channel);
@@ -115,12 +115,12 @@ export class RedisBroker implements Broker {
     const done = Promise.race([sent, timeout]).then(
       () => {
         clearTimeout(timer);
-        if (this.epoch !== epoch) throw unavailable();
+        if (this.epoch !== epoch) throw brokerUnavailable();
       },
       (err: unknown) => {
         clearTimeout(timer);
         this.logger.warn({ err: (err as Error).message }, 'redis publish failed: refused');
-        throw unavailable();
+        throw brokerUnavailable();
       },
     );
     const tracked = done.catch(() => undefined);
@@ -182,8 +182,8 @@ export class RedisBroker implements Broker {
 /** Longest wait for Redis to acknowledge a publish before it is refused. */
 const PUBLISH_TIMEOUT_MS = 5000;
 
-function unavailable(): HttpError {
-  return new HttpError(503, 'Broker redis unavailable (cluster messages and state), retry shortly');
+function brokerUnavailable(): DomainError {
+  return unavailable('Broker redis unavailable (cluster messages and state), retry shortly');
 }
 
 /**

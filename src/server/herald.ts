@@ -20,7 +20,9 @@ import type { ValidEvent } from '../http-api/publish.js';
 import type { CoreContext, HeraldHooks, HeraldModule } from '../core/module.js';
 import { planStart, ServiceRegistry } from '../platform/module-graph.js';
 import { defaultModules } from './modules.js';
-import { HttpError, Router } from '../platform/router.js';
+import { Router } from '../platform/router.js';
+import { DomainError, notFound } from '../platform/errors.js';
+import { sendError } from '../platform/http-errors.js';
 import { loadTlsMaterial, reloadTls, type TlsFiles } from './tls.js';
 import { WebSocketGateway } from './websocket.js';
 import { TokenBuckets } from '../platform/token-buckets.js';
@@ -395,15 +397,15 @@ async function handleHttp(
       return;
     }
     const match = router.match(ctx.method, ctx.path);
-    if (match === 'method') throw new HttpError(405, `Method ${ctx.method} not allowed on ${ctx.path}`);
-    if (!match) throw new HttpError(404, `Not found: ${ctx.method} ${ctx.path.slice(0, 200)}`);
+    if (match === 'method') throw new DomainError('not_allowed', `Method ${ctx.method} not allowed on ${ctx.path}`);
+    if (!match) throw notFound(`Not found: ${ctx.method} ${ctx.path.slice(0, 200)}`);
     routeName = match.name;
     ctx.params = match.params;
     await match.handler(ctx);
     if (!res.headersSent) res.writeHead(204).end();
   } catch (err) {
-    if (err instanceof HttpError) {
-      sendJson(res, err.status, err.code ? { error: err.message, code: err.code } : { error: err.message });
+    if (err instanceof DomainError) {
+      sendError(res, err);
     } else {
       logger.error({ err, reqId: requestId, url: req.url?.split('?')[0] }, 'HTTP handler failed');
       sendJson(res, 500, { error: 'Internal server error' });

@@ -4,7 +4,7 @@ import type { StartupRetry } from './postgres.js';
 import { migrate } from './migrations.js';
 import { checkDataDirFiles, DamagedStoreError, looksDamaged, storeExists } from './store-check.js';
 import { resolve } from 'node:path';
-import { HttpError } from '../platform/router.js';
+import { invalid } from '../platform/errors.js';
 
 export interface OpenDatabaseOptions {
   databaseUrl?: string;
@@ -51,11 +51,11 @@ async function migrated(db: Database): Promise<Database> {
  */
 const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
 
-/** Turns those errors into a 400 HttpError, which every API layer (REST, Beams, GraphQL) reports as bad input. */
-function refuseUnstorableText(db: Database): Database {
+/** Turns those errors into an `invalid` DomainError, which every API layer (REST, Beams, GraphQL) reports as bad input. */
+export function refuseUnstorableText(db: Database): Database {
   const translate = (err: unknown): never => {
     if (UNSTORABLE_TEXT.has(String((err as { code?: unknown } | null)?.code))) {
-      throw new HttpError(400, 'Text containing NUL characters (\\u0000) cannot be stored', 'invalid_text');
+      throw invalid('Text containing NUL characters (\\u0000) cannot be stored', { code: 'invalid_text' });
     }
     throw err;
   };

@@ -14,7 +14,8 @@ import { requireAdmin } from '../apps/admin-api.js';
 import type { AppRegistry } from '../apps/registry.js';
 import { authenticateApiRequest } from '../http-api/authenticate.js';
 import { sendJson } from '../platform/http-context.js';
-import { HttpError, type HttpContext, type Router } from '../platform/router.js';
+import type { HttpContext, Router } from '../platform/router.js';
+import { DomainError, invalid, notFound, unavailable } from '../platform/errors.js';
 import { deliveryJson } from './delivery-log.js';
 import { UnknownEndpointError, type WebhookService } from './service.js';
 import type { App } from '../apps/app.js';
@@ -37,14 +38,14 @@ export function registerWebhookRoutes(router: Router, deps: WebhookRouteDeps): v
   router.add('GET', '/admin/apps/:appId/webhooks/log', async (ctx) => {
     requireAdmin(ctx, deps.adminToken);
     const app = deps.apps.byId(ctx.params.appId ?? '');
-    if (!app) throw new HttpError(404, `Unknown app id ${String(ctx.params.appId).slice(0, 100)}`);
+    if (!app) throw notFound(`Unknown app id ${String(ctx.params.appId).slice(0, 100)}`);
     await sendLog(ctx, deps.service, app.id);
   });
 
   const adminApp = (ctx: HttpContext): App => {
     requireAdmin(ctx, deps.adminToken);
     const app = deps.apps.byId(ctx.params.appId ?? '');
-    if (!app) throw new HttpError(404, `Unknown app id ${String(ctx.params.appId).slice(0, 100)}`);
+    if (!app) throw notFound(`Unknown app id ${String(ctx.params.appId).slice(0, 100)}`);
     ctx.res.setHeader('Cache-Control', 'no-store');
     return app;
   };
@@ -68,18 +69,18 @@ export function registerWebhookRoutes(router: Router, deps: WebhookRouteDeps): v
 async function endpointUrl(ctx: HttpContext): Promise<string> {
   const body = await ctx.json<unknown>();
   const url = (body as { url?: unknown } | null)?.url;
-  if (typeof url !== 'string' || url.length === 0 || url.length > 2048) throw new HttpError(400, 'Send {"url": "<endpoint URL>"}');
+  if (typeof url !== 'string' || url.length === 0 || url.length > 2048) throw invalid('Send {"url": "<endpoint URL>"}');
   return url;
 }
 
-/** Unknown endpoints answer 404, an outbox that cannot be reached 503. */
+/** Unknown endpoints are `not_found`, an outbox that cannot be reached `unavailable`. */
 export async function webhookAction<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof UnknownEndpointError) throw new HttpError(404, err.message);
-    if (err instanceof HttpError) throw err;
-    throw new HttpError(503, 'Webhook outbox unavailable (database not reachable)');
+    if (err instanceof UnknownEndpointError) throw notFound(err.message);
+    if (err instanceof DomainError) throw err;
+    throw unavailable('Webhook outbox unavailable (database not reachable)');
   }
 }
 
@@ -110,7 +111,7 @@ async function sendLog(ctx: HttpContext, service: WebhookService, appId: string)
   try {
     [deliveries, pending] = await Promise.all([service.recentDeliveries(appId, limit, before), service.pendingCount(appId)]);
   } catch {
-    throw new HttpError(503, 'Webhook delivery log unavailable (database not reachable)');
+    throw unavailable('Webhook delivery log unavailable (database not reachable)');
   }
   const last = deliveries[deliveries.length - 1];
   ctx.res.setHeader('Cache-Control', 'no-store');
@@ -126,7 +127,7 @@ function intParam(ctx: HttpContext, name: string, min: number, max: number): num
   const raw = ctx.queryValue(name);
   if (raw === undefined || raw === '') return undefined;
   if (!/^\d{1,16}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new HttpError(400, `${name} must be a whole number from ${min} to ${max}`);
+    throw invalid(`${name} must be a whole number from ${min} to ${max}`);
   }
   return Number(raw);
 }

@@ -5,6 +5,7 @@
  *
  * A peer whose other end goes away fails its pending requests with WORKER_IPC_CLOSED.
  */
+import { DomainError, type ErrorKind } from '../platform/errors.js';
 
 /** What both `cluster.Worker` and a worker's `process` offer. */
 export interface IpcEndpoint {
@@ -25,8 +26,9 @@ export interface SerializedError {
   name: string;
   message: string;
   code?: string;
-  /** HttpError status, so bad input stays a 4xx across the channel. */
-  status?: number;
+  /** A DomainError's kind (and Beams title), so a refusal (bad input, quota) stays one across the channel. */
+  kind?: ErrorKind;
+  title?: string;
 }
 
 /** Most requests one peer keeps waiting at once: beyond it the caller is failing faster than it is answered. */
@@ -41,7 +43,7 @@ export class IpcPeer {
   private readonly pending = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();
   private readonly handlers = new Map<string, IpcHandler>();
   private closed: Error | undefined;
-  /** Turns a serialized error back into the caller's error type (HttpError for statuses). */
+  /** Turns a serialized error back into the caller's error type (DomainError when it has a kind). */
   reviveError: (error: SerializedError) => Error = defaultRevive;
 
   constructor(private readonly endpoint: IpcEndpoint) {
@@ -143,17 +145,20 @@ export class IpcPeer {
 }
 
 export function serializeError(err: unknown): SerializedError {
-  const e = err as { name?: unknown; message?: unknown; code?: unknown; status?: unknown };
+  const e = err as { name?: unknown; message?: unknown; code?: unknown };
   const out: SerializedError = { name: typeof e?.name === 'string' ? e.name : 'Error', message: typeof e?.message === 'string' ? e.message : String(err) };
   if (typeof e?.code === 'string') out.code = e.code;
-  if (typeof e?.status === 'number') out.status = e.status;
+  if (err instanceof DomainError) {
+    out.kind = err.kind;
+    if (err.title !== undefined) out.title = err.title;
+  }
   return out;
 }
 
 function defaultRevive(error: SerializedError): Error {
-  const err = new Error(error.message) as Error & { code?: string; status?: number };
+  if (error.kind !== undefined) return new DomainError(error.kind, error.message, { code: error.code, title: error.title });
+  const err = new Error(error.message) as Error & { code?: string };
   err.name = error.name;
   if (error.code !== undefined) err.code = error.code;
-  if (error.status !== undefined) err.status = error.status;
   return err;
 }

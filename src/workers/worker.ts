@@ -8,8 +8,7 @@ import type { HeraldConfig } from '../config/schema.js';
 import type { StartOptions } from '../server/herald.js';
 import type { HeraldModule } from '../core/module.js';
 import { defaultModules } from '../server/modules.js';
-import { HttpError } from '../platform/router.js';
-import { METRICS_SERVICE } from '../metrics/module.js';
+import { METRICS_SERVICE, type MetricsService } from '../metrics/module.js';
 import { DATABASE_SERVICE, type DatabaseProvider } from '../storage/module.js';
 import { workerCount } from './count.js';
 import { shareConnectionCounts } from './connection-counts.js';
@@ -60,10 +59,6 @@ export function workerParts(
   nodeId: string,
   modules: HeraldModule[] = defaultModules(),
 ): Pick<StartOptions, 'scaling' | 'modules' | 'apiRateLimiter'> & { disconnected(): void } {
-  peer.reviveError = (e) => {
-    if (e.status !== undefined) return new HttpError(e.status, e.message, e.code);
-    return Object.assign(new Error(e.message), { name: e.name, code: e.code });
-  };
   // With Redis or NATS every worker is a node of that cluster (the backends already decide
   // first/last atomically across nodes); otherwise the hub is this node's cluster state.
   const local = config.broker === 'memory';

@@ -6,7 +6,7 @@ import { UsageTracker } from '../../src/apps/usage.js';
 import { emptyCounters, type DailyUsage, type UsageCounters, type UsageStore } from '../../src/apps/usage-store.js';
 import type { ChannelsEngine } from '../../src/channels/engine.js';
 import { createLogger } from '../../src/platform/logger.js';
-import { HttpError } from '../../src/platform/router.js';
+import { DomainError } from '../../src/platform/errors.js';
 
 const app: App = parseApp({ id: 'unit-app', key: 'unit-key', secret: 'unit-secret', quotas: { dailyMessages: 10, maxConnections: 2 } });
 
@@ -63,7 +63,7 @@ test('the daily quota counts sent + delivered messages and resets at 00:00 UTC',
   tracker.delivered(app, 4);
   assert.throws(
     () => tracker.checkPublish(app, [event]),
-    (err: unknown) => err instanceof HttpError && err.status === 403 && /10 of 10 messages used today/.test(err.message),
+    (err: unknown) => err instanceof DomainError && err.kind === 'quota' && err.code === 'daily_message_quota_exceeded' && /10 of 10 messages used today/.test(err.message),
   );
   now = Date.parse('2030-01-02T00:00:01Z');
   assert.equal(tracker.messagesToday(app.id), 0, 'a new UTC day starts from zero');
@@ -78,7 +78,7 @@ test('a publish with info counts as two messages (seed 003), in usage and in the
   assert.equal(tracker.messagesToday(app.id), 3, 'the publish with info added two');
   // 3 used + 8 estimated for 7 channels with info (7 + 1) = 11 > 10: refused because of the info message.
   const sevenWithInfo = { name: 'e', data: '{}', channels: ['a', 'b', 'c', 'd', 'e', 'f', 'g'], info: ['subscription_count'] };
-  assert.throws(() => tracker.checkPublish(app, [sevenWithInfo]), (err: unknown) => err instanceof HttpError && err.status === 403 && /needs about 8/.test(err.message));
+  assert.throws(() => tracker.checkPublish(app, [sevenWithInfo]), (err: unknown) => err instanceof DomainError && err.kind === 'quota' && /needs about 8/.test(err.message));
   tracker.checkPublish(app, [{ ...sevenWithInfo, info: [] }]);
   assert.equal(tracker.messagesToday(app.id), 10);
 });

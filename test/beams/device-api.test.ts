@@ -209,7 +209,7 @@ describe('Beams JWT verification', () => {
     assert.equal(await verifyUserToken(sdk.generateToken('u1').token, 'inst-1', 'beams-secret'), 'u1');
     const vector =
       'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpYXQiOjE3MDAwMDAwMDAsImV4cCI6MTcwMDA4NjQwMCwiaXNzIjoiaHR0cHM6Ly9pbnN0LTEucHVzaG5vdGlmaWNhdGlvbnMucHVzaGVyLmNvbSIsInN1YiI6InUxIn0.ZuiQQMZJZp0eg0vCjwSyQvndEOJxQaLR7VMhDcgdWWc';
-    await assert.rejects(verifyUserToken(vector, 'inst-1', 'beams-secret'), (err: unknown) => err instanceof BeamsError && err.status === 401 && /expired/.test(err.description));
-    await assert.rejects(verifyUserToken(vector, 'inst-1', 'other-secret'), (err: unknown) => err instanceof BeamsError && err.status === 401);
+    await assert.rejects(verifyUserToken(vector, 'inst-1', 'beams-secret'), (err: unknown) => err instanceof BeamsError && err.kind === 'unauthorized' && /expired/.test(err.description));
+    await assert.rejects(verifyUserToken(vector, 'inst-1', 'other-secret'), (err: unknown) => err instanceof BeamsError && err.kind === 'unauthorized');
   });
 });

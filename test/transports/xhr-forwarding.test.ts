@@ -6,7 +6,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CLIENT_ADDRESS_HEADER, FORWARD_SECRET_HEADER, ownerSlot, XhrForwarder } from '../../src/transports/xhr/forwarding.js';
-import { HttpError, type HttpContext } from '../../src/platform/router.js';
+import type { HttpContext } from '../../src/platform/router.js';
+import { DomainError } from '../../src/platform/errors.js';
 
 test('a session key has one owner slot, the same every time, and keys spread over the slots', () => {
   const counts = [0, 0, 0];
@@ -56,6 +57,6 @@ test('a request for a session this slot owns stays here; another slot\'s restart
   assert.equal(forwarder.route(ctx(theirs)), undefined, 'no table yet (one-worker node): handled here');
   forwarder.setTable({ slots: 2, peers: [peer, null] });
   assert.equal(forwarder.route(ctx(mine)), undefined);
-  assert.throws(() => forwarder.route(ctx(theirs)), (err: unknown) => err instanceof HttpError && err.status === 503);
+  assert.throws(() => forwarder.route(ctx(theirs)), (err: unknown) => err instanceof DomainError && err.kind === 'unavailable');
   assert.equal(forwarder.forwardedRequests, 0);
 });

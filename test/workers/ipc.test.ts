@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { IpcPeer, type IpcEndpoint } from '../../src/workers/ipc.js';
+import { DomainError, invalid } from '../../src/platform/errors.js';
 
 /** Two endpoints wired like a node:cluster channel with serialization 'advanced'. */
 function channel(): [IpcEndpoint & EventEmitter, IpcEndpoint & EventEmitter] {
@@ -24,7 +25,7 @@ test('a request is answered with the handler value, Dates and Buffers intact', a
   assert.deepEqual(rows[0]!.args, { n: 1 });
 });
 
-test('a failing handler rejects the request with its message, code and status', async () => {
+test('a failing handler rejects the request with its message and code; a DomainError keeps its kind', async () => {
   const [a, b] = channel();
   const primary = new IpcPeer(a);
   const worker = new IpcPeer(b);
@@ -32,10 +33,10 @@ test('a failing handler rejects the request with its message, code and status', 
     throw Object.assign(new Error('duplicate key'), { code: '23505' });
   });
   primary.handle('async', async () => {
-    throw Object.assign(new Error('bad'), { status: 400, code: 'invalid_text' });
+    throw invalid('bad', { code: 'invalid_text' });
   });
   await assert.rejects(worker.request('sync'), { message: 'duplicate key', code: '23505' });
-  await assert.rejects(worker.request('async'), { message: 'bad', status: 400, code: 'invalid_text' });
+  await assert.rejects(worker.request('async'), (err: unknown) => err instanceof DomainError && err.kind === 'invalid' && err.message === 'bad' && err.code === 'invalid_text');
   await assert.rejects(worker.request('nope'), /unknown IPC request nope/);
 });
 

@@ -4,10 +4,9 @@
  * it they answer NOT_AVAILABLE.
  */
 import type { App } from '../../apps/app.js';
-import { usageRange } from '../../apps/admin-api.js';
 import type { AppsService } from '../../apps/module.js';
 import type { DailyUsage } from '../../apps/usage-store.js';
-import type { HttpContext } from '../../platform/router.js';
+import { usageWindow } from '../../apps/usage-window.js';
 import { appFor, requireAdmin, type GraphQLContext } from '../context/auth.js';
 import { notAvailable, toGraphQLError } from '../errors.js';
 import type { ResolverMap } from '../schema.js';
@@ -78,13 +77,9 @@ export function clusterInfo(ctx: GraphQLContext) {
 
 /** The usage window rule of GET /admin/apps/{id}/usage (from/to or days; 30 days by default). */
 function range(args: { from?: string | null; to?: string | null; days?: number | null }): { from: string; to: string } {
-  const values: Record<string, string | undefined> = {
-    from: args.from ?? undefined,
-    to: args.to ?? undefined,
-    days: args.days === undefined || args.days === null ? undefined : String(args.days),
-  };
+  const days = args.days === undefined || args.days === null ? undefined : String(args.days);
   try {
-    return usageRange({ queryValue: (name: string) => values[name] } as unknown as HttpContext);
+    return usageWindow({ from: args.from ?? undefined, to: args.to ?? undefined, days });
   } catch (err) {
     throw toGraphQLError(err);
   }

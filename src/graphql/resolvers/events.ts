@@ -42,7 +42,7 @@ function activeApp(ctx: GraphQLContext, appId: string | undefined): App {
   return app;
 }
 
-/** validateEvent throws HttpError (400/413): reported as BAD_USER_INPUT with the same message. */
+/** validateEvent throws DomainError (`invalid`, `too_large`): reported as BAD_USER_INPUT with the same message. */
 function validate(body: EventBody, app: App, where?: string): ValidEvent {
   try {
     return validateEvent(body, app, where);
@@ -51,7 +51,7 @@ function validate(body: EventBody, app: App, where?: string): ValidEvent {
   }
 }
 
-/** The same admission as the HTTP API: every beforePublish hook (quotas refuse with HttpError). */
+/** The same admission as the HTTP API: every beforePublish hook (quotas refuse with DomainError `quota`). */
 async function admit(ctx: GraphQLContext, app: App, events: ValidEvent[]): Promise<void> {
   try {
     for (const hook of ctx.deps.hooks.beforePublish) await hook(app, events);

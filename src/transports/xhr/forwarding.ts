@@ -11,7 +11,9 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createContext, sendJson } from '../../platform/http-context.js';
-import { HttpError, Router, type HttpContext } from '../../platform/router.js';
+import { Router, type HttpContext } from '../../platform/router.js';
+import { DomainError, forbidden, notFound, unavailable } from '../../platform/errors.js';
+import { sendError } from '../../platform/http-errors.js';
 
 export const FORWARD_SECRET_HEADER = 'x-herald-forward-secret';
 export const CLIENT_ADDRESS_HEADER = 'x-herald-client-address';
@@ -102,7 +104,7 @@ export class XhrForwarder {
     const owner = ownerSlot(`${key}/${server}/${session}`, table.slots);
     if (owner === this.options.slot) return undefined;
     const peer = table.peers[owner];
-    if (!peer) throw new HttpError(503, 'The worker holding this session is restarting; retry');
+    if (!peer) throw unavailable('The worker holding this session is restarting; retry');
     this.forwardedRequests++;
     return this.forward(ctx, peer);
   }
@@ -153,15 +155,15 @@ export class XhrForwarder {
 
   private async servePrivate(router: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      if (!this.trusted(req)) throw new HttpError(403, 'Not a forwarded xhr request');
+      if (!this.trusted(req)) throw forbidden('Not a forwarded xhr request');
       const ctx = createContext(req, res, this.options.maxBodyBytes);
       const match = router.match(ctx.method, ctx.path);
-      if (!match || match === 'method') throw new HttpError(404, 'Not found');
+      if (!match || match === 'method') throw notFound('Not found');
       ctx.params = match.params;
       await match.handler(ctx);
       if (!res.headersSent) res.writeHead(204).end();
     } catch (err) {
-      if (err instanceof HttpError) sendJson(res, err.status, { error: err.message });
+      if (err instanceof DomainError) sendError(res, err);
       else sendJson(res, 500, { error: 'Internal server error' });
     }
   }

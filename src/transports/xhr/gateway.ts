@@ -14,7 +14,8 @@ import { originRefusal } from '../../apps/origins.js';
 import type { ServerResponse } from 'node:http';
 import type { ChannelsEngine } from '../../channels/engine.js';
 import { CloseCode } from '../../protocol/errors.js';
-import { HttpError, type HttpContext } from '../../platform/router.js';
+import type { HttpContext } from '../../platform/router.js';
+import { invalid, notFound, tooLarge } from '../../platform/errors.js';
 import { closeFrame, OPEN_FRAME, parseSendBody, STREAMING_PRELUDE, validSessionSegments } from './framing.js';
 import { XhrSession, type SessionHost, type XhrKind } from './session.js';
 
@@ -93,7 +94,7 @@ export class XhrGateway implements SessionHost {
     const id = sessionId(ctx);
     const now = Date.now();
     const existing = this.sessions.get(id);
-    if (existing && existing.ip !== ip) throw new HttpError(404, 'Session not found');
+    if (existing && existing.ip !== ip) throw notFound('Session not found');
     if (existing?.closedWith !== undefined) {
       // The client learns why its session ended (e.g. 4009), then the id is forgotten.
       this.forget(existing);
@@ -111,10 +112,10 @@ export class XhrGateway implements SessionHost {
   send(ctx: HttpContext, body: Buffer, ip = clientAddress(ctx)): void {
     const id = sessionId(ctx);
     const session = this.sessions.get(id);
-    if (!session || session.ip !== ip || session.closedWith !== undefined || !session.connection) throw new HttpError(404, 'Session not found');
-    if (body.length > this.options.maxSendBytes) throw new HttpError(413, `xhr_send body too large (limit ${this.options.maxSendBytes} bytes)`);
+    if (!session || session.ip !== ip || session.closedWith !== undefined || !session.connection) throw notFound('Session not found');
+    if (body.length > this.options.maxSendBytes) throw tooLarge(`xhr_send body too large (limit ${this.options.maxSendBytes} bytes)`);
     const parsed = parseSendBody(body.toString('utf8'));
-    if (!parsed.ok) throw new HttpError(400, parsed.error);
+    if (!parsed.ok) throw invalid(parsed.error);
     const conn = session.connection;
     if (parsed.messages.length === 0) this.engine.touch(conn);
     for (const text of parsed.messages) this.engine.receive(conn, text);
@@ -208,7 +209,7 @@ function clientAddress(ctx: HttpContext): string {
 
 function sessionId(ctx: HttpContext): string {
   const { key, server, session } = ctx.params;
-  if (!validSessionSegments(server!, session!)) throw new HttpError(404, 'Invalid session id');
+  if (!validSessionSegments(server!, session!)) throw notFound('Invalid session id');
   return `${key}/${server}/${session}`;
 }
 
