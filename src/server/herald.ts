@@ -18,7 +18,7 @@ import type { HeraldHooks, HeraldModule, ModuleContext } from './module.js';
 import { defaultModules } from './modules.js';
 import { HttpError, Router } from '../platform/router.js';
 import { loadTlsMaterial, reloadTls, type TlsFiles } from './tls.js';
-import { WebSocketGateway } from './websocket.js';
+import { WebSocketGateway } from '../transports/websocket/gateway.js';
 import { API_RATE_LIMITER_SERVICE, TokenBuckets } from '../platform/token-buckets.js';
 import type { WebSocket } from 'ws';
 

@@ -15,12 +15,12 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { CloseCode } from '../protocol/errors.js';
-import type { ChannelsEngine } from '../channels/engine.js';
-import type { Connection } from '../channels/connection.js';
-import type { ConnectionTransport, OutboundMessage } from '../channels/transport.js';
-import { parseQuery } from '../platform/http-context.js';
-import { originRefusal } from '../apps/origins.js';
+import { CloseCode } from '../../protocol/errors.js';
+import type { ChannelsEngine } from '../../channels/engine.js';
+import type { Connection } from '../../channels/connection.js';
+import type { ConnectionTransport, OutboundMessage } from '../../channels/transport.js';
+import { parseQuery } from '../../platform/http-context.js';
+import { originRefusal } from '../../apps/origins.js';
 import { processSendPath, unwritten, type NativeBatch, type SendOwner, type SendPath } from './native-send.js';
 
 export interface WebSocketOptions {
