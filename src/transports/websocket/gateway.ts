@@ -52,7 +52,9 @@ function setCloseTimeout(ws: WebSocket, ms: number): void {
 /**
  * `ws` lets the server construct a subclass, and Herald makes that subclass the engine's transport:
  * one object per connection for the engine's side, and module-level listeners (no per-connection
- * closures) reach their connection through `this`. At 100,000 connections every field counts.
+ * closures) reach their connection through `this`. At 100,000 connections every field counts:
+ * the write path's state is one FrameWriter (a second small object, so it is testable without ws
+ * and a socket; its fields used to live here).
  */
 class HeraldWebSocket extends WebSocket implements ConnectionTransport {
   connection: Connection | undefined = undefined;
