@@ -8,6 +8,7 @@
 import type { App } from '../apps/app.js';
 import type { AppRegistry } from '../apps/registry.js';
 import { CloseCode } from '../protocol/errors.js';
+import { checkHandshake } from '../protocol/handshake.js';
 import { channelType } from '../protocol/names.js';
 import { encodeConnectionEstablished, encodeEvent, parseInboundFrame, PING_FRAME, PONG_FRAME } from '../protocol/messages.js';
 import type { Broker, ChannelEvent, Control, ModuleMessage } from '../scaling/broker.js';
@@ -60,8 +61,6 @@ export interface PublishRequest {
   data: string;
   excludeSocketId?: string;
 }
-
-const VERSION_FORMAT = /^[0-9A-Za-z.+_-]{1,32}$/;
 
 export class ChannelsEngine {
   readonly apps: AppRegistry;
@@ -182,19 +181,9 @@ export class ChannelsEngine {
       this.emit('connectionRefused', request.appKey, code, reason);
       return { ok: false, code, reason };
     };
-    const app = this.apps.byKey(request.appKey);
-    if (!app) return refuse(CloseCode.AppNotFound, `App key ${request.appKey} not in this cluster`);
-    if (!app.enabled) return refuse(CloseCode.AppDisabled, 'Application disabled');
-    if (request.protocol === undefined || request.protocol === '') {
-      return refuse(CloseCode.NoProtocol, 'No protocol version supplied');
-    }
-    const protocol = /^\d{1,3}$/.test(request.protocol) ? Number(request.protocol) : NaN;
-    if (!(protocol >= 4 && protocol <= 7)) {
-      return refuse(CloseCode.UnsupportedProtocol, `Unsupported protocol version ${request.protocol}`);
-    }
-    if (request.version !== undefined && !VERSION_FORMAT.test(request.version)) {
-      return refuse(CloseCode.InvalidVersion, 'Invalid version string format');
-    }
+    const checked = checkHandshake(this.apps.byKey(request.appKey), request);
+    if (!checked.ok) return refuse(checked.code, checked.reason);
+    const app = checked.app;
     const state = this.stateFor(app);
     const max = app.limits.maxConnections;
     if (max > 0 && state.connections.size >= max) {

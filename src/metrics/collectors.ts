@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AppStats, AppStatsTable } from './app-stats.js';
 import type { WebhookGauges } from './sources.js';
-import { processSendPath } from '../server/native-send.js';
+import { processSendPath } from '../transports/websocket/native-send.js';
 
 export const PREFIX = 'herald_';
 

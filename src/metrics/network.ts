@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { processSendPath } from '../server/native-send.js';
+import { processSendPath } from '../transports/websocket/native-send.js';
 
 export class NetworkBytes {
   private readonly open = new Set<Socket>();

@@ -24,7 +24,7 @@ import { Router } from '../platform/router.js';
 import { DomainError, notFound } from '../platform/errors.js';
 import { sendError } from '../platform/http-errors.js';
 import { loadTlsMaterial, reloadTls, type TlsFiles } from './tls.js';
-import { WebSocketGateway } from './websocket.js';
+import { WebSocketGateway } from '../transports/websocket/gateway.js';
 import { TokenBuckets } from '../platform/token-buckets.js';
 import type { WebSocket } from 'ws';
 

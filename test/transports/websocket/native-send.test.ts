@@ -1,5 +1,5 @@
 /**
- * The native send path (native/herald_send.cc through src/server/native-send.ts) over real
+ * The native send path (native/herald_send.cc through src/transports/websocket/native-send.ts) over real
  * connected TCP socket pairs, in both native modes: complete sends, partial writes to a peer that
  * stopped reading, EAGAIN, a peer that reset, several frames per socket, and the remainder handed
  * back to Node arriving in order. Skipped (with a note) only where the addon is not built.
@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, connect, type Socket } from 'node:net';
-import { NativeBatch, openSendPath, unwritten, type SendOwner } from '../../src/server/native-send.js';
+import { NativeBatch, openSendPath, unwritten, type SendOwner } from '../../../src/transports/websocket/native-send.js';
 
 const available = (mode: 'io_uring' | 'send') => openSendPath(mode).path;
 const uring = available('io_uring');
@@ -221,9 +221,9 @@ function sample(text: string, name: string): number {
 }
 
 test('a Herald says which send path it uses in /metrics, and broadcasts go through it', async () => {
-  const { startTestHerald } = await import('../helpers/herald.js');
-  const { RawClient } = await import('../helpers/raw-client.js');
-  const { processSendPath } = await import('../../src/server/native-send.js');
+  const { startTestHerald } = await import('../../helpers/herald.js');
+  const { RawClient } = await import('../../helpers/raw-client.js');
+  const { processSendPath } = await import('../../../src/transports/websocket/native-send.js');
   const h = await startTestHerald();
   try {
     const { path, batch } = processSendPath();

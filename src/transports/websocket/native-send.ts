@@ -32,8 +32,8 @@ export interface SendOwner {
 
 const SETTINGS = ['auto', 'io_uring', 'send', 'off'] as const;
 type Setting = (typeof SETTINGS)[number];
-/** Relative to this file both in src/server (tsx) and dist/server (built). */
-const ADDON_FILE = '../../native/build/Release/herald_send.node';
+/** Relative to this file both in src/transports/websocket (tsx) and dist/transports/websocket (built). */
+const ADDON_FILE = '../../../native/build/Release/herald_send.node';
 
 function loadAddon(): Addon | string {
   if (process.platform !== 'linux') return `not available on ${process.platform}`;

@@ -1,0 +1,246 @@
+/**
+ * WebSocket gateway: accepts upgrades on {wsPath}/app/{key} and turns each into an engine
+ * connection. The `ws` library does the HTTP upgrade, frame parsing, pings and the close
+ * handshake; handshake.ts decides whether the request may connect; frame.ts builds Herald's frames
+ * once per broadcast and frame-writer.ts writes them (the per-pass queue, flush-before-close, the
+ * slow-reader backlog and its cut-off).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import { CloseCode } from '../../protocol/errors.js';
+import type { ChannelsEngine } from '../../channels/engine.js';
+import type { Connection } from '../../channels/connection.js';
+import type { ConnectionTransport, OutboundMessage } from '../../channels/transport.js';
+import { frameOf } from './frame.js';
+import { FrameWriter, installNativeBatch, nativeBatchActive, type FrameSocket } from './frame-writer.js';
+import { parseHandshake } from './handshake.js';
+import { processSendPath, type SendPath } from './native-send.js';
+import { nativeFd, peerAddress } from './node-handle.js';
+
+export interface WebSocketOptions {
+  wsPath: string;
+  maxFrameBytes: number;
+  maxBufferedBytes: number;
+  /** Concurrent connections per remote address (0 = unlimited). */
+  maxConnectionsPerIp?: number;
+  /** Close handshakes that have not completed after this long are torn down. */
+  closeTimeoutMs?: number;
+  /** The native send path failed as a whole (not one socket); the process uses JavaScript from now on. */
+  onSendPathFailure?: (err: Error) => void;
+}
+
+/**
+ * How long a client cut off for not reading (4100) has to read what Node still holds and the
+ * close frame, instead of ws' close timeout: it may only resume after seconds, and what it
+ * holds is bounded (one chunk and the close frame).
+ */
+export const SLOW_CLIENT_CLOSE_GRACE_MS = 30_000;
+
+/** The close a client that stops reading gets (docs/hardening.md): pusher-js reconnects later. */
+export const SLOW_CLIENT_CLOSE = { code: CloseCode.OverCapacity, reason: 'Client is not reading fast enough' } as const;
+
+/**
+ * Gives one socket a longer close handshake than the server's closeTimeout. ws has no per-socket
+ * option, so this sets its private `_closeTimeout` (read when the close timer starts); if a ws
+ * version drops the field, the socket keeps the server's timeout (shorter, still bounded).
+ */
+function setCloseTimeout(ws: WebSocket, ms: number): void {
+  if ('_closeTimeout' in ws) (ws as unknown as { _closeTimeout: number })._closeTimeout = ms;
+}
+
+/**
+ * `ws` lets the server construct a subclass, and Herald makes that subclass the engine's transport:
+ * one object per connection for the engine's side, and module-level listeners (no per-connection
+ * closures) reach their connection through `this`. At 100,000 connections every field counts:
+ * the write path's state is one FrameWriter (a second small object, so it is testable without ws
+ * and a socket; its fields used to live here).
+ */
+class HeraldWebSocket extends WebSocket implements ConnectionTransport {
+  connection: Connection | undefined = undefined;
+  gateway: WebSocketGateway | undefined = undefined;
+  /** Open connections from this one's address (WebSocketGateway.perIp), set once accepted. */
+  peer: Peer | undefined = undefined;
+  /** Writes to the TCP socket (ws keeps it too, but privately); set once accepted. */
+  writer: FrameWriter | undefined = undefined;
+
+  /**
+   * Every close frame — Herald's own, or ws answering a client's close or a protocol error
+   * (1009, 1007…) — follows the frames sent before it (FrameWriter.flushBeforeClose).
+   */
+  override close(code?: number, data?: string | Buffer): void {
+    this.writer?.flushBeforeClose();
+    super.close(code, data);
+  }
+
+  deliver(message: OutboundMessage): void {
+    const writer = this.writer!;
+    if (this.readyState !== 1 || writer.socket.destroyed) return;
+    if (!writer.queue(frameOf(message), this.gateway!.maxBufferedBytes)) this.cutOff();
+  }
+
+  /**
+   * A client that stops reading must not hold unbounded memory: the writer dropped what it had not
+   * handed to Node (the client will never read it), and the 4100 close frame (pusher-js retries
+   * later) follows the little Node still holds, with time for the client to come back and read it.
+   */
+  private cutOff(): void {
+    setCloseTimeout(this, SLOW_CLIENT_CLOSE_GRACE_MS);
+    super.close(SLOW_CLIENT_CLOSE.code, SLOW_CLIENT_CLOSE.reason);
+  }
+
+  /** ConnectionTransport.closeWith: Pusher close codes, only while the socket is open. */
+  closeWith(code: number, reason: string): void {
+    // close() writes the queued frames (e.g. the pusher:error explaining it) first.
+    if (this.readyState === 0 || this.readyState === 1) this.close(code, reason);
+  }
+
+  /** The socket is gone (onClose, registered once accepted): forget queued frames and tell the engine. */
+  closed(code: number): void {
+    this.writer?.discard();
+    const gateway = this.gateway!;
+    gateway.released(this);
+    if (this.connection) gateway.engine.disconnect(this.connection, code);
+  }
+}
+
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+function ignoreError(): void {}
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  const ws = this as HeraldWebSocket;
+  const connection = ws.connection;
+  if (!connection) return;
+  if (isBinary) connection.sendError('Binary frames are not supported; send JSON text frames', null);
+  else ws.gateway!.engine.receive(connection, data.toString('utf8'));
+}
+function onPingOrPong(this: WebSocket): void {
+  const ws = this as HeraldWebSocket;
+  if (ws.connection) ws.gateway!.engine.touch(ws.connection);
+}
+function onClose(this: WebSocket, code: number): void {
+  (this as HeraldWebSocket).closed(code);
+}
+
+/** Open connections from one address; `ip` is the one copy of the address string they all share. */
+interface Peer {
+  ip: string;
+  count: number;
+}
+
+/** Upgrade → connection: the handshake, per-address limits, and the sockets it has open. */
+export class WebSocketGateway {
+  private readonly wss: WebSocketServer;
+  readonly connections = new Set<HeraldWebSocket>();
+  private readonly perIp = new Map<string, Peer>();
+  readonly maxBufferedBytes: number;
+  /** How this gateway's sockets are written (native io_uring / send(), or JavaScript). */
+  readonly sendPath: SendPath;
+
+  constructor(
+    readonly engine: ChannelsEngine,
+    private readonly options: WebSocketOptions,
+  ) {
+    this.maxBufferedBytes = options.maxBufferedBytes;
+    const chosen = processSendPath();
+    this.sendPath = chosen.path;
+    if (chosen.batch !== undefined) {
+      installNativeBatch(chosen.batch, (err) => {
+        chosen.path.name = 'js';
+        chosen.path.reason = `native send failed: ${err.message}`;
+        options.onSendPathFailure?.(err);
+      });
+    }
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+      WebSocket: HeraldWebSocket,
+      // A peer that never finishes the close handshake is cut off quickly (ws' default is 30 s).
+      closeTimeout: options.closeTimeoutMs ?? 3000,
+    } as ConstructorParameters<typeof WebSocketServer>[0]);
+  }
+
+  /** True when the path is a Pusher WebSocket path this gateway serves. */
+  handles(path: string): boolean {
+    return path.startsWith(`${this.options.wsPath}/app/`) || path === `${this.options.wsPath}/app`;
+  }
+
+  /** Completes the upgrade (any path: one this gateway does not serve is closed with 4005). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // A module-level listener: a closure here would keep `req` (and its headers) alive per connection.
+    socket.on('error', destroyOnError);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws as HeraldWebSocket, req, socket));
+  }
+
+  private accept(ws: HeraldWebSocket, req: IncomingMessage, socket: Duplex): void {
+    // ws now handles socket errors itself; dropping ours keeps one 'error' listener, not an array.
+    socket.off('error', destroyOnError);
+    this.connections.add(ws);
+    ws.on('error', ignoreError);
+    const handshake = parseHandshake({ url: req.url ?? '', origin: req.headers.origin }, this.options.wsPath, (key) => this.engine.apps.byKey(key));
+    if (!handshake.ok) {
+      if (handshake.appKey !== undefined) this.engine.emit('connectionRefused', handshake.appKey, handshake.code, handshake.reason);
+      return this.refuse(ws, handshake.code, handshake.reason);
+    }
+    const address = peerAddress(socket);
+    const peer = this.admitPeer(address ?? 'unknown');
+    if (!peer) return this.refuse(ws, CloseCode.OverCapacity, 'Too many connections from this address');
+    ws.gateway = this;
+    ws.peer = peer;
+    // Duplex is all ws needs; Herald only upgrades node:net sockets, which are FrameSockets.
+    ws.writer = new FrameWriter(socket as Duplex & FrameSocket, nativeBatchActive() ? nativeFd(socket) : -1);
+    ws.on('close', onClose);
+    const request = handshake.request;
+    request.remoteAddress = address === undefined ? undefined : peer.ip;
+    // The engine checks the handshake again (it serves the HTTP fallbacks too), then its quotas.
+    const result = this.engine.connect(request, ws);
+    if (!result.ok) {
+      ws.closeWith(result.code, result.reason);
+      return;
+    }
+    ws.connection = result.connection;
+    ws.on('message', onMessage);
+    ws.on('pong', onPingOrPong);
+    ws.on('ping', onPingOrPong);
+  }
+
+  /** Closes a socket that never became a connection. */
+  private refuse(ws: HeraldWebSocket, code: number, reason: string): void {
+    ws.close(code, reason);
+    this.connections.delete(ws);
+  }
+
+  /** Counts one more connection from `address`, or undefined when it already has its limit. */
+  private admitPeer(address: string): Peer | undefined {
+    const perIpLimit = this.options.maxConnectionsPerIp ?? 0;
+    const peer = this.perIp.get(address);
+    if (perIpLimit > 0 && (peer?.count ?? 0) >= perIpLimit) return undefined;
+    if (peer) {
+      peer.count++;
+      return peer;
+    }
+    const added = { ip: address, count: 1 };
+    this.perIp.set(address, added);
+    return added;
+  }
+
+  /** Bookkeeping when a socket is gone (its per-address count and the open set). */
+  released(ws: HeraldWebSocket): void {
+    this.connections.delete(ws);
+    const peer = ws.peer!;
+    if (--peer.count <= 0) this.perIp.delete(peer.ip);
+  }
+
+  /** Stops accepting and closes every socket with `code`. */
+  closeAll(code: number, reason: string): void {
+    for (const ws of this.connections) ws.close(code, reason);
+  }
+
+  terminateAll(): void {
+    for (const ws of this.connections) ws.terminate();
+    this.connections.clear();
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * The WebSocket gateway end to end without a network: the real engine (test/channels/fake.ts'
+ * harness) and real `ws`, over an in-memory stream that records the bytes a client would read.
+ * What the gateway adds on top of its parts: a refused handshake is closed with its Pusher code,
+ * frames sent before a close precede the close frame, and a client that stops reading is cut off
+ * with 4100 without its backlog being written.
+ */
+import { afterEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { harness } from '../../channels/fake.js';
+import { OutboundMessage, type ConnectionTransport } from '../../../src/channels/transport.js';
+import type { FrameSocket } from '../../../src/transports/websocket/frame-writer.js';
+import { SLOW_CLIENT_CLOSE, WebSocketGateway } from '../../../src/transports/websocket/gateway.js';
+import { nextPass } from './fake-socket.js';
+
+// Compile-time: what the gateway writes to (node:net sockets) satisfies the write path's interface.
+((socket: Socket): FrameSocket => socket) satisfies unknown;
+
+/** The server end of a connection: what the server writes is what the client reads (`wire`). */
+class WireSocket extends Duplex {
+  readonly wire: Buffer[] = [];
+  /** Set: the client stopped reading; writes wait (Node keeps them in writableLength). */
+  hold = false;
+  private readonly waiting: Array<() => void> = [];
+  override _read(): void {}
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.wire.push(chunk);
+    if (this.hold) this.waiting.push(done);
+    else done();
+  }
+  /** The client reads again: everything Node holds is written. */
+  drain(): void {
+    this.hold = false;
+    while (this.waiting.length > 0) this.waiting.shift()!();
+  }
+}
+
+interface Frame {
+  opcode: number;
+  payload: Buffer;
+}
+
+/** The server's frames after the 101 response (unmasked, as RFC 6455 requires of a server). */
+function framesOf(socket: WireSocket): Frame[] {
+  const bytes = Buffer.concat(socket.wire);
+  const end = bytes.indexOf('\r\n\r\n');
+  assert.match(bytes.subarray(0, end).toString(), /^HTTP\/1\.1 101 /);
+  const frames: Frame[] = [];
+  let at = end + 4;
+  while (at < bytes.length) {
+    const opcode = bytes[at]! & 0x0f;
+    let length = bytes[at + 1]! & 0x7f;
+    at += 2;
+    if (length === 126) {
+      length = bytes.readUInt16BE(at);
+      at += 2;
+    } else if (length === 127) {
+      length = Number(bytes.readBigUInt64BE(at));
+      at += 8;
+    }
+    frames.push({ opcode, payload: bytes.subarray(at, at + length) });
+    at += length;
+  }
+  return frames;
+}
+
+const texts = (frames: Frame[]) => frames.filter((f) => f.opcode === 1).map((f) => f.payload.toString());
+const closeOf = (frame: Frame | undefined) => {
+  assert.equal(frame?.opcode, 8, 'a close frame');
+  return { code: frame.payload.readUInt16BE(0), reason: frame.payload.subarray(2).toString() };
+};
+
+/** Every stream opened, destroyed after each test (ws' close timers end with them). */
+const opened: WireSocket[] = [];
+
+function upgrade(gateway: WebSocketGateway, url: string): WireSocket {
+  const socket = new WireSocket();
+  opened.push(socket);
+  const req = {
+    method: 'GET',
+    url,
+    headers: { host: 'herald.test', upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+  } as unknown as IncomingMessage;
+  gateway.handleUpgrade(req, socket, Buffer.alloc(0));
+  return socket;
+}
+
+afterEach(() => {
+  for (const socket of opened.splice(0)) socket.destroy();
+});
+
+function setUp(maxBufferedBytes = 1024 * 1024) {
+  const h = harness();
+  const refused: number[] = [];
+  h.engine.observe({ connectionRefused: (_key, code) => void refused.push(code) });
+  const gateway = new WebSocketGateway(h.engine, { wsPath: '', maxFrameBytes: 10_000, maxBufferedBytes });
+  const transportOf = () => [...gateway.connections][0] as unknown as ConnectionTransport & { readyState: number };
+  return { gateway, refused, transportOf };
+}
+
+test('a refused handshake is closed with its Pusher code, and reported as refused', async () => {
+  const { gateway, refused } = setUp();
+  try {
+    const cases: Array<[string, number, string]> = [
+      ['/app/nope?protocol=7', 4001, 'App key nope not in this cluster'],
+      ['/app/k?protocol=3', 4007, 'Unsupported protocol version 3'],
+      ['/elsewhere', 4005, 'Path not found'],
+    ];
+    for (const [url, code, reason] of cases) {
+      const socket = upgrade(gateway, url);
+      await nextPass();
+      const frames = framesOf(socket);
+      assert.equal(frames.length, 1, `${url}: only the close frame`);
+      assert.deepEqual(closeOf(frames[0]), { code, reason }, url);
+    }
+    assert.deepEqual(refused, [4001, 4007], 'a path that names no app is not an app refusal');
+    assert.equal(gateway.connections.size, 0);
+  } finally {
+    gateway.terminateAll();
+  }
+});
+
+test('an accepted handshake gets connection_established, then what it is sent, one pass at a time', async () => {
+  const { gateway, transportOf } = setUp();
+  try {
+    const socket = upgrade(gateway, '/app/k?protocol=7&client=js&version=8.6.0');
+    await nextPass();
+    const [established] = texts(framesOf(socket));
+    assert.equal(JSON.parse(established!).event, 'pusher:connection_established');
+    const transport = transportOf();
+    transport.deliver(new OutboundMessage('{"event":"a"}'));
+    transport.deliver(new OutboundMessage('{"event":"b"}'));
+    await nextPass();
+    assert.deepEqual(texts(framesOf(socket)).slice(1), ['{"event":"a"}', '{"event":"b"}']);
+  } finally {
+    gateway.terminateAll();
+  }
+});
+
+test('flush-before-close: frames sent in the pass of a close precede the close frame', async () => {
+  const { gateway, transportOf } = setUp();
+  try {
+    const socket = upgrade(gateway, '/app/k?protocol=7');
+    await nextPass();
+    const transport = transportOf();
+    transport.deliver(new OutboundMessage('{"event":"pusher:error","data":{"code":4009}}'));
+    transport.deliver(new OutboundMessage('{"event":"last"}'));
+    transport.closeWith(4009, 'Connection is unauthorized');
+    transport.deliver(new OutboundMessage('{"event":"after the close"}'));
+    await nextPass();
+    const frames = framesOf(socket);
+    assert.deepEqual(texts(frames).slice(1), ['{"event":"pusher:error","data":{"code":4009}}', '{"event":"last"}']);
+    assert.deepEqual(closeOf(frames.at(-1)), { code: 4009, reason: 'Connection is unauthorized' }, 'the close frame is last');
+  } finally {
+    gateway.terminateAll();
+  }
+});
+
+test('backpressure: a client that stops reading is closed with 4100; its backlog is dropped, not written', async () => {
+  const limit = 64 * 1024;
+  const { gateway, transportOf } = setUp(limit);
+  try {
+    const socket = upgrade(gateway, '/app/k?protocol=7');
+    await nextPass();
+    socket.hold = true;
+    const transport = transportOf();
+    const payload = 'x'.repeat(10 * 1024);
+    let sent = 0;
+    while (transport.readyState === 1 && sent < 100) {
+      transport.deliver(new OutboundMessage(`{"n":${sent++},"p":"${payload}"}`));
+      await nextPass();
+    }
+    assert.notEqual(transport.readyState, 1, `cut off (${sent} frames sent)`);
+    socket.drain(); // the client reads again: it gets what Node held, then the close frame
+    const frames = framesOf(socket);
+    assert.deepEqual(closeOf(frames.at(-1)), SLOW_CLIENT_CLOSE);
+    assert.equal(SLOW_CLIENT_CLOSE.code, 4100);
+    const received = texts(frames).slice(1).map((t) => JSON.parse(t).n as number);
+    assert.deepEqual(received, received.map((_, i) => i), 'in order, none skipped before the cut');
+    assert.ok(received.length < sent, `the backlog was dropped (${received.length} of ${sent} written)`);
+    assert.ok(received.length * payload.length <= limit + 2 * payload.length, 'at most about the limit was ever handed to Node');
+  } finally {
+    gateway.terminateAll();
+  }
+});
