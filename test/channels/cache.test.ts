@@ -7,7 +7,7 @@ import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { PusherJs } from '../helpers/pusher-js.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { eventually, nextEvent } from '../helpers/wait.js';
-import { authorizedClient, recordChannel, subscribed } from './support.js';
+import { authorizedClient, recordChannel, subscribed } from './authorized-clients.js';
 
 let h: TestHerald;
 let server: Pusher;

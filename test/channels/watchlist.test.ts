@@ -6,7 +6,7 @@ import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import type { PusherJs } from '../helpers/pusher-js.js';
 import { RawClient, type Frame } from '../helpers/raw-client.js';
 import { eventually, nextEvent } from '../helpers/wait.js';
-import { authorizedClient, signedIn, subscribed } from './support.js';
+import { authorizedClient, signedIn, subscribed } from './authorized-clients.js';
 
 const quiet = { id: 'quiet-app', key: 'quiet-key', secret: 'quiet-secret', watchlistEvents: false };
 let h: TestHerald;

@@ -7,7 +7,7 @@ import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { PusherJs } from '../helpers/pusher-js.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { nextEvent } from '../helpers/wait.js';
-import { authorizedClient, closeCode, signedIn, subscribed } from './support.js';
+import { authorizedClient, closeCode, signedIn, subscribed } from './authorized-clients.js';
 
 const strict = { id: 'strict-app', key: 'strict-key', secret: 'strict-secret', userAuthentication: { required: true, timeoutMs: 300 } };
 let h: TestHerald;

@@ -8,7 +8,7 @@ import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { PusherJs } from '../helpers/pusher-js.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { eventually, nextEvent } from '../helpers/wait.js';
-import { authorizedClient, closeCode, subscribed } from './support.js';
+import { authorizedClient, closeCode, subscribed } from './authorized-clients.js';
 
 const small = {
   id: 'small-app',
