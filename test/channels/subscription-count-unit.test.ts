@@ -16,6 +16,7 @@ test('every subscriber gets the new count on subscribe and unsubscribe, right af
     const [a, b] = [open(), open()];
     engine.receive(a.conn, subscribeFrame(a.conn, channel));
     assert.deepEqual(a.transport.events().slice(1), ['pusher_internal:subscription_succeeded', 'pusher_internal:subscription_count'], channel);
+    assert.deepEqual(a.transport.frames()[2], { event: 'pusher_internal:subscription_count', channel, data: '{"subscription_count":1}' }, 'the exact frame');
     engine.receive(b.conn, subscribeFrame(b.conn, channel));
     engine.receive(b.conn, JSON.stringify({ event: 'pusher:unsubscribe', data: { channel } }));
     assert.deepEqual(counts(a.transport), [1, 2, 1], channel);

@@ -1,19 +1,19 @@
-/** pusher_internal:subscription_count, sent to subscribers when the app enables subscriptionCountEvents. */
+/**
+ * pusher_internal:subscription_count as pusher-js sees it, when the app enables
+ * subscriptionCountEvents. The exact frame, presence channels and the default (off) are
+ * unit-tested in subscription-count-unit.test.ts, the 5 s window in count-throttle.test.ts.
+ */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type Pusher from 'pusher';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { PusherJs } from '../helpers/pusher-js.js';
-import { RawClient } from '../helpers/raw-client.js';
 import { nextEvent } from '../helpers/wait.js';
 
 let h: TestHerald;
-let server: Pusher;
 const counting = { id: 'counting-app', key: 'counting-key', secret: 'counting-secret', subscriptionCountEvents: true };
 
 before(async () => {
   h = await startTestHerald({ apps: [counting] });
-  server = h.pusherServer({ appId: counting.id, key: counting.key, secret: counting.secret });
 });
 after(() => h.stop());
 
@@ -48,38 +48,3 @@ test('pusher-js sees the count on subscribe and unsubscribe, and stores it on th
   second.disconnect();
 });
 
-test('exact frame, sent right after subscription_succeeded; private channels too', async () => {
-  const raw = await RawClient.established(h.wsUrl, counting.key);
-  const auth = server.authorizeChannel(raw.socketId, 'private-counted') as { auth: string };
-  raw.send({ event: 'pusher:subscribe', data: { channel: 'private-counted', auth: auth.auth } });
-  await raw.waitEvent('pusher_internal:subscription_succeeded', 'private-counted');
-  const next = await raw.waitFor(() => true);
-  assert.deepEqual(next, { event: 'pusher_internal:subscription_count', channel: 'private-counted', data: { subscription_count: 1 } });
-  raw.close();
-});
-
-test('never sent for presence channels', async () => {
-  const raw = await RawClient.established(h.wsUrl, counting.key);
-  const presence = JSON.stringify({ user_id: 'p1' });
-  const auth = server.authorizeChannel(raw.socketId, 'presence-counted', { user_id: 'p1' }) as { auth: string; channel_data: string };
-  raw.send({ event: 'pusher:subscribe', data: { channel: 'presence-counted', auth: auth.auth, channel_data: auth.channel_data ?? presence } });
-  await raw.waitEvent('pusher_internal:subscription_succeeded', 'presence-counted');
-  raw.send({ event: 'pusher:ping', data: {} });
-  await raw.waitEvent('pusher:pong');
-  assert.deepEqual(raw.frames.map((f) => f.event), []);
-  raw.close();
-});
-
-test('off by default (subscriptionCountEvents: false)', async () => {
-  const raw = await RawClient.established(h.wsUrl, h.app.key);
-  raw.send({ event: 'pusher:subscribe', data: { channel: 'not-counted' } });
-  await raw.waitEvent('pusher_internal:subscription_succeeded', 'not-counted');
-  const other = clientOf(h.app.key);
-  other.subscribe('not-counted');
-  await nextEvent(other.channel('not-counted'), 'pusher:subscription_succeeded');
-  raw.send({ event: 'pusher:ping', data: {} });
-  await raw.waitEvent('pusher:pong');
-  assert.deepEqual(raw.frames.map((f) => f.event), []);
-  other.disconnect();
-  raw.close();
-});

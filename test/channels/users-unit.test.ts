@@ -71,6 +71,7 @@ test('watchlist: the current status of every watched id right after sign-in, onl
   const ann = signedIn('ann', ['bob', 'cid']);
   assert.deepEqual(watchlistEvents(ann.transport), [[{ name: 'online', user_ids: ['bob'] }, { name: 'offline', user_ids: ['cid'] }]]);
   assert.deepEqual(ann.transport.events().slice(1), ['pusher:signin_success', 'pusher_internal:watchlist_events']);
+  assert.equal(ann.transport.frames().at(-1)?.channel, undefined, 'not on a channel');
 });
 
 test('watchlist: online when the first socket of a watched user signs in, offline only when its last one leaves', () => {

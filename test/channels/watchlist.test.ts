@@ -1,19 +1,22 @@
-/** Watchlist events: current status right after sign-in, then online/offline as watched users come and go. */
+/**
+ * Watchlist events through pusher-js: current status right after sign-in, then online/offline as
+ * watched users come and go. The exact frame, re-sign-in without a blip, presence alone, the 4302
+ * limit and watchlistEvents: false are unit-tested (users-unit.test.ts), per-connection
+ * watchlists in hub.test.ts.
+ */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type Pusher from 'pusher';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import type { PusherJs } from '../helpers/pusher-js.js';
-import { RawClient, type Frame } from '../helpers/raw-client.js';
-import { eventually, nextEvent } from '../helpers/wait.js';
+import { nextEvent } from '../helpers/wait.js';
 import { authorizedClient, signedIn, subscribed } from './authorized-clients.js';
 
-const quiet = { id: 'quiet-app', key: 'quiet-key', secret: 'quiet-secret', watchlistEvents: false };
 let h: TestHerald;
 let server: Pusher;
 
 before(async () => {
-  h = await startTestHerald({ apps: [quiet] });
+  h = await startTestHerald();
   server = h.pusherServer();
 });
 after(() => h.stop());
@@ -31,17 +34,6 @@ function nextWatchlist(client: PusherJs, name: 'online' | 'offline') {
   return nextEvent<WatchlistEvent>(client.user.watchlist, name);
 }
 
-async function rawSignIn(raw: RawClient, user: object, pusher: Pusher = server): Promise<Frame> {
-  raw.send({ event: 'pusher:signin', data: pusher.authenticateUser(raw.socketId, user as Pusher.UserChannelData) });
-  return raw.waitEvent('pusher:signin_success');
-}
-
-/** A round trip: every frame the server sent before the pong has arrived. */
-async function settle(raw: RawClient): Promise<void> {
-  raw.send({ event: 'pusher:ping', data: {} });
-  await raw.waitEvent('pusher:pong');
-}
-
 test('right after sign-in the watcher gets the current status of its whole watchlist', async () => {
   const present = authorizedClient(h, server, { user: { id: 'wl-present' } });
   await signedIn(present);
@@ -53,15 +45,6 @@ test('right after sign-in the watcher gets the current status of its whole watch
   assert.deepEqual(await offline, { name: 'offline', user_ids: ['wl-absent-a', 'wl-absent-b'] });
   present.disconnect();
   watcher.disconnect();
-});
-
-test('exact frame: one pusher_internal:watchlist_events with online and offline groups', async () => {
-  const raw = await RawClient.established(h.wsUrl, h.app.key);
-  await rawSignIn(raw, { id: 'wl-raw', watchlist: ['nobody-1', 'nobody-2'] });
-  const frame = await raw.waitEvent('pusher_internal:watchlist_events');
-  assert.equal(frame.channel, undefined);
-  assert.deepEqual(frame.data, { events: [{ name: 'offline', user_ids: ['nobody-1', 'nobody-2'] }] });
-  raw.close();
 });
 
 test('online when the first connection signs in, offline only when the last one leaves', async () => {
@@ -91,73 +74,3 @@ test('online when the first connection signs in, offline only when the last one 
   watcher.disconnect();
 });
 
-test('presence membership alone does not make a user online', async () => {
-  const raw = await RawClient.established(h.wsUrl, h.app.key);
-  await rawSignIn(raw, { id: 'wl-watcher-3', watchlist: ['wl-presence-only'] });
-  await raw.waitEvent('pusher_internal:watchlist_events');
-  const member = authorizedClient(h, server, { presence: { user_id: 'wl-presence-only' } });
-  await subscribed(member, 'presence-room');
-  await settle(raw);
-  assert.equal(raw.frames.filter((f) => f.event === 'pusher_internal:watchlist_events').length, 0);
-  member.disconnect();
-  raw.close();
-});
-
-test('signing in again as the same user does not blip offline/online to watchers', async () => {
-  const watcher = await RawClient.established(h.wsUrl, h.app.key);
-  await rawSignIn(watcher, { id: 'wl-watcher-4', watchlist: ['wl-resign'] });
-  await watcher.waitEvent('pusher_internal:watchlist_events');
-  const subject = await RawClient.established(h.wsUrl, h.app.key);
-  await rawSignIn(subject, { id: 'wl-resign' });
-  const online = await watcher.waitEvent('pusher_internal:watchlist_events');
-  assert.deepEqual(online.data.events, [{ name: 'online', user_ids: ['wl-resign'] }]);
-  await rawSignIn(subject, { id: 'wl-resign', watchlist: ['x'] });
-  await settle(subject);
-  await settle(watcher);
-  assert.equal(watcher.frames.filter((f) => f.event === 'pusher_internal:watchlist_events').length, 0);
-  subject.close();
-  const offline = await watcher.waitEvent('pusher_internal:watchlist_events');
-  assert.deepEqual(offline.data.events, [{ name: 'offline', user_ids: ['wl-resign'] }]);
-  watcher.close();
-});
-
-test('a watchlist over the limit: first 100 ids honoured, signin_success then pusher:error 4302', async () => {
-  const raw = await RawClient.established(h.wsUrl, h.app.key);
-  const ids = Array.from({ length: 101 }, (_, i) => `big-${i}`);
-  await rawSignIn(raw, { id: 'wl-big', watchlist: ids });
-  const error = await raw.waitEvent('pusher:error');
-  assert.equal(error.data.code, 4302);
-  assert.match(error.data.message, /Watchlist limit exceeded/);
-  const status = await raw.waitEvent('pusher_internal:watchlist_events');
-  assert.deepEqual(status.data.events, [{ name: 'offline', user_ids: ids.slice(0, 100) }]);
-  assert.equal(raw.closeCode, undefined);
-  raw.close();
-});
-
-test('watchlistEvents: false turns the feature off for that app', async () => {
-  const quietServer = h.pusherServer({ appId: quiet.id, key: quiet.key, secret: quiet.secret });
-  const watcher = await RawClient.established(h.wsUrl, quiet.key);
-  await rawSignIn(watcher, { id: 'q-watcher', watchlist: ['q-friend'] }, quietServer);
-  const friend = await RawClient.established(h.wsUrl, quiet.key);
-  await rawSignIn(friend, { id: 'q-friend' }, quietServer);
-  friend.close();
-  await friend.closed;
-  await settle(watcher);
-  assert.equal(watcher.frames.filter((f) => f.event === 'pusher_internal:watchlist_events').length, 0);
-  watcher.close();
-});
-
-test('connections of one user with different watchlists: each id is watched until no connection lists it', async () => {
-  const wide = await RawClient.established(h.wsUrl, h.app.key);
-  await rawSignIn(wide, { id: 'wl-two-lists', watchlist: ['wl-a', 'wl-b'] });
-  const narrow = await RawClient.established(h.wsUrl, h.app.key);
-  await rawSignIn(narrow, { id: 'wl-two-lists', watchlist: ['wl-a'] });
-  const state = h.herald.engine.state(h.app.id)!;
-  wide.close();
-  await eventually(() => state.users.get('wl-two-lists')?.size === 1, 5000, 'the wide connection to leave');
-  assert.ok(state.watchers.get('wl-a')?.has('wl-two-lists'), 'still watched by the narrow connection');
-  assert.equal(state.watchers.get('wl-b')?.has('wl-two-lists') ?? false, false, 'no connection watches wl-b any more');
-  narrow.close();
-  await eventually(() => !state.users.has('wl-two-lists'), 5000, 'the user to go offline');
-  assert.equal(state.watchers.get('wl-a')?.has('wl-two-lists') ?? false, false);
-});
