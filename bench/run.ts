@@ -32,6 +32,12 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SCENARIOS: Record<string, ScenarioDefinition> = Object.fromEntries(
   [scenarioA, scenarioB, scenarioC, scenarioD, scenarioE, scenarioF, scenarioG, scenarioIdle, scenarioHuge].map((s) => [s.id, s]),
 );
+/** The scenario named `id`; parseArgs already rejected unknown names, so a miss here is a bug. */
+function scenarioNamed(id: string): ScenarioDefinition {
+  const definition = SCENARIOS[id];
+  if (definition === undefined) throw new Error(`Unknown scenario ${id}`);
+  return definition;
+}
 /** Descriptors a server node or generator keeps for itself (files, listeners, the store). */
 const FD_HEADROOM = 1024;
 
@@ -86,13 +92,16 @@ async function runScenario(definition: ScenarioDefinition, options: RunOptions, 
   let pool: WorkerPool | undefined;
   const hotFunctions: HotFunction[][] = [];
   try {
+    // Events are published through the first node (launchHerald starts one at least; --target names one).
+    const [publishNode] = server.nodes;
+    if (publishNode === undefined) throw new Error('the server under test has no nodes');
     pool = await WorkerPool.start(topology.workers, ROOT);
     const ctx: BenchContext = {
       options,
       server,
       pool,
       wsUrls: server.nodes.map((n) => `ws://${n.host}:${n.port}/app/${app.key}?protocol=7&client=bench&version=1`),
-      publishTarget: { host: server.nodes[0].host, port: server.nodes[0].port, app },
+      publishTarget: { host: publishNode.host, port: publishNode.port, app },
       // A multi-worker node's CPU and memory are its supervisor's plus its workers'.
       serverPids: server.nodes.flatMap((n) => [n.pid, ...(n.workerPids ?? [])]).filter((pid): pid is number => pid !== undefined),
       log,
@@ -173,10 +182,10 @@ async function main(): Promise<number> {
   const results: ScenarioResult[] = [];
   let crashed = 0;
   const runs = options.scenarios.flatMap((id) =>
-    (SCENARIOS[id].perWorkerCount ? options.serverWorkers : options.serverWorkers.slice(0, 1)).map((workers) => ({ id, workers })),
+    (scenarioNamed(id).perWorkerCount ? options.serverWorkers : options.serverWorkers.slice(0, 1)).map((workers) => ({ id, workers })),
   );
   for (const { id: scenarioId, workers } of runs) {
-    const definition = SCENARIOS[scenarioId];
+    const definition = scenarioNamed(scenarioId);
     const id = workers > 1 ? `${scenarioId}×${workers}w` : scenarioId;
     log(`── scenario ${id}: ${definition.title}${workers > 1 ? ` (Herald with ${workers} workers)` : ''}`);
     try {

@@ -9,6 +9,7 @@ import { Histogram } from './histogram.js';
 import { nowMillis } from './payload.js';
 import type { BenchClient } from './ws-client.js';
 import type { ChurnCommand, ChurnResult } from './messages.js';
+import { roundRobin } from './round-robin.js';
 
 export async function runChurn(churners: BenchClient[], command: ChurnCommand): Promise<ChurnResult> {
   const joinTimes = new Histogram();
@@ -52,7 +53,7 @@ export async function runChurn(churners: BenchClient[], command: ChurnCommand): 
   };
 
   const join = (client: BenchClient) => {
-    const channel = command.channels[joinsStarted % command.channels.length];
+    const channel = roundRobin(command.channels, joinsStarted, 'churn channels');
     joinsStarted++;
     const userId = `churn-${client.index}-${generation++}`;
     const t0 = nowMillis();

@@ -35,11 +35,11 @@ export function topSelfTime(document: unknown, root: string, limit = 15): HotFun
   const selfMicros = new Map<number, number>();
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
-  for (let i = 0; i < samples.length; i++) {
+  samples.forEach((nodeId, i) => {
     // timeDeltas[i] is the time before sample i; attribute the following interval to the sample.
     const duration = deltas[i + 1] ?? 0;
-    selfMicros.set(samples[i], (selfMicros.get(samples[i]) ?? 0) + Math.max(0, duration));
-  }
+    selfMicros.set(nodeId, (selfMicros.get(nodeId) ?? 0) + Math.max(0, duration));
+  });
   const byFunction = new Map<string, HotFunction>();
   let total = 0;
   for (const [id, micros] of selfMicros) {

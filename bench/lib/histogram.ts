@@ -64,7 +64,7 @@ export class Histogram {
     let value = Math.round(micros);
     if (!(value > 0)) value = 0; // also maps NaN to 0
     if (value > MAX_TRACKABLE_MICROS) value = MAX_TRACKABLE_MICROS;
-    this.counts[bucketIndex(value)]++;
+    this.addToBucket(bucketIndex(value), 1);
     this.count++;
     this.sum += value;
     if (value < this.min) this.min = value;
@@ -82,20 +82,25 @@ export class Histogram {
     const clamped = Math.min(100, Math.max(0, percent));
     const rank = Math.max(1, Math.ceil((clamped / 100) * this.count));
     let seen = 0;
-    for (let i = 0; i < BUCKET_COUNT; i++) {
-      seen += this.counts[i];
+    for (const [i, count] of this.counts.entries()) {
+      seen += count;
       if (seen >= rank) return Math.min(bucketUpperBound(i), this.max);
     }
     return this.max;
   }
 
   merge(other: Histogram): this {
-    for (let i = 0; i < BUCKET_COUNT; i++) this.counts[i] += other.counts[i];
+    other.counts.forEach((count, i) => this.addToBucket(i, count));
     this.count += other.count;
     this.sum += other.sum;
     if (other.min < this.min) this.min = other.min;
     if (other.max > this.max) this.max = other.max;
     return this;
+  }
+
+  /** `index` is below BUCKET_COUNT, the array's length: bucketIndex clamps to it, fromJSON checks it. */
+  private addToBucket(index: number, count: number): void {
+    this.counts[index]! += count;
   }
 
   reset(): void {
@@ -122,7 +127,9 @@ export class Histogram {
 
   toJSON(): HistogramJSON {
     const buckets: Array<[number, number]> = [];
-    for (let i = 0; i < BUCKET_COUNT; i++) if (this.counts[i] > 0) buckets.push([i, this.counts[i]]);
+    this.counts.forEach((count, i) => {
+      if (count > 0) buckets.push([i, count]);
+    });
     return { buckets, count: this.count, min: this.count === 0 ? 0 : this.min, max: this.max, sum: this.sum };
   }
 
@@ -133,7 +140,7 @@ export class Histogram {
       if (!Number.isInteger(index) || index < 0 || index >= BUCKET_COUNT || !(count >= 0)) {
         throw new Error(`Invalid histogram bucket [${index}, ${count}]`);
       }
-      histogram.counts[index] += count;
+      histogram.addToBucket(index, count);
     }
     histogram.count = json.count;
     histogram.sum = json.sum;

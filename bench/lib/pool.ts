@@ -63,7 +63,7 @@ export class WorkerPool {
   }
 
   get pids(): number[] {
-    return this.children.map((child) => child.pid!).filter((pid) => pid !== undefined);
+    return this.children.flatMap((child) => (child.pid === undefined ? [] : [child.pid]));
   }
 
   onProgress(listener: ((worker: number, report: ProgressReport) => void) | undefined): void {
@@ -72,6 +72,7 @@ export class WorkerPool {
 
   call<T>(worker: number, command: WorkerCommand): Promise<T> {
     const child = this.children[worker];
+    if (child === undefined) return Promise.reject(new Error(`no generator worker ${worker} (the pool has ${this.children.length})`));
     return new Promise<T>((resolve, reject) => {
       const id = this.nextId++;
       this.waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });

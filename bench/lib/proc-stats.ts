@@ -45,8 +45,9 @@ export function cpuMicros(pid: number): number {
  * other processes competed for the cores.
  */
 export function machineCpuMicros(): { tasks: number; interrupts: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
-  const [user, nice, system, , , irq, softirq] = line.trim().split(/\s+/).slice(1).map((t) => Number(t) || 0);
+  // The first line is the all-cores total: "cpu user nice system idle iowait irq softirq …" (ticks).
+  const [line = ''] = readFileSync('/proc/stat', 'utf8').split('\n', 1);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = line.trim().split(/\s+/).slice(1).map((t) => Number(t) || 0);
   const toMicros = (ticks: number) => (ticks * 1_000_000) / ticksPerSecond();
   return { tasks: toMicros(user + nice + system), interrupts: toMicros(irq + softirq) };
 }

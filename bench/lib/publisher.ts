@@ -12,6 +12,7 @@ import http from 'node:http';
 import { Histogram, type HistogramJSON } from './histogram.js';
 import { encodePayload, makePadding, nowMillis, BENCH_EVENT } from './payload.js';
 import { signedQuery, type AppCredentials } from './signing.js';
+import { roundRobin } from './round-robin.js';
 
 export interface PublishTarget {
   host: string;
@@ -115,9 +116,10 @@ export class Publisher {
       };
 
       const sendOne = () => {
-        const channel = plan.channels[nextChannel];
+        const channel = roundRobin(plan.channels, nextChannel, 'publish channels');
         nextChannel = (nextChannel + 1) % plan.channels.length;
-        const seq = ++lastSeq[channel];
+        const seq = (lastSeq[channel] ?? 0) + 1;
+        lastSeq[channel] = seq;
         sent++;
         inFlight++;
         const sentAt = nowMillis();

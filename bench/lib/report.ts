@@ -35,11 +35,13 @@ function targetsCell(targets: TargetCheck[]): string {
 }
 
 export function renderTable(results: ScenarioResult[]): string {
-  const rows = [COLUMNS.map((c) => c.header), ...results.map((r) => COLUMNS.map((c) => c.value(r)))];
-  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join(' | ')} |`;
+  const header = COLUMNS.map((c) => c.header);
+  const body = results.map((r) => COLUMNS.map((c) => c.value(r)));
+  // Every row has one cell per column, so the `?? 0`s below never apply.
+  const widths = COLUMNS.map((_, i) => Math.max(...[header, ...body].map((row) => row[i]?.length ?? 0)));
+  const line = (cells: string[]) => `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join(' | ')} |`;
   const separator = `|${widths.map((w, i) => (i === 0 ? `${'-'.repeat(w + 2)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
-  return [line(rows[0]), separator, ...rows.slice(1).map(line)].join('\n');
+  return [line(header), separator, ...body.map(line)].join('\n');
 }
 
 export function renderDetails(results: ScenarioResult[]): string {

@@ -261,9 +261,9 @@ async function waitUntilListening(child: ChildProcess, host: string, port: numbe
 /** An already running server (--target host:port[,host:port…], CPU/RSS from --server-pid). */
 export function externalServer(targets: string[], pids: number[], app: AppCredentials): ServerUnderTest {
   const nodes = targets.map((target, i) => {
-    const match = /^(.+):(\d{1,5})$/.exec(target);
-    if (!match) throw new Error(`--target must be host:port, got "${target}"`);
-    return { host: match[1], port: Number(match[2]), pid: pids[i] };
+    const [, host, port] = /^(.+):(\d{1,5})$/.exec(target) ?? [];
+    if (host === undefined || port === undefined) throw new Error(`--target must be host:port, got "${target}"`);
+    return { host, port: Number(port), pid: pids[i] };
   });
   return { kind: 'external', nodes, app, stop: async () => {} };
 }

@@ -7,6 +7,7 @@ import { BenchClient, type ClientSink } from './ws-client.js';
 import { Histogram } from './histogram.js';
 import { nowMillis, type BenchPayload } from './payload.js';
 import { Publisher } from './publisher.js';
+import { roundRobin } from './round-robin.js';
 import { runChurn } from './churn.js';
 import type {
   CollectCommand,
@@ -66,7 +67,7 @@ class GeneratorWorker implements ClientSink {
     for (let i = 0; i < command.count; i++) {
       const index = command.firstIndex + i;
       const localAddress = command.sourceAddresses.length > 0 ? command.sourceAddresses[index % command.sourceAddresses.length] : undefined;
-      const url = command.urls[index % command.urls.length];
+      const url = roundRobin(command.urls, index, 'server URLs');
       clients.push(new BenchClient(index, { url, key: command.key, secret: command.secret, localAddress, timeoutMs: command.timeoutMs }, this));
     }
     const setUp = async (client: BenchClient) => {
@@ -90,7 +91,7 @@ class GeneratorWorker implements ClientSink {
     };
     let next = 0;
     const lane = async () => {
-      while (next < clients.length) await setUp(clients[next++]);
+      for (let client = clients[next++]; client !== undefined; client = clients[next++]) await setUp(client);
     };
     await Promise.all(Array.from({ length: Math.max(1, command.concurrency) }, lane));
     const open = clients.filter((c) => c.isOpen);

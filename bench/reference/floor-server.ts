@@ -214,7 +214,7 @@ function publish(req: http.IncomingMessage, res: http.ServerResponse): void {
 }
 
 const server = http.createServer((req, res) => {
-  const path = (req.url ?? '/').split('?', 1)[0];
+  const [path = '/'] = (req.url ?? '/').split('?', 1);
   if (req.method === 'POST' && /^\/apps\/[^/]+\/events$/.test(path)) {
     publish(req, res);
     return;
@@ -224,7 +224,7 @@ const server = http.createServer((req, res) => {
 
 server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
   socket.on('error', () => socket.destroy());
-  const path = (req.url ?? '/').split('?', 1)[0];
+  const [path = '/'] = (req.url ?? '/').split('?', 1);
   if (!/^\/app\/[^/]+$/.test(path)) {
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     return;
@@ -234,7 +234,7 @@ server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) =
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
+  return (i >= 0 ? process.argv[i + 1] : undefined) ?? fallback;
 }
 
 const host = option('--host', '127.0.0.1');

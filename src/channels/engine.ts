@@ -37,8 +37,6 @@ export interface EngineOptions {
   pongTimeout: number;
   /** Time, timers and randomness (tests pass a ManualClock). */
   clock?: Clock;
-  /** The system clock with another time source (older tests); ignored when `clock` is given. */
-  now?: () => number;
   /** Extra admission check at connect (connection quotas); returns a close code to refuse. */
   admit?: (app: App, currentConnections: number) => { code: number; reason: string } | undefined;
 }
@@ -85,7 +83,7 @@ export class ChannelsEngine {
 
   constructor(options: EngineOptions) {
     this.apps = options.apps;
-    this.clock = options.clock ?? (options.now ? { ...systemClock, now: options.now } : systemClock);
+    this.clock = options.clock ?? systemClock;
     const scaling = options.scaling ?? memoryScaling(this.clock);
     this.broker = scaling.broker;
     this.control = scaling.control;

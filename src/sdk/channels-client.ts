@@ -273,7 +273,9 @@ export class ChannelsClient {
     if (channels.length > 1 && channels.some(isEncryptedChannel)) {
       throw new HeraldValidationError('channels', 'an event for a private-encrypted- channel must be sent to that channel alone');
     }
-    const data = await this.#eventData(channels[0], p.data, dataName);
+    // Past the check above an encrypted channel is the only one, so its key decides the data.
+    const encrypted = channels.find(isEncryptedChannel);
+    const data = encrypted === undefined ? serializeEventData(p.data, dataName) : await this.#eventData(encrypted, p.data, dataName);
     // Same body key order as the official SDK: name, data, channels, then socket_id / info.
     const body: Record<string, unknown> = { name, data, channels };
     if (socketId !== undefined) body.socket_id = socketId;

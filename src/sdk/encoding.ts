@@ -25,7 +25,7 @@ const HEX_DIGITS = '0123456789abcdef';
 
 export function bytesToHex(bytes: Uint8Array): string {
   let out = '';
-  for (const byte of bytes) out += HEX_DIGITS[byte >>> 4] + HEX_DIGITS[byte & 15];
+  for (const byte of bytes) out += HEX_DIGITS.charAt(byte >>> 4) + HEX_DIGITS.charAt(byte & 15);
   return out;
 }
 
@@ -35,20 +35,20 @@ const BASE64_LOOKUP = new Map<string, number>([...BASE64_ALPHABET].map((char, in
 /** Standard base64 with `=` padding (what `Buffer#toString('base64')` produces). */
 export function bytesToBase64(bytes: Uint8Array): string {
   let out = '';
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-    out += BASE64_ALPHABET[n >>> 18] + BASE64_ALPHABET[(n >>> 12) & 63] + BASE64_ALPHABET[(n >>> 6) & 63] + BASE64_ALPHABET[n & 63];
-  }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = bytes[i] << 16;
-    out += BASE64_ALPHABET[n >>> 18] + BASE64_ALPHABET[(n >>> 12) & 63] + '==';
-  } else if (rest === 2) {
-    const n = (bytes[i] << 16) | (bytes[i + 1] << 8);
-    out += BASE64_ALPHABET[n >>> 18] + BASE64_ALPHABET[(n >>> 12) & 63] + BASE64_ALPHABET[(n >>> 6) & 63] + '=';
+  for (let i = 0; i < bytes.length; i += 3) {
+    // A last group of 1 or 2 bytes is read with zeros after it (base64's own padding rule); the
+    // characters those zeros produce are then written as '='.
+    const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    const present = Math.min(3, bytes.length - i);
+    out += base64Char(n >>> 18) + base64Char(n >>> 12);
+    out += present > 1 ? base64Char(n >>> 6) : '=';
+    out += present > 2 ? base64Char(n) : '=';
   }
   return out;
+}
+
+function base64Char(sixBits: number): string {
+  return BASE64_ALPHABET.charAt(sixBits & 63);
 }
 
 /** Unpadded base64url (RFC 4648 §5), as used by JWTs. */
@@ -67,10 +67,10 @@ export function base64ToBytes(text: string): Uint8Array | undefined {
   const out = new Uint8Array((text.length / 4) * 3 - padding);
   let o = 0;
   for (let i = 0; i < text.length; i += 4) {
-    const a = BASE64_LOOKUP.get(text[i]) ?? 0;
-    const b = BASE64_LOOKUP.get(text[i + 1]) ?? 0;
-    const c = BASE64_LOOKUP.get(text[i + 2]) ?? 0;
-    const d = BASE64_LOOKUP.get(text[i + 3]) ?? 0;
+    const a = BASE64_LOOKUP.get(text.charAt(i)) ?? 0;
+    const b = BASE64_LOOKUP.get(text.charAt(i + 1)) ?? 0;
+    const c = BASE64_LOOKUP.get(text.charAt(i + 2)) ?? 0;
+    const d = BASE64_LOOKUP.get(text.charAt(i + 3)) ?? 0;
     const n = (a << 18) | (b << 12) | (c << 6) | d;
     if (o < out.length) out[o++] = (n >>> 16) & 255;
     if (o < out.length) out[o++] = (n >>> 8) & 255;

@@ -67,11 +67,13 @@ export function md5(input: string | Uint8Array): Uint8Array {
         f = c ^ (b | ~d);
         g = (7 * i) & 15;
       }
-      f = (f + a + SINE_TABLE[i] + words[g]) >>> 0;
+      // In bounds: i < 64, the length of SINE_TABLE and SHIFTS; g is masked to 0..15, words' length.
+      f = (f + a + SINE_TABLE[i]! + words[g]!) >>> 0;
       a = d;
       d = c;
       c = b;
-      b = (b + ((f << SHIFTS[i]) | (f >>> (32 - SHIFTS[i])))) >>> 0;
+      const shift = SHIFTS[i]!;
+      b = (b + ((f << shift) | (f >>> (32 - shift)))) >>> 0;
     }
     a0 = (a0 + a) >>> 0;
     b0 = (b0 + b) >>> 0;

@@ -1,28 +1,27 @@
-/** Client events between stock pusher-js clients (spec A.6). */
+/**
+ * Client events between stock pusher-js clients (spec A.6). The refusals (channel kinds, not
+ * subscribed, disabled, size, rate limit) are unit-tested in client-events-unit.test.ts.
+ */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type Pusher from 'pusher';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { nextEvent, withTimeout } from '../helpers/wait.js';
-import { hmacSha256Hex } from '../../src/protocol/signatures.js';
 
 let h: TestHerald;
-let off: TestHerald;
 let server: Pusher;
 before(async () => {
   h = await startTestHerald();
-  off = await startTestHerald({ app: { clientEvents: false } });
   server = h.pusherServer();
 });
 after(async () => {
   await h.stop();
-  await off.stop();
 });
 
-function client(user?: string, target = h) {
-  const sdk = target.pusherServer();
-  return target.pusherClient({
+function client(user?: string) {
+  const sdk = h.pusherServer();
+  return h.pusherClient({
     channelAuthorization: {
       customHandler: (p: { socketId: string; channelName: string }, cb: (e: Error | null, a: unknown) => void) =>
         cb(null, sdk.authorizeChannel(p.socketId, p.channelName, user ? { user_id: user, user_info: { n: user } } : undefined)),
@@ -63,39 +62,6 @@ test('client event on a presence channel carries the sender user_id', async () =
   assert.equal(meta.user_id, 'alice');
   a.disconnect();
   b.disconnect();
-});
-
-test('refusals: public channel, not subscribed, disabled for the app, rate limit 4301 without closing', async () => {
-  const raw = await RawClient.established(h.wsUrl, h.app.key);
-  raw.send({ event: 'pusher:subscribe', data: { channel: 'public-x' } });
-  await raw.waitEvent('pusher_internal:subscription_succeeded', 'public-x');
-  raw.send({ event: 'client-x', channel: 'public-x', data: {} });
-  assert.equal((await raw.waitEvent('pusher:error')).data.message, 'Client event rejected - only supported on private and presence channels');
-  raw.send({ event: 'client-x', channel: 'private-not-mine', data: {} });
-  assert.match((await raw.waitEvent('pusher:error')).data.message, /not subscribed/);
-  raw.send({ event: 'client-x', channel: 'private-encrypted-x', data: {} });
-  assert.match((await raw.waitEvent('pusher:error')).data.message, /only supported on private and presence/);
-
-  const auth = `${h.app.key}:${hmacSha256Hex(h.app.secret, `${raw.socketId}:private-rate`)}`;
-  raw.send({ event: 'pusher:subscribe', data: { channel: 'private-rate', auth } });
-  await raw.waitEvent('pusher_internal:subscription_succeeded', 'private-rate');
-  raw.send({ event: 'client-x', channel: 'private-rate', data: 'x'.repeat(11_000) });
-  assert.equal((await raw.waitEvent('pusher:error')).data.message, 'Client event rejected - data larger than 10240 bytes');
-  for (let i = 0; i < 15; i++) raw.send({ event: 'client-burst', channel: 'private-rate', data: { i } });
-  const limited = await raw.waitEvent('pusher:error');
-  assert.equal(limited.data.code, 4301);
-  raw.send({ event: 'pusher:ping', data: {} });
-  await raw.waitEvent('pusher:pong');
-  assert.equal(raw.closeCode, undefined, 'socket stays open');
-  raw.close();
-
-  const rawOff = await RawClient.established(off.wsUrl, off.app.key);
-  const authOff = `${off.app.key}:${hmacSha256Hex(off.app.secret, `${rawOff.socketId}:private-x`)}`;
-  rawOff.send({ event: 'pusher:subscribe', data: { channel: 'private-x', auth: authOff } });
-  await rawOff.waitEvent('pusher_internal:subscription_succeeded', 'private-x');
-  rawOff.send({ event: 'client-x', channel: 'private-x', data: {} });
-  assert.equal((await rawOff.waitEvent('pusher:error')).data.message, 'To send client events, you must enable this feature in the Settings page of your dashboard.');
-  rawOff.close();
 });
 
 test('bad frames get pusher:error and the socket stays usable', async () => {

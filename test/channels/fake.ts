@@ -24,6 +24,10 @@ export class FakeTransport implements ConnectionTransport {
   frames(): Array<{ event: string; channel?: string; data?: string }> {
     return this.sent.map((m) => JSON.parse(m.text));
   }
+  /** The event names of every frame sent, in order. */
+  events(): string[] {
+    return this.frames().map((f) => f.event);
+  }
   /** Data of every frame named `event` (parsed when it is JSON). */
   data(event: string): unknown[] {
     return this.frames()
@@ -33,6 +37,24 @@ export class FakeTransport implements ConnectionTransport {
 }
 
 export const SECRET = 'secret-123';
+
+/** Records the engine's observer calls as short strings ("occupied news", "added ann"), in order. */
+export function observed(engine: ChannelsEngine): string[] {
+  const seen: string[] = [];
+  engine.observe({
+    channelOccupied: (_app, channel) => seen.push(`occupied ${channel}`),
+    channelVacated: (_app, channel) => seen.push(`vacated ${channel}`),
+    subscribed: (_app, channel, socketId) => seen.push(`subscribed ${channel} ${socketId}`),
+    unsubscribed: (_app, channel, socketId) => seen.push(`unsubscribed ${channel} ${socketId}`),
+    memberAdded: (_app, channel, userId) => seen.push(`added ${userId} ${channel}`),
+    memberRemoved: (_app, channel, userId) => seen.push(`removed ${userId} ${channel}`),
+    cacheMiss: (_app, channel) => seen.push(`cache_miss ${channel}`),
+    clientEvent: (_app, channel, event, _data, socketId, userId) => seen.push(`client ${event} ${channel} ${socketId}${userId === undefined ? '' : ` ${userId}`}`),
+    subscriptionCount: (_app, channel, count) => seen.push(`count ${channel} ${count}`),
+    signedIn: (_app, socketId, userId) => seen.push(`signed in ${userId} ${socketId}`),
+  });
+  return seen;
+}
 
 export function harness(appInput: Partial<AppInput> = {}, options: { scaling?: (clock: ManualClock) => Scaling; clock?: ManualClock } = {}) {
   const app = parseApp({ id: '1', key: 'k', secret: SECRET, ...appInput } as AppInput);

@@ -1,4 +1,8 @@
-/** Public, private and presence subscriptions through stock pusher-js, authorized by the stock `pusher` SDK. */
+/**
+ * Public, private and presence subscriptions through stock pusher-js, authorized by the stock
+ * `pusher` SDK. Invalid names, duplicates, first/last and members once per user are unit-tested
+ * (subscriptions-unit.test.ts); names over 200 characters in limits.test.ts.
+ */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type Pusher from 'pusher';
@@ -73,22 +77,6 @@ test('pusher-js surfaces a server-side refusal to the channel as pusher:subscrip
   const error = await nextEvent<{ type: string; status: number }>(channel, 'pusher:subscription_error');
   assert.equal(error.status, 401);
   client.disconnect();
-});
-
-test('invalid channel names and duplicate subscriptions are refused', async () => {
-  const raw = await RawClient.established(h.wsUrl, h.app.key);
-  raw.send({ event: 'pusher:subscribe', data: { channel: 'bad name!' } });
-  assert.match((await raw.waitEvent('pusher:error')).data.message, /Invalid channel name/);
-  raw.send({ event: 'pusher:subscribe', data: { channel: 'x'.repeat(201) } });
-  assert.match((await raw.waitEvent('pusher:error')).data.message, /too long/);
-  raw.send({ event: 'pusher:subscribe', data: { channel: '#server-to-user-u1' } });
-  await raw.waitEvent('pusher:subscription_error', '#server-to-user-u1');
-  assert.match((await raw.waitEvent('pusher:error')).data.message, /signed in/);
-  raw.send({ event: 'pusher:subscribe', data: { channel: 'dup' } });
-  await raw.waitEvent('pusher_internal:subscription_succeeded', 'dup');
-  raw.send({ event: 'pusher:subscribe', data: { channel: 'dup' } });
-  assert.equal((await raw.waitEvent('pusher:error')).data.message, 'Existing subscription to channel dup');
-  raw.close();
 });
 
 test('presence: roster, member_added/removed, a user with two sockets counts once', async () => {

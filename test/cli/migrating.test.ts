@@ -30,6 +30,13 @@ function readEnv(name: string): Record<string, string> {
   return env;
 }
 
+/** A variable the example .env must set: its absence fails the test by name. */
+function setting(env: Record<string, string>, name: string): string {
+  const value = env[name];
+  assert.ok(value !== undefined, `the example .env sets ${name}`);
+  return value;
+}
+
 /** Starts `herald start` with nothing but the example's variables (HERALD_APP_* cleared). */
 async function startWith(env: Record<string, string>, args: string[] = []): Promise<ChildHerald> {
   return startChildHerald(args, { HERALD_APP_ID: '', HERALD_APP_KEY: '', HERALD_APP_SECRET: '', ...env });
@@ -52,7 +59,7 @@ test('Laravel .env made for Pusher: PUSHER_APP_* configure the default app; broa
   assert.ok(herald.lines.some((l) => /PUSHER_APP_CLUSTER ignored/.test(l)), 'the start-up log says which variables were used');
 
   // config/broadcasting.php, 'pusher' connection: key/secret/app_id and options host/port/scheme/useTLS.
-  const sdk = new Pusher({ appId: env.PUSHER_APP_ID!, key: env.PUSHER_APP_KEY!, secret: env.PUSHER_APP_SECRET!, host: env.PUSHER_HOST, port: String(herald.port), useTLS: env.PUSHER_SCHEME === 'https' });
+  const sdk = new Pusher({ appId: setting(env, 'PUSHER_APP_ID'), key: setting(env, 'PUSHER_APP_KEY'), secret: setting(env, 'PUSHER_APP_SECRET'), host: setting(env, 'PUSHER_HOST'), port: String(herald.port), useTLS: env.PUSHER_SCHEME === 'https' });
   // resources/js/echo.js for Pusher-compatible servers.
   const echo = new Echo({
     broadcaster: 'pusher',
@@ -76,7 +83,7 @@ test('Laravel .env made for Reverb: REVERB_APP_* configure the default app; the 
   assert.ok(herald.lines.some((l) => /Apps: reverb-app \(key reverb-key\)/.test(l)), herald.lines.join('\n'));
 
   // config/broadcasting.php, 'reverb' connection: the pusher PHP SDK with these options.
-  const sdk = new Pusher({ appId: env.REVERB_APP_ID!, key: env.REVERB_APP_KEY!, secret: env.REVERB_APP_SECRET!, host: env.REVERB_HOST, port: String(herald.port), useTLS: env.REVERB_SCHEME === 'https' });
+  const sdk = new Pusher({ appId: setting(env, 'REVERB_APP_ID'), key: setting(env, 'REVERB_APP_KEY'), secret: setting(env, 'REVERB_APP_SECRET'), host: setting(env, 'REVERB_HOST'), port: String(herald.port), useTLS: env.REVERB_SCHEME === 'https' });
   const echo = new Echo({
     broadcaster: 'reverb',
     key: env.VITE_REVERB_APP_KEY,

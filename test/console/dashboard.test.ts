@@ -106,7 +106,7 @@ async function connectClient(name: string, key: string): Promise<'connected' | '
         });
         pusher.connection.bind('connected', () => resolve('connected'));
       }),
-    [name, key, String(h.port)],
+    [name, key, String(h.port)] as const,
   );
 }
 
@@ -120,7 +120,7 @@ async function subscribe(name: string, channel: string): Promise<void> {
         ch.bind_global((event: string, data: unknown) => client.events.push({ channel, event, data }));
         ch.bind('pusher:subscription_succeeded', () => resolve());
       }),
-    [name, channel],
+    [name, channel] as const,
   );
 }
 
@@ -128,7 +128,7 @@ async function subscribe(name: string, channel: string): Promise<void> {
 async function received(name: string, channel: string, event: string): Promise<unknown> {
   const handle = await clientPage.waitForFunction(
     ([name, channel, event]) => (window as any).clients[name].events.find((e: any) => e.channel === channel && e.event === event) ?? false,
-    [name, channel, event],
+    [name, channel, event] as const,
     { timeout: 15_000 },
   );
   return ((await handle.jsonValue()) as { data: unknown }).data;

@@ -137,7 +137,8 @@ test(`HTTP fuzz (seed ${SEED}): bodies, queries, signatures, path segments never
     if (body) query.push(['body_md5', mostly(md5Hex(body), ['bad'])]);
     if (random() < 0.3) query.push([pick(['info', 'filter_by_prefix', 'AUTH_KEY', '']), String(randomValue())]);
     const sig = mostly(signRequest(h.app.secret, method, path, query), ['f'.repeat(64), '']);
-    const qs = [...query, ['auth_signature', sig]].map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&') + mostly('', ['&%zz', '&a=%']);
+    const signed: Array<[string, string]> = [...query, ['auth_signature', sig]];
+    const qs = signed.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&') + mostly('', ['&%zz', '&a=%']);
     const res = await fetch(`${h.httpUrl}${path}?${qs}`, { method, body: body || undefined, headers: { 'Content-Type': 'application/json' } });
     await res.arrayBuffer();
     statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);

@@ -26,7 +26,8 @@ async function signed(method: string, path: string, body?: string, opts: { times
   ];
   if (body !== undefined) query.push(['body_md5', opts.md5 ?? md5Hex(body)]);
   const signature = signRequest(opts.secret ?? h.app.secret, method, path, query);
-  const qs = [...query, ['auth_signature', signature]].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+  const signed: Array<[string, string]> = [...query, ['auth_signature', signature]];
+  const qs = signed.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
   const res = await fetch(`${h.httpUrl}${path}?${qs}`, { method, body, headers: body ? { 'Content-Type': 'application/json' } : {} });
   return { status: res.status, body: await res.text() };
 }

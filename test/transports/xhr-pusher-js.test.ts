@@ -11,7 +11,7 @@ import type Pusher from 'pusher';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import type { PusherJs } from '../helpers/pusher-js.js';
 import { eventually, nextEvent, withTimeout } from '../helpers/wait.js';
-import { authorizedClient, signedIn, subscribed, type AuthorizedClientOptions } from '../channels-complete/support.js';
+import { authorizedClient, signedIn, subscribed, type AuthorizedClientOptions } from '../channels/authorized-clients.js';
 
 const masterKey = randomBytes(32).toString('base64');
 let h: TestHerald;

@@ -1,4 +1,4 @@
-/** Shared helpers for the issue-3 feature tests: authorized pusher-js clients without an auth HTTP server. */
+/** Authorized pusher-js clients for the end-to-end channel tests, signed by the `pusher` SDK without an auth HTTP server. */
 import type Pusher from 'pusher';
 import type { TestHerald } from '../helpers/herald.js';
 import type { PusherJs } from '../helpers/pusher-js.js';

@@ -6,7 +6,7 @@ import type Pusher from 'pusher';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { nextEvent } from '../helpers/wait.js';
-import { authorizedClient, subscribed } from './support.js';
+import { authorizedClient, subscribed } from './authorized-clients.js';
 
 const masterKey = randomBytes(32).toString('base64');
 let h: TestHerald;

@@ -1,4 +1,7 @@
-/** Per-app limits with Pusher's defaults, and the exact refusal each one produces. */
+/**
+ * Per-app limits with Pusher's defaults, and the exact refusal each one produces. Client events'
+ * size and rate limits are unit-tested (client-events-unit.test.ts).
+ */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type Pusher from 'pusher';
@@ -8,13 +11,13 @@ import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { PusherJs } from '../helpers/pusher-js.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { eventually, nextEvent } from '../helpers/wait.js';
-import { authorizedClient, closeCode, subscribed } from './support.js';
+import { closeCode } from './authorized-clients.js';
 
 const small = {
   id: 'small-app',
   key: 'small-key',
   secret: 'small-secret',
-  limits: { maxConnections: 2, maxChannelNameLength: 164, clientEventsPerSecond: 3, maxSubscriptionsPerConnection: 2 },
+  limits: { maxConnections: 2, maxChannelNameLength: 164, maxSubscriptionsPerConnection: 2 },
 };
 const withPresence = { id: 'presence-small', key: 'presence-small-key', secret: 'presence-small-secret', limits: { maxPresenceMembers: 3 } };
 const switchable = { id: 'switch-app', key: 'switch-key', secret: 'switch-secret' };
@@ -140,54 +143,12 @@ test('event names: 200 characters (HTTP 400, client events refused)', async () =
   raw.close();
 });
 
-test('payload: 10 KB (HTTP 413 through the SDK, client events refused)', async () => {
+test('payload: 10 KB (HTTP 413 through the SDK)', async () => {
   const big = { blob: 'x'.repeat(10 * 1024) };
   const rejected = await server.trigger('payloads', 'big', big).catch((err: { status: number; body: string }) => err);
   assert.equal((rejected as { status: number }).status, 413);
   assert.match((rejected as { body: string }).body, /the limit is 10240/);
   assert.equal((await server.trigger('payloads', 'ok', { blob: 'x'.repeat(10 * 1024 - 20) })).status, 200);
-
-  const sender = authorizedClient(h, server);
-  const channel = await subscribed(sender, 'private-payloads');
-  const error = nextEvent<{ code: number | null; message: string }>(sender, 'pusher:error');
-  channel.trigger('client-big', big);
-  assert.deepEqual(await error, { code: 4300, message: 'Client event rejected - data larger than 10240 bytes' });
-  sender.disconnect();
-});
-
-test('client events: over the per-socket rate, pusher:error 4301 and the socket stays open', async () => {
-  const smallServer = h.pusherServer({ appId: small.id, key: small.key, secret: small.secret });
-  const burst = new PusherJs(small.key, {
-    cluster: 'local', wsHost: '127.0.0.1', wsPort: h.port, forceTLS: false, enabledTransports: ['ws'],
-    channelAuthorization: { customHandler: (p: { socketId: string; channelName: string }, cb: (e: Error | null, d: unknown) => void) => cb(null, smallServer.authorizeChannel(p.socketId, p.channelName)) },
-  } as never);
-  const channel = await subscribed(burst, 'private-burst');
-  const errors: Array<{ code: number; message: string }> = [];
-  burst.bind('pusher:error', (e: { code: number; message: string }) => errors.push(e));
-  const firstError = nextEvent(burst, 'pusher:error');
-  for (let i = 0; i < 10; i++) channel.trigger('client-burst', { i });
-  await firstError;
-  assert.equal(errors[0]!.code, 4301);
-  assert.equal(errors[0]!.message, 'Client event rejected - rate limit of 3 events per second exceeded');
-  const still = await subscribed(burst, 'private-after-burst');
-  assert.ok(still.subscribed);
-  assert.equal(burst.connection.state, 'connected');
-  burst.disconnect();
-});
-
-test('client events: Pusher default of 10 per second', async () => {
-  const raw = await RawClient.established(h.wsUrl, h.app.key);
-  const auth = server.authorizeChannel(raw.socketId, 'private-default-rate') as { auth: string };
-  raw.send({ event: 'pusher:subscribe', data: { channel: 'private-default-rate', auth: auth.auth } });
-  await raw.waitEvent('pusher_internal:subscription_succeeded', 'private-default-rate');
-  for (let i = 0; i < 25; i++) raw.send({ event: 'client-x', channel: 'private-default-rate', data: { i } });
-  const error = await raw.waitEvent('pusher:error', 'private-default-rate');
-  assert.equal(error.data.code, 4301);
-  assert.match(error.data.message, /rate limit of 10 events per second/);
-  raw.send({ event: 'pusher:ping', data: {} });
-  await raw.waitEvent('pusher:pong');
-  assert.equal(raw.closeCode, undefined);
-  raw.close();
 });
 
 test('subscriptions per connection (maxSubscriptionsPerConnection) and user id length (128)', async () => {

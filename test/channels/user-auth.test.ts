@@ -1,4 +1,9 @@
-/** User authentication: pusher:signin, send-to-user, terminate connections, authorized connections (4009). */
+/**
+ * User authentication through the real clients: pusher:signin, send-to-user, terminate
+ * connections, authorized connections (4009). Which sockets the deadline spares, watchlists and
+ * the engine's side of send-to-user and terminate are unit-tested (authorized-connections-unit,
+ * users-unit).
+ */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -7,17 +12,15 @@ import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { PusherJs } from '../helpers/pusher-js.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { nextEvent } from '../helpers/wait.js';
-import { authorizedClient, closeCode, signedIn, subscribed } from './support.js';
+import { authorizedClient, closeCode, signedIn, subscribed } from './authorized-clients.js';
 
 const strict = { id: 'strict-app', key: 'strict-key', secret: 'strict-secret', userAuthentication: { required: true, timeoutMs: 300 } };
 let h: TestHerald;
 let server: Pusher;
-let strictServer: Pusher;
 
 before(async () => {
   h = await startTestHerald({ apps: [strict] });
   server = h.pusherServer();
-  strictServer = h.pusherServer({ appId: strict.id, key: strict.key, secret: strict.secret });
 });
 after(() => h.stop());
 
@@ -28,8 +31,8 @@ function handSigned(raw: RawClient, userData: string) {
 }
 
 /** Raw sign-in with the SDK's signature; returns the frame the server answered with. */
-async function rawSignIn(raw: RawClient, user: object, pusher: Pusher = server) {
-  const auth = pusher.authenticateUser(raw.socketId, user as Pusher.UserChannelData);
+async function rawSignIn(raw: RawClient, user: object) {
+  const auth = server.authenticateUser(raw.socketId, user as Pusher.UserChannelData);
   raw.send({ event: 'pusher:signin', data: auth });
   return raw.waitFor((f) => f.event === 'pusher:signin_success' || f.event === 'pusher:error');
 }
@@ -166,33 +169,9 @@ test('terminate_connections validates the user id (400)', async () => {
   assert.equal((res as { status: number }).status, 400);
 });
 
-test('userAuthentication.required: a socket that never authorizes is closed with 4009', async () => {
-  const raw = await RawClient.established(h.wsUrl, strict.key);
-  const error = await raw.waitEvent('pusher:error', undefined, 10000);
-  assert.deepEqual(error.data, { code: 4009, message: 'Connection not authorized within timeout' });
-  assert.equal((await raw.closed).code, 4009);
-
+test('userAuthentication.required: pusher-js that never authorizes is closed with 4009', async () => {
   const client = new PusherJs(strict.key, { cluster: 'local', wsHost: '127.0.0.1', wsPort: h.port, forceTLS: false, enabledTransports: ['ws'] });
   assert.equal(await closeCode(client, 10000), 4009);
   client.disconnect();
 });
 
-test('userAuthentication.required: signing in or subscribing to an authorized channel keeps the socket', async () => {
-  const signed = await RawClient.established(h.wsUrl, strict.key);
-  assert.equal((await rawSignIn(signed, { id: 'ivy' }, strictServer)).event, 'pusher:signin_success');
-  const privateSub = await RawClient.established(h.wsUrl, strict.key);
-  privateSub.send({ event: 'pusher:subscribe', data: { channel: 'private-x', auth: (strictServer.authorizeChannel(privateSub.socketId, 'private-x') as { auth: string }).auth } });
-  await privateSub.waitEvent('pusher_internal:subscription_succeeded', 'private-x');
-  const publicOnly = await RawClient.established(h.wsUrl, strict.key);
-  publicOnly.send({ event: 'pusher:subscribe', data: { channel: 'public-x' } });
-  await publicOnly.waitEvent('pusher_internal:subscription_succeeded', 'public-x');
-
-  // The public-only socket, opened last, has the latest deadline: once it is closed, the others' have passed.
-  assert.equal((await publicOnly.closed).code, 4009);
-  for (const raw of [signed, privateSub]) {
-    raw.send({ event: 'pusher:ping', data: {} });
-    await raw.waitEvent('pusher:pong');
-    assert.equal(raw.closeCode, undefined);
-    raw.close();
-  }
-});

@@ -10,7 +10,7 @@ import type Pusher from 'pusher';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { nextEvent } from '../helpers/wait.js';
-import { subscribed } from './support.js';
+import { subscribed } from './authorized-clients.js';
 
 let h: TestHerald;
 let server: Pusher;
