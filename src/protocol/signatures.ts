@@ -79,13 +79,17 @@ export function md5Hex(body: string | Uint8Array): string {
  * because Buffer.from(…, 'hex') silently stops at the first non-hex character.
  */
 export function hexDigestEquals(hex: string, digest: Buffer): boolean {
-  const given = Buffer.from(hex, 'hex');
-  if (hex.length !== digest.length * 2 || given.length !== digest.length) {
+  // MD5 and SHA-256 digests decode into buffers kept for the purpose (no allocation per request).
+  const given = digest.length === 16 ? HEX_16 : digest.length === 32 ? HEX_32 : Buffer.allocUnsafe(digest.length);
+  if (hex.length !== digest.length * 2 || given.write(hex, 0, 'hex') !== digest.length) {
     timingSafeEqual(digest, digest);
     return false;
   }
   return timingSafeEqual(given, digest);
 }
+
+const HEX_16 = Buffer.alloc(16);
+const HEX_32 = Buffer.alloc(32);
 
 /** Constant-time string comparison; unequal lengths still compare a full buffer. */
 export function safeEqual(a: string, b: string): boolean {

@@ -88,6 +88,12 @@ test('hexDigestEquals: either case matches; wrong, short, long, odd-length or no
   assert.equal(hexDigestEquals(`${hex}0`, digest), false);
   assert.equal(hexDigestEquals(`${hex.slice(0, -2)}zz`, digest), false);
   assert.equal(hexDigestEquals('', digest), false);
+  // Junk after a correct prefix, right after a matching call: the decode buffers are reused.
+  assert.equal(hexDigestEquals(hex, digest), true);
+  assert.equal(hexDigestEquals(`${hex.slice(0, 10)}zz${hex.slice(12)}`, digest), false);
+  const sha = hmacSha256Digest('s', 'm');
+  assert.equal(hexDigestEquals(sha.toString('hex'), sha), true);
+  assert.equal(hexDigestEquals(`${sha.toString('hex').slice(0, 62)}g0`, sha), false);
 });
 
 test('verifySignedRequest: upper-case signature and body_md5 accepted; the first of repeated parameters counts', () => {
