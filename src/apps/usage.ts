@@ -81,6 +81,9 @@ const DAY_MS = 86_400_000;
 
 export class UsageTracker {
   private pending = new Map<string, Pending>();
+  /** The entry counters() returned last, and the pending map it belongs to (see counters()). */
+  private lastEntry: Pending | undefined;
+  private lastEntryOf: Map<string, Pending> | undefined;
   private inFlight = new Map<string, Pending>();
   /** Today's totals as stored (all nodes), refreshed after each flush. */
   private stored = new Map<string, DailyUsage>();
@@ -135,12 +138,18 @@ export class UsageTracker {
 
   private counters(appId: string): UsageCounters {
     const day = this.today();
+    // Two calls per publish for the same app: the last entry is reused while it is still the
+    // pending one of that app and day, saving a key string and its hashing per call.
+    const last = this.lastEntry;
+    if (last !== undefined && last.appId === appId && last.day === day && this.lastEntryOf === this.pending) return last.counters;
     const key = `${appId}\n${day}`;
     let entry = this.pending.get(key);
     if (!entry) {
       entry = { appId, day, counters: emptyCounters() };
       this.pending.set(key, entry);
     }
+    this.lastEntry = entry;
+    this.lastEntryOf = this.pending;
     return entry.counters;
   }
 
@@ -288,6 +297,7 @@ export class UsageTracker {
   /** Forgets an app's unflushed counters (it was deleted). */
   forget(appId: string): void {
     for (const [key, entry] of this.pending) if (entry.appId === appId) this.pending.delete(key);
+    this.lastEntry = undefined;
     this.stored.delete(appId);
   }
 

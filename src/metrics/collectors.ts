@@ -19,6 +19,8 @@ export interface MetricsState {
   brokerHealthy(): boolean;
   webhookGauges(): WebhookGauges | undefined;
   webhookQueueDepth(): Promise<number | undefined>;
+  /** HTTP requests by route and status, counted outside prom-client (read per scrape). */
+  httpRequestCounts?(): Iterable<{ route: string; status: string; count: number }>;
 }
 
 export interface HeraldMetrics {
@@ -131,7 +133,17 @@ export function createMetrics(state: MetricsState): HeraldMetrics {
   const transportConnections = new Gauge({ name: `${PREFIX}transport_connections`, help: 'Open connections of this node by transport: ws, or the HTTP fallbacks xhr_streaming and xhr_polling', labelNames: ['transport'], registers });
   for (const transport of ['ws', 'xhr_streaming', 'xhr_polling']) transportConnections.set({ transport }, 0);
   const refused = new Counter({ name: `${PREFIX}connections_refused_total`, help: 'WebSocket handshakes refused, by Pusher close code', labelNames: ['code'], registers });
-  const httpRequests = new Counter({ name: `${PREFIX}http_requests_total`, help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers });
+  const httpRequests = new Counter({
+    name: `${PREFIX}http_requests_total`,
+    help: 'HTTP requests by route and status',
+    labelNames: ['route', 'status'],
+    registers,
+    collect() {
+      if (!state.httpRequestCounts) return;
+      this.reset();
+      for (const { route, status, count } of state.httpRequestCounts()) this.inc({ route, status }, count);
+    },
+  });
   const httpDuration = new Histogram({
     name: `${PREFIX}http_request_duration_seconds`,
     help: 'HTTP request handling time by route',

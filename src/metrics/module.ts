@@ -46,8 +46,12 @@ export function metricsModule(options: MetricsOptions = {}): HeraldModule {
       const xhrForwarded = ctx.optional(XHR_FORWARDED_SERVICE);
       const apps = new AppStatsTable(options.maxAppLabels ?? 50);
       const network = new NetworkBytes(ctx.server);
+      // Requests by route and status: plain counts on the hot path (prom-client hashes the label
+      // object on every inc()), handed to the counter when scraped.
+      const requestCounts = new Map<string, Map<number, { route: string; status: string; count: number }>>();
       const metrics = createMetrics({
         apps,
+        httpRequestCounts: () => [...requestCounts.values()].flatMap((byStatus) => [...byStatus.values()]),
         network: () => network.totals(),
         brokerName: ctx.broker.name,
         brokerHealthy: () => ctx.broker.healthy(),
@@ -71,14 +75,14 @@ export function metricsModule(options: MetricsOptions = {}): HeraldModule {
         stopWebhooks?.();
       };
 
-      // Label children are looked up once per route/status: prom-client hashes label objects per call.
-      const requestCounters = new Map<string, { inc(): void }>();
+      // Histogram children are looked up once per route: prom-client hashes label objects per call.
       const durationHistograms = new Map<string, { observe(value: number): void }>();
       ctx.hooks.httpRequest.push((_method, route, status, ms) => {
-        const key = `${status} ${route}`;
-        let counter = requestCounters.get(key);
-        if (!counter) requestCounters.set(key, (counter = metrics.httpRequests.labels({ route, status: String(status) })));
-        counter.inc();
+        let byStatus = requestCounts.get(route);
+        if (!byStatus) requestCounts.set(route, (byStatus = new Map()));
+        const cell = byStatus.get(status);
+        if (cell) cell.count++;
+        else byStatus.set(status, { route, status: String(status), count: 1 });
         let histogram = durationHistograms.get(route);
         if (!histogram) durationHistograms.set(route, (histogram = metrics.httpDuration.labels({ route })));
         histogram.observe(ms / 1000);

@@ -7,13 +7,18 @@ import { JSON_DEPTH_MESSAGE, MAX_JSON_DEPTH, jsonTextTooDeep } from '../protocol
 
 export function parseQuery(search: string): Array<[string, string]> {
   const out: Array<[string, string]> = [];
-  if (!search) return out;
-  for (const part of search.split('&')) {
-    if (!part) continue;
-    const eq = part.indexOf('=');
-    const rawKey = eq < 0 ? part : part.slice(0, eq);
-    const rawValue = eq < 0 ? '' : part.slice(eq + 1);
-    out.push([decodeLoose(rawKey), decodeLoose(rawValue)]);
+  // Index arithmetic rather than split('&') and per-part slices: one substring per key and value
+  // (this runs for every request, and signed API queries have five or more parameters).
+  let start = 0;
+  while (start < search.length) {
+    let end = search.indexOf('&', start);
+    if (end < 0) end = search.length;
+    if (end > start) {
+      const eq = search.indexOf('=', start);
+      if (eq < 0 || eq > end) out.push([decodeLoose(search.slice(start, end)), '']);
+      else out.push([decodeLoose(search.slice(start, eq)), decodeLoose(search.slice(eq + 1, end))]);
+    }
+    start = end + 1;
   }
   return out;
 }

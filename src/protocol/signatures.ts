@@ -5,8 +5,59 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 /** `crypto.hash` (Node ≥ 20.12): a one-shot digest without a Hash object per call. */
 const oneShotHash = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'buffer') => Buffer }).hash;
 
+/**
+ * HMAC-SHA256 (RFC 2104) as two one-shot SHA-256 digests over key blocks prepared once per secret:
+ * H((K ^ opad) || H((K ^ ipad) || message)). createHmac sets up a key and an HMAC context on every
+ * call (~2 µs, a third of an API request's signature check); the prepared blocks make a check two
+ * `crypto.hash` calls. Falls back to createHmac where `crypto.hash` is missing (Node < 20.12).
+ */
 export function hmacSha256Digest(secret: string, message: string | Uint8Array): Buffer {
-  return createHmac('sha256', secret).update(message).digest();
+  if (!oneShotHash) return createHmac('sha256', secret).update(message).digest();
+  const pads = hmacPads(secret);
+  const maxBytes = typeof message === 'string' ? message.length * 3 : message.length;
+  // Messages are short (a string to sign, a socket id and channel): they go through one scratch
+  // buffer after the inner key block; a long one (a webhook body) gets its own.
+  const inner = maxBytes <= HMAC_SCRATCH.length - SHA256_BLOCK ? HMAC_SCRATCH : Buffer.allocUnsafe(SHA256_BLOCK + maxBytes);
+  pads.inner.copy(inner, 0);
+  const length = typeof message === 'string' ? inner.write(message, SHA256_BLOCK, 'utf8') : (inner.set(message, SHA256_BLOCK), message.length);
+  const innerDigest = oneShotHash('sha256', inner.subarray(0, SHA256_BLOCK + length), 'buffer');
+  // The outer block is per secret and used synchronously, so its digest slot can be rewritten.
+  innerDigest.copy(pads.outer, SHA256_BLOCK);
+  return oneShotHash('sha256', pads.outer, 'buffer');
+}
+
+const SHA256_BLOCK = 64;
+const SHA256_BYTES = 32;
+const HMAC_SCRATCH = Buffer.allocUnsafe(16 * 1024);
+
+interface HmacPads {
+  /** K ^ 0x36 repeated over one block. */
+  inner: Buffer;
+  /** K ^ 0x5c over one block, followed by room for the inner digest. */
+  outer: Buffer;
+}
+
+/**
+ * Prepared blocks by secret. Apps have a handful of secrets; the bound only matters if secrets
+ * churn (rotations, deleted apps), and then the table simply starts over.
+ */
+const padsBySecret = new Map<string, HmacPads>();
+const MAX_PREPARED_SECRETS = 1024;
+
+function hmacPads(secret: string): HmacPads {
+  let pads = padsBySecret.get(secret);
+  if (pads) return pads;
+  let key: Buffer = Buffer.from(secret, 'utf8');
+  if (key.length > SHA256_BLOCK) key = oneShotHash!('sha256', key, 'buffer');
+  pads = { inner: Buffer.alloc(SHA256_BLOCK), outer: Buffer.alloc(SHA256_BLOCK + SHA256_BYTES) };
+  for (let i = 0; i < SHA256_BLOCK; i++) {
+    const k = i < key.length ? key[i]! : 0;
+    pads.inner[i] = k ^ 0x36;
+    pads.outer[i] = k ^ 0x5c;
+  }
+  if (padsBySecret.size >= MAX_PREPARED_SECRETS) padsBySecret.clear();
+  padsBySecret.set(secret, pads);
+  return pads;
 }
 
 export function hmacSha256Hex(secret: string, message: string | Uint8Array): string {
@@ -28,13 +79,17 @@ export function md5Hex(body: string | Uint8Array): string {
  * because Buffer.from(…, 'hex') silently stops at the first non-hex character.
  */
 export function hexDigestEquals(hex: string, digest: Buffer): boolean {
-  const given = Buffer.from(hex, 'hex');
-  if (hex.length !== digest.length * 2 || given.length !== digest.length) {
+  // MD5 and SHA-256 digests decode into buffers kept for the purpose (no allocation per request).
+  const given = digest.length === 16 ? HEX_16 : digest.length === 32 ? HEX_32 : Buffer.allocUnsafe(digest.length);
+  if (hex.length !== digest.length * 2 || given.write(hex, 0, 'hex') !== digest.length) {
     timingSafeEqual(digest, digest);
     return false;
   }
   return timingSafeEqual(given, digest);
 }
+
+const HEX_16 = Buffer.alloc(16);
+const HEX_32 = Buffer.alloc(32);
 
 /** Constant-time string comparison; unequal lengths still compare a full buffer. */
 export function safeEqual(a: string, b: string): boolean {

@@ -190,7 +190,7 @@ function createHttpServer(core: Core, gateway: WebSocketGateway, state: NodeStat
   const { config, router, logger, hooks } = core;
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (state.starting && !PROBE_PATHS.has((req.url ?? '').split('?')[0]!)) return refuseWhileStarting(res);
-    void handleHttp(req, res, router, config.maxBodyBytes, logger, hooks);
+    handleHttp(req, res, router, config.maxBodyBytes, logger, hooks);
   };
   const tlsFiles: TlsFiles | undefined = config.tlsCert && config.tlsKey ? { certPath: config.tlsCert, keyPath: config.tlsKey } : undefined;
   // Node checks headersTimeout only every connectionsCheckingInterval (30 s by default), which
@@ -374,57 +374,83 @@ const CORS_HEADERS = {
 };
 const CORS_ENTRIES = Object.entries(CORS_HEADERS);
 
-async function handleHttp(
-  req: IncomingMessage,
-  res: ServerResponse,
-  router: Router,
-  maxBodyBytes: number,
-  logger: Logger,
-  hooks: HeraldHooks,
-): Promise<void> {
+/**
+ * Routes one request. Not an async function: a handler that answers synchronously (or whose promise
+ * is already settled) finishes without the extra promise turns an `await` and an async wrapper
+ * cost on every API call; errors of either kind go through the same responder.
+ */
+function handleHttp(req: IncomingMessage, res: ServerResponse, router: Router, maxBodyBytes: number, logger: Logger, hooks: HeraldHooks): void {
   const started = performance.now();
   let routeName = 'unmatched';
   let requestId: string | undefined;
   // CORS headers matter only to browsers, which always send Origin on cross-origin requests and
   // preflights; server-to-server API calls (the SDKs) skip the header work.
   if (req.headers.origin !== undefined) for (const [k, v] of CORS_ENTRIES) res.setHeader(k, v);
+  let pending: unknown;
   try {
     const ctx = createContext(req, res, maxBodyBytes);
     requestId = ctx.requestId;
     res.setHeader('X-Request-Id', ctx.requestId);
     if (ctx.method === 'OPTIONS') {
       res.writeHead(204).end();
-      return;
+      return finishHttp(req, res, routeName, requestId, started, logger, hooks);
     }
     const match = router.match(ctx.method, ctx.path);
     if (match === 'method') throw new DomainError('not_allowed', `Method ${ctx.method} not allowed on ${ctx.path}`);
     if (!match) throw notFound(`Not found: ${ctx.method} ${ctx.path.slice(0, 200)}`);
     routeName = match.name;
     ctx.params = match.params;
-    await match.handler(ctx);
-    if (!res.headersSent) res.writeHead(204).end();
+    pending = match.handler(ctx);
   } catch (err) {
-    if (err instanceof DomainError) {
-      sendError(res, err);
-    } else {
-      logger.error({ err, reqId: requestId, url: req.url?.split('?')[0] }, 'HTTP handler failed');
-      sendJson(res, 500, { error: 'Internal server error' });
-    }
-  } finally {
-    const ms = performance.now() - started;
-    // Access log: path only (query strings carry auth signatures), and only when debug is on.
-    if (logger.isLevelEnabled('debug')) {
-      logger.debug(
-        { reqId: requestId, method: req.method, path: req.url?.split('?')[0]?.slice(0, 200), route: routeName, status: res.statusCode, ms: Math.round(ms * 10) / 10, remote: req.socket.remoteAddress },
-        'http request',
-      );
-    }
-    for (const hook of hooks.httpRequest) {
-      try {
-        hook(req.method ?? 'GET', routeName, res.statusCode, ms);
-      } catch {
-        /* metrics must not break requests */
-      }
+    respondWithError(err, req, res, requestId, logger);
+    return finishHttp(req, res, routeName, requestId, started, logger, hooks);
+  }
+  // Any thenable, as `await` would (handlers return promises or plain values).
+  if (isThenable(pending)) {
+    pending.then(
+      () => {
+        if (!res.headersSent) res.writeHead(204).end();
+        finishHttp(req, res, routeName, requestId, started, logger, hooks);
+      },
+      (err: unknown) => {
+        respondWithError(err, req, res, requestId, logger);
+        finishHttp(req, res, routeName, requestId, started, logger, hooks);
+      },
+    );
+    return;
+  }
+  if (!res.headersSent) res.writeHead(204).end();
+  finishHttp(req, res, routeName, requestId, started, logger, hooks);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value instanceof Promise || (typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function');
+}
+
+function respondWithError(err: unknown, req: IncomingMessage, res: ServerResponse, requestId: string | undefined, logger: Logger): void {
+  if (err instanceof DomainError) {
+    sendError(res, err);
+  } else {
+    logger.error({ err, reqId: requestId, url: req.url?.split('?')[0] }, 'HTTP handler failed');
+    sendJson(res, 500, { error: 'Internal server error' });
+  }
+}
+
+/** Access log (debug) and the httpRequest hooks (metrics), once per request whatever its outcome. */
+function finishHttp(req: IncomingMessage, res: ServerResponse, routeName: string, requestId: string | undefined, started: number, logger: Logger, hooks: HeraldHooks): void {
+  const ms = performance.now() - started;
+  // Access log: path only (query strings carry auth signatures), and only when debug is on.
+  if (logger.isLevelEnabled('debug')) {
+    logger.debug(
+      { reqId: requestId, method: req.method, path: req.url?.split('?')[0]?.slice(0, 200), route: routeName, status: res.statusCode, ms: Math.round(ms * 10) / 10, remote: req.socket.remoteAddress },
+      'http request',
+    );
+  }
+  for (const hook of hooks.httpRequest) {
+    try {
+      hook(req.method ?? 'GET', routeName, res.statusCode, ms);
+    } catch {
+      /* metrics must not break requests */
     }
   }
 }

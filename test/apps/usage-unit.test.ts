@@ -108,3 +108,21 @@ test('counters survive a failed flush and are saved by the next one', async () =
   assert.equal(tracker.messagesToday(app.id), 1, 'counted once after the save, not twice');
   await tracker.stop();
 });
+
+test('counts after a flush and after forget() land in fresh entries (the last entry is not reused)', async () => {
+  const store = new FakeUsageStore();
+  const tracker = new UsageTracker({ engine: fakeEngine(0), nodeId: 'n', cluster: false, flushIntervalMs: 1000, logger });
+  await tracker.attach(store as unknown as UsageStore);
+  tracker.apiCall(app);
+  await tracker.flush();
+  tracker.apiCall(app);
+  tracker.apiCall(app);
+  await tracker.flush();
+  assert.equal([...store.rows.values()][0]!.apiCalls, 3, 'the calls after the first flush are saved by the second');
+  tracker.apiCall(app);
+  tracker.forget(app.id);
+  tracker.apiCall(app);
+  await tracker.flush();
+  assert.equal([...store.rows.values()][0]!.apiCalls, 4, 'the call before forget() is dropped, the one after it is saved');
+  await tracker.stop();
+});

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
+import { createHmac } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { channelAuthString, hexDigestEquals, hmacSha256Hex, md5Digest, md5Hex, safeEqual, userAuthString, verifyAuth } from '../../src/protocol/signatures.js';
+import { channelAuthString, hexDigestEquals, hmacSha256Digest, hmacSha256Hex, md5Digest, md5Hex, safeEqual, userAuthString, verifyAuth } from '../../src/protocol/signatures.js';
 import { stringToSign, verifySignedRequest } from '../../src/protocol/http-signing.js';
 
 const DOC = { key: '278d425bdf160c739803', secret: '7ad3773142a6692b25b8' };
@@ -87,6 +88,12 @@ test('hexDigestEquals: either case matches; wrong, short, long, odd-length or no
   assert.equal(hexDigestEquals(`${hex}0`, digest), false);
   assert.equal(hexDigestEquals(`${hex.slice(0, -2)}zz`, digest), false);
   assert.equal(hexDigestEquals('', digest), false);
+  // Junk after a correct prefix, right after a matching call: the decode buffers are reused.
+  assert.equal(hexDigestEquals(hex, digest), true);
+  assert.equal(hexDigestEquals(`${hex.slice(0, 10)}zz${hex.slice(12)}`, digest), false);
+  const sha = hmacSha256Digest('s', 'm');
+  assert.equal(hexDigestEquals(sha.toString('hex'), sha), true);
+  assert.equal(hexDigestEquals(`${sha.toString('hex').slice(0, 62)}g0`, sha), false);
 });
 
 test('verifySignedRequest: upper-case signature and body_md5 accepted; the first of repeated parameters counts', () => {
@@ -109,4 +116,30 @@ test('verifySignedRequest: upper-case signature and body_md5 accepted; the first
 test('stringToSign sorts lower-cased keys and keeps the received order of equal keys', () => {
   const query: Array<[string, string]> = [['b', '2'], ['A', '1'], ['c', '3'], ['a', '0'], ['auth_signature', 'x']];
   assert.equal(stringToSign('post', '/p', query), 'POST\n/p\na=1&a=0&b=2&c=3');
+});
+
+test('hmacSha256Digest (prepared key blocks) equals createHmac for every key and message shape', () => {
+  const secrets = ['', 'k', DOC.secret, 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(65), 'é'.repeat(40), '\u{1F600}secret', 'a'.repeat(200)];
+  const messages: Array<string | Uint8Array> = [
+    '',
+    'POST\n/apps/1/events\nauth_key=k&auth_timestamp=1&auth_version=1.0&body_md5=00',
+    'ü€\u{1F600} multi-byte',
+    'lone \ud800 surrogate',
+    'm'.repeat(5461), // the largest string that fits the shared scratch buffer
+    'm'.repeat(5462),
+    'é'.repeat(20_000),
+    new Uint8Array([0, 1, 2, 255]),
+    Buffer.alloc(16_320, 7),
+    Buffer.alloc(16_321, 9),
+  ];
+  for (const secret of secrets) {
+    for (const message of messages) {
+      const expected = createHmac('sha256', secret).update(message).digest('hex');
+      assert.equal(hmacSha256Digest(secret, message).toString('hex'), expected, `secret of ${secret.length} chars, message of ${message.length}`);
+    }
+  }
+  // A digest handed out earlier is not overwritten by the next one (the blocks are reused).
+  const first = hmacSha256Digest(DOC.secret, 'one');
+  hmacSha256Digest(DOC.secret, 'two');
+  assert.equal(first.toString('hex'), createHmac('sha256', DOC.secret).update('one').digest('hex'));
 });
