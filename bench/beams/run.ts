@@ -20,7 +20,7 @@ import type { Platform } from '../../src/beams/validation.js';
 import { configSchema } from '../../src/config/schema.js';
 import { startHerald } from '../../src/server/herald.js';
 import { createLogger } from '../../src/platform/logger.js';
-import { DATABASE_SERVICE, storageModule } from '../../src/storage/module.js';
+import { DATABASE_SERVICE, storageModule } from '../../src/app-store/database-module.js';
 import type { FromChild, ToChild } from './fakes-process.js';
 
 function arg(name: string, fallback: string): string {

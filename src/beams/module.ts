@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HeraldConfig } from '../config/schema.js';
 import type { HeraldModule } from '../core/module.js';
-import { DATABASE_SERVICE } from '../storage/module.js';
+import { DATABASE_SERVICE } from '../app-store/database-module.js';
 import type { DeliveryOptions } from './delivery.js';
 import type { BeamsWebhookOptions } from './webhooks.js';
 import { BeamsError, beamsRoute } from './errors.js';

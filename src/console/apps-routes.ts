@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { appSchema, type App } from '../apps/app.js';
 import { storeCall, usageRange } from '../apps/admin-api.js';
 import type { AppView } from '../apps/manager.js';
-import { APPS_SERVICE } from '../apps/module.js';
+import { APPS_SERVICE } from '../app-store/module.js';
 import { sendJson } from '../platform/http-context.js';
 import type { ModuleContext } from '../core/module.js';
 import type { HttpContext } from '../platform/router.js';

@@ -14,7 +14,7 @@ import type { App } from '../apps/app.js';
 import { validateEvent, type EventBody } from '../http-api/publish.js';
 import { sendJson, sendText } from '../platform/http-context.js';
 import type { HeraldModule, ModuleContext } from '../core/module.js';
-import { APPS_SERVICE } from '../apps/module.js';
+import { APPS_SERVICE } from '../app-store/module.js';
 import { BEAMS_SERVICE } from '../beams/service.js';
 import { WEBHOOKS_SERVICE } from '../webhooks/service.js';
 import { invalid, notFound, rateLimited } from '../platform/errors.js';

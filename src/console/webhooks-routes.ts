@@ -5,7 +5,7 @@
  */
 import type { WebhookEndpoint } from '../apps/app.js';
 import { storeCall } from '../apps/admin-api.js';
-import { APPS_SERVICE } from '../apps/module.js';
+import { APPS_SERVICE } from '../app-store/module.js';
 import { sendJson } from '../platform/http-context.js';
 import type { ModuleContext } from '../core/module.js';
 import type { HttpContext } from '../platform/router.js';

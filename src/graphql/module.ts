@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLSchema } from 'graphql';
 import type { HeraldModule, ModuleContext } from '../core/module.js';
-import { APPS_SERVICE } from '../apps/module.js';
+import { APPS_SERVICE } from '../app-store/module.js';
 import { BEAMS_SERVICE } from '../beams/service.js';
 import { CONSOLE_CLUSTER_SERVICE } from '../console/cluster.js';
 import { serviceKey } from '../platform/module-graph.js';

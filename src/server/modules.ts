@@ -5,8 +5,8 @@
  */
 import type { HeraldModule } from '../core/module.js';
 import { consoleModule } from '../console/module.js';
-import { storageModule } from '../storage/module.js';
-import { appsModule } from '../apps/module.js';
+import { storageModule } from '../app-store/database-module.js';
+import { appsModule } from '../app-store/module.js';
 import { metricsModule } from '../metrics/module.js';
 import { webhooksModule } from '../webhooks/module.js';
 import { beamsModule } from '../beams/module.js';

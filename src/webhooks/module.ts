@@ -5,8 +5,8 @@
  */
 import type { ChannelsEngine } from '../channels/engine.js';
 import type { HeraldModule } from '../core/module.js';
-import { APPS_SERVICE, type AppsService } from '../apps/module.js';
-import { DATABASE_SERVICE } from '../storage/module.js';
+import { APPS_SERVICE, type AppsService } from '../app-store/module.js';
+import { DATABASE_SERVICE } from '../app-store/database-module.js';
 import type { DeliveryRecord } from './delivery-log.js';
 import { CACHE_MISS_GATE_SERVICE, WebhookEventSource } from './events.js';
 import { registerWebhookRoutes } from './routes.js';

@@ -9,7 +9,7 @@ import type { StartOptions } from '../server/herald.js';
 import type { HeraldModule } from '../core/module.js';
 import { defaultModules } from '../server/modules.js';
 import { METRICS_SERVICE, type MetricsService } from '../metrics/module.js';
-import { DATABASE_SERVICE, type DatabaseProvider } from '../storage/module.js';
+import { DATABASE_SERVICE, type DatabaseProvider } from '../app-store/database-module.js';
 import { workerCount } from './count.js';
 import { shareConnectionCounts } from './connection-counts.js';
 import { IpcBroker, IpcControl } from './ipc-broker.js';

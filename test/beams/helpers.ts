@@ -14,7 +14,7 @@ import type { DeliveryOptions } from '../../src/beams/delivery.js';
 import type { BeamsInstance } from '../../src/beams/instances.js';
 import { BEAMS_SERVICE, type BeamsService } from '../../src/beams/service.js';
 import { tokenHash } from '../../src/beams/store.js';
-import { storageModule, DATABASE_SERVICE } from '../../src/storage/module.js';
+import { storageModule, DATABASE_SERVICE } from '../../src/app-store/database-module.js';
 import type { HeraldConfigInput } from '../../src/config/schema.js';
 import type { Database } from '../../src/storage/database.js';
 import { FakeApns } from './fakes/apns.js';

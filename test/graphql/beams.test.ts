@@ -8,7 +8,7 @@ import { verifyUserToken } from '../../src/beams/jwt.js';
 import type { BeamsInstance } from '../../src/beams/instances.js';
 import { BEAMS_SERVICE, type BeamsService } from '../../src/beams/service.js';
 import { graphqlModule } from '../../src/graphql/module.js';
-import { storageModule } from '../../src/storage/module.js';
+import { storageModule } from '../../src/app-store/database-module.js';
 import { apnsToken, createFakeInstance, startFakes, waitForPublish, type Fakes } from '../beams/helpers.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { once } from '../helpers/wait.js';

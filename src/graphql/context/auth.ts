@@ -9,7 +9,7 @@
 import type { App } from '../../apps/app.js';
 import type { AppRegistry } from '../../apps/registry.js';
 import type { BeamsInstance } from '../../beams/instances.js';
-import type { AppsService } from '../../apps/module.js';
+import type { AppsService } from '../../app-store/module.js';
 import type { BeamsService } from '../../beams/service.js';
 import type { ClusterView } from '../../console/cluster.js';
 import { isValidInstanceId } from '../../beams/validation.js';

@@ -4,7 +4,7 @@
  * it they answer NOT_AVAILABLE.
  */
 import type { App } from '../../apps/app.js';
-import type { AppsService } from '../../apps/module.js';
+import type { AppsService } from '../../app-store/module.js';
 import type { DailyUsage } from '../../apps/usage-store.js';
 import { usageWindow } from '../../apps/usage-window.js';
 import { appFor, requireAdmin, type GraphQLContext } from '../context/auth.js';

@@ -5,8 +5,8 @@
  */
 import type { HeraldModule } from '../core/module.js';
 import { serviceKey } from '../platform/module-graph.js';
-import type { Database } from './database.js';
-import { openDatabase } from './open.js';
+import type { Database } from '../storage/database.js';
+import { openDatabase } from '../storage/open.js';
 
 export type DatabaseProvider = () => Promise<Database>;
 

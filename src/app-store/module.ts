@@ -4,13 +4,13 @@
  * read-only here. See docs/apps.md.
  */
 import { randomUUID } from 'node:crypto';
-import { registerAdminApi } from './admin-api.js';
-import type { AppManager } from './manager.js';
+import { registerAdminApi } from '../apps/admin-api.js';
+import type { AppManager } from '../apps/manager.js';
 import { AppStoreRuntime } from './runtime.js';
-import { UsageTracker } from './usage.js';
+import { UsageTracker } from '../apps/usage.js';
 import type { HeraldModule, ModuleContext } from '../core/module.js';
 import { serviceKey } from '../platform/module-graph.js';
-import { DATABASE_SERVICE } from '../storage/module.js';
+import { DATABASE_SERVICE } from './database-module.js';
 import { REMOTE_STORE_SERVICE, USAGE_FLUSH, USAGE_FLUSH_ALL, WORKER_SERVICE } from '../workers/services.js';
 
 export interface AppsService {

@@ -8,17 +8,17 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { App } from './app.js';
-import { acquireDataDirLock, DataDirLockedError, seedEmbeddedDataDir, type DataDirLock } from './data-dir.js';
-import { AppManager } from './manager.js';
-import { listenForChanges, type ChangeListener } from './pg-listener.js';
-import { MemoryAppRegistry } from './registry.js';
-import { APP_CHANGES_CHANNEL, AppStore, AppStoreError } from './store.js';
-import { StoreRegistrySync } from './store-registry.js';
-import type { UsageTracker } from './usage.js';
-import { UsageStore } from './usage-store.js';
+import type { App } from '../apps/app.js';
+import { acquireDataDirLock, DataDirLockedError, seedEmbeddedDataDir, type DataDirLock } from '../apps/data-dir.js';
+import { AppManager } from '../apps/manager.js';
+import { listenForChanges, type ChangeListener } from '../apps/pg-listener.js';
+import { MemoryAppRegistry } from '../apps/registry.js';
+import { APP_CHANGES_CHANNEL, AppStore, AppStoreError } from '../apps/store.js';
+import { StoreRegistrySync } from '../apps/store-registry.js';
+import type { UsageTracker } from '../apps/usage.js';
+import { UsageStore } from '../apps/usage-store.js';
 import type { ModuleContext } from '../core/module.js';
-import { DATABASE_SERVICE, type DatabaseProvider } from '../storage/module.js';
+import { DATABASE_SERVICE, type DatabaseProvider } from './database-module.js';
 import { StartupTimeoutError } from '../platform/startup-retry.js';
 import { DamagedStoreError } from '../storage/store-check.js';
 import type { IpcPeer } from '../workers/ipc.js';
