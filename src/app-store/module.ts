@@ -11,7 +11,7 @@ import { UsageTracker } from '../apps/usage.js';
 import type { HeraldModule, ModuleContext } from '../core/module.js';
 import { serviceKey } from '../platform/module-graph.js';
 import { DATABASE_SERVICE } from './database-module.js';
-import { REMOTE_STORE_SERVICE, USAGE_FLUSH, USAGE_FLUSH_ALL, WORKER_SERVICE } from '../workers/services.js';
+import { REMOTE_STORE_SERVICE, USAGE_FLUSH, USAGE_FLUSH_ALL, WORKER_SERVICE } from '../core/worker-services.js';
 
 export interface AppsService {
   /** Opens the store on first use; rejects with AppStoreError('unavailable') when it cannot. */

@@ -21,8 +21,8 @@ import type { ModuleContext } from '../core/module.js';
 import { DATABASE_SERVICE, type DatabaseProvider } from './database-module.js';
 import { StartupTimeoutError } from '../platform/startup-retry.js';
 import { DamagedStoreError } from '../storage/store-check.js';
-import type { IpcPeer } from '../workers/ipc.js';
-import { APPS_CHANGED, REMOTE_STORE_SERVICE, WORKER_SERVICE } from '../workers/services.js';
+import type { IpcPeer } from '../platform/ipc.js';
+import { APPS_CHANGED, REMOTE_STORE_SERVICE, WORKER_SERVICE } from '../core/worker-services.js';
 
 const MAX_APP_ID_IN_NOTIFY = 64;
 /** How often a Herald without an embedded store yet looks whether `herald apps` created one. */

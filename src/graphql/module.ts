@@ -17,7 +17,7 @@ import { OperationRateLimiter } from './limits.js';
 import { allResolvers } from './resolvers/index.js';
 import { buildExecutableSchema, loadSchemaText } from './schema.js';
 import { EngineStreams } from './subscriptions.js';
-import { OBSERVER_RELAY_SERVICE } from '../workers/services.js';
+import { OBSERVER_RELAY_SERVICE } from '../core/worker-services.js';
 import { startGraphqlWebSocket, type GraphqlWebSocket } from './transport-ws.js';
 
 export interface GraphqlService {

@@ -14,7 +14,7 @@ import { createMetrics, type HeraldMetrics } from './collectors.js';
 import { Counter } from 'prom-client';
 import { XHR_FORWARDED_SERVICE } from '../transports/xhr/module.js';
 import { NetworkBytes } from './network.js';
-import { METRICS_RENDER_SERVICE } from '../workers/services.js';
+import { METRICS_RENDER_SERVICE } from '../core/worker-services.js';
 import { onWebhookDelivery, readWebhookGauges, readWebhookQueueDepth } from './sources.js';
 
 /** The metrics service: lets tests and other modules scrape without HTTP. */

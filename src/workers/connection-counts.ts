@@ -8,7 +8,7 @@
 import type { App } from '../apps/app.js';
 import { CloseCode } from '../protocol/errors.js';
 import type { ModuleContext } from '../core/module.js';
-import type { IpcPeer } from './ipc.js';
+import type { IpcPeer } from '../platform/ipc.js';
 
 type Counts = Record<string, number>;
 

@@ -12,9 +12,9 @@ import { HubClusterState } from './hub-state.js';
 import { ConnectionCountsHub } from './connection-counts.js';
 import { isChannelControl, type ChannelEvent, type ControlMessage } from '../scaling/broker.js';
 import { CONTROL_OP, EVENT_OP, SUBSCRIBE_OP, UNSUBSCRIBE_OP } from './ipc-broker.js';
-import type { IpcPeer } from './ipc.js';
+import type { IpcPeer } from '../platform/ipc.js';
 import { DatabaseHost } from './remote-database.js';
-import { APPS_CHANGED, CACHE_MISS_OP, USAGE_FLUSH, USAGE_FLUSH_ALL } from './services.js';
+import { APPS_CHANGED, CACHE_MISS_OP, USAGE_FLUSH, USAGE_FLUSH_ALL } from '../core/worker-services.js';
 import { RELAY_EVENT_OP, RELAY_WANTED_OP, RELAY_WATCH_OP, type RelayedEvent } from './observer-relay.js';
 import type { ClusterChanges } from '../scaling/cluster-state.js';
 

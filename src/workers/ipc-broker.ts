@@ -6,7 +6,7 @@
  * receiving engine builds the WebSocket frame once for all its sockets.
  */
 import type { Broker, ChannelEvent, Control, ControlMessage } from '../scaling/broker.js';
-import type { IpcPeer } from './ipc.js';
+import type { IpcPeer } from '../platform/ipc.js';
 
 export const EVENT_OP = 'bus.event';
 export const CONTROL_OP = 'bus.control';

@@ -20,7 +20,7 @@ import type {
   OnlineResult,
   UserPresence,
 } from '../scaling/cluster-state.js';
-import type { IpcPeer } from './ipc.js';
+import type { IpcPeer } from '../platform/ipc.js';
 
 export class IpcClusterState implements Membership, UserPresence, ChannelCache, ClusterNode {
   readonly name = 'workers';

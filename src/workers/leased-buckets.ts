@@ -7,7 +7,7 @@
  * less than one lease per worker stays stranded.
  */
 import { TokenBuckets } from '../platform/token-buckets.js';
-import type { IpcPeer } from './ipc.js';
+import type { IpcPeer } from '../platform/ipc.js';
 
 interface Lease {
   tokens: number;

@@ -17,7 +17,7 @@ import type { AppRegistry } from '../apps/registry.js';
 import type { ChannelsEngine } from '../channels/engine.js';
 import type { EngineObserver, ObserverEvent, ObserverRelay, RelayWatch } from '../channels/observer.js';
 import type { IpcBroker } from './ipc-broker.js';
-import type { IpcPeer } from './ipc.js';
+import type { IpcPeer } from '../platform/ipc.js';
 
 /** worker → hub (request): this worker starts or stops watching an app. */
 export const RELAY_WATCH_OP = 'relay.watch';

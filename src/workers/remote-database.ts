@@ -5,7 +5,7 @@
  * inside one has it rolled back by the primary.
  */
 import type { Database } from '../storage/database.js';
-import type { IpcPeer } from './ipc.js';
+import type { IpcPeer } from '../platform/ipc.js';
 
 export function remoteDatabase(primary: IpcPeer): Database {
   return {

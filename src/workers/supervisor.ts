@@ -17,7 +17,7 @@ import type { HeraldConfig } from '../config/schema.js';
 import type { Logger } from '../platform/logger.js';
 import { OwnedStore } from './owned-store.js';
 import { NodeHub } from './hub.js';
-import { IpcPeer, type IpcEndpoint } from './ipc.js';
+import { IpcPeer, type IpcEndpoint } from '../platform/ipc.js';
 import { XhrPeers } from './xhr-peers.js';
 
 interface Member {

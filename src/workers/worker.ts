@@ -16,9 +16,9 @@ import { IpcBroker, IpcControl } from './ipc-broker.js';
 import type { Scaling } from '../scaling/scaling.js';
 import { LeasedBuckets } from './leased-buckets.js';
 import { IpcClusterState } from './ipc-cluster-state.js';
-import { IpcPeer, type IpcEndpoint } from './ipc.js';
+import { IpcPeer, type IpcEndpoint } from '../platform/ipc.js';
 import { remoteDatabase } from './remote-database.js';
-import { CACHE_MISS_OP, METRICS_RENDER_SERVICE, OBSERVER_RELAY_SERVICE, REMOTE_STORE_SERVICE, WORKER_SERVICE } from './services.js';
+import { CACHE_MISS_OP, METRICS_RENDER_SERVICE, OBSERVER_RELAY_SERVICE, REMOTE_STORE_SERVICE, WORKER_SERVICE } from '../core/worker-services.js';
 import { WorkerObserverRelay } from './observer-relay.js';
 import { CACHE_MISS_GATE_SERVICE } from '../webhooks/events.js';
 

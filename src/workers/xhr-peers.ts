@@ -6,7 +6,7 @@
  */
 import { XHR_PEER_NOTICE, XHR_PEERS_NOTICE } from '../transports/xhr/module.js';
 import type { ForwardPeer, ForwardTable } from '../transports/xhr/forwarding.js';
-import type { IpcPeer } from './ipc.js';
+import type { IpcPeer } from '../platform/ipc.js';
 
 export class XhrPeers {
   private readonly peers: Array<ForwardPeer | null>;

@@ -12,7 +12,7 @@ import { startHerald, type Herald } from '../../src/server/herald.js';
 import type { Logger } from '../../src/platform/logger.js';
 import type { HeraldModule } from '../../src/core/module.js';
 import { NodeHub } from '../../src/workers/hub.js';
-import { IpcPeer, type IpcEndpoint } from '../../src/workers/ipc.js';
+import { IpcPeer, type IpcEndpoint } from '../../src/platform/ipc.js';
 import { OwnedStore } from '../../src/workers/owned-store.js';
 import { workerParts } from '../../src/workers/worker.js';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { configSchema } from '../../src/config/schema.js';
 import { planStart } from '../../src/platform/module-graph.js';
 import { defaultModules } from '../../src/server/modules.js';
-import { IpcPeer } from '../../src/workers/ipc.js';
+import { IpcPeer } from '../../src/platform/ipc.js';
 import { workerParts } from '../../src/workers/worker.js';
 
 const names = (modules: { name: string }[]) => modules.map((m) => m.name);

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { NodeHub } from '../../src/workers/hub.js';
-import { IpcPeer, type IpcEndpoint } from '../../src/workers/ipc.js';
+import { IpcPeer, type IpcEndpoint } from '../../src/platform/ipc.js';
 import { IpcClusterState } from '../../src/workers/ipc-cluster-state.js';
 import { clusterContract, type ContractBackend } from '../scaling/contract.js';
 

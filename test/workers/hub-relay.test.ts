@@ -7,10 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { NodeHub } from '../../src/workers/hub.js';
-import { IpcPeer, type IpcEndpoint } from '../../src/workers/ipc.js';
+import { IpcPeer, type IpcEndpoint } from '../../src/platform/ipc.js';
 import { EVENT_OP } from '../../src/workers/ipc-broker.js';
 import { RELAY_EVENT_OP, RELAY_WANTED_OP, RELAY_WATCH_OP, type RelayedEvent } from '../../src/workers/observer-relay.js';
-import { CACHE_MISS_OP } from '../../src/workers/services.js';
+import { CACHE_MISS_OP } from '../../src/core/worker-services.js';
 import { eventually } from '../helpers/wait.js';
 
 function channel(): [IpcEndpoint, IpcEndpoint] {

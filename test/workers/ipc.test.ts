@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { IpcPeer, type IpcEndpoint } from '../../src/workers/ipc.js';
+import { IpcPeer, type IpcEndpoint } from '../../src/platform/ipc.js';
 import { DomainError, invalid } from '../../src/platform/errors.js';
 
 /** Two endpoints wired like a node:cluster channel with serialization 'advanced'. */

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { NodeHub } from '../../src/workers/hub.js';
-import { IpcPeer, type IpcEndpoint } from '../../src/workers/ipc.js';
+import { IpcPeer, type IpcEndpoint } from '../../src/platform/ipc.js';
 import { LeasedBuckets } from '../../src/workers/leased-buckets.js';
 
 function channel(): [IpcEndpoint, IpcEndpoint] {

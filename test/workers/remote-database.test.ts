@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { Database } from '../../src/storage/database.js';
 import { openEmbeddedDatabase } from '../../src/storage/embedded.js';
-import { IpcPeer, type IpcEndpoint } from '../../src/workers/ipc.js';
+import { IpcPeer, type IpcEndpoint } from '../../src/platform/ipc.js';
 import { DatabaseHost, remoteDatabase } from '../../src/workers/remote-database.js';
 
 function channel(): [IpcEndpoint, IpcEndpoint] {

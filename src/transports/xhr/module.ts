@@ -7,7 +7,7 @@ import type { HeraldModule, ModuleContext } from '../../core/module.js';
 import { CloseCode } from '../../protocol/errors.js';
 import { serviceKey } from '../../platform/module-graph.js';
 import type { HttpContext, Router } from '../../platform/router.js';
-import { WORKER_SERVICE } from '../../workers/services.js';
+import { WORKER_SERVICE } from '../../core/worker-services.js';
 import { XHR_DEFAULTS, XhrGateway, type XhrGatewayOptions } from './gateway.js';
 import { XhrForwarder, type ForwardPeer, type ForwardTable, type LocalXhrHandler } from './forwarding.js';
 
@@ -61,7 +61,7 @@ export function xhrTransportsModule(overrides: Partial<XhrGatewayOptions> = {}):
   };
 }
 
-/** What the xhr module needs of a worker's link to its hub (src/workers/ipc.ts). */
+/** What the xhr module needs of a worker's link to its hub (src/platform/ipc.ts). */
 interface HubLink {
   notify(op: string, args?: unknown): void;
   handle(op: string, handler: (args: unknown) => unknown): void;

@@ -1,6 +1,6 @@
 /** Service keys through which modules notice they run in a worker of a multi-worker node (provided by worker.ts), and its IPC ops. */
 import { serviceKey } from '../platform/module-graph.js';
-import type { IpcPeer } from './ipc.js';
+import type { IpcPeer } from '../platform/ipc.js';
 import type { ObserverRelay } from '../channels/observer.js';
 
 /** Present in a worker: its IPC peer to the primary. */

@@ -5,7 +5,7 @@
  *
  * A peer whose other end goes away fails its pending requests with WORKER_IPC_CLOSED.
  */
-import { DomainError, type ErrorKind } from '../platform/errors.js';
+import { DomainError, type ErrorKind } from './errors.js';
 
 /** What both `cluster.Worker` and a worker's `process` offer. */
 export interface IpcEndpoint {
