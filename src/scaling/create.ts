@@ -8,28 +8,36 @@
  */
 import type { HeraldConfig } from '../config/schema.js';
 import type { Logger } from '../platform/logger.js';
-import { NatsBroker } from './nats-broker.js';
-import { NatsClusterState } from './nats-cluster-state.js';
-import { NatsLink } from './nats-link.js';
-import { RedisBroker } from './redis-broker.js';
-import { RedisClusterState } from './redis-cluster-state.js';
-import { RedisLink } from './redis-link.js';
 import { memoryScaling, type Scaling } from './scaling.js';
 
 export type { Scaling };
 
 type ScalingConfig = Pick<HeraldConfig, 'broker' | 'redisUrl' | 'natsUrl' | 'clusterPrefix' | 'nodeTimeoutMs'> & { startupTimeoutMs?: number };
 
-export function createScaling(config: ScalingConfig, logger: Logger): Scaling {
+/**
+ * The networked backends are imported only when configured: ioredis (~15 MB resident once loaded)
+ * and nats (~5 MB) would otherwise sit in every single-node process that never uses them.
+ */
+export async function createScaling(config: ScalingConfig, logger: Logger): Promise<Scaling> {
   const log = logger.child({ component: 'scaling' });
   switch (config.broker) {
     case 'redis': {
+      const [{ RedisLink }, { RedisBroker }, { RedisClusterState }] = await Promise.all([
+        import('./redis-link.js'),
+        import('./redis-broker.js'),
+        import('./redis-cluster-state.js'),
+      ]);
       const link = new RedisLink({ url: config.redisUrl, logger: log, startupTimeoutMs: config.startupTimeoutMs });
       const broker = new RedisBroker(link, config.clusterPrefix, log);
       const state = new RedisClusterState({ link, prefix: config.clusterPrefix, logger: log, nodeTimeoutMs: config.nodeTimeoutMs });
       return { broker, control: broker.control, membership: state, users: state, cache: state, node: state };
     }
     case 'nats': {
+      const [{ NatsLink }, { NatsBroker }, { NatsClusterState }] = await Promise.all([
+        import('./nats-link.js'),
+        import('./nats-broker.js'),
+        import('./nats-cluster-state.js'),
+      ]);
       const link = new NatsLink({ url: config.natsUrl, logger: log, startupTimeoutMs: config.startupTimeoutMs });
       const broker = new NatsBroker(link, config.clusterPrefix, log);
       const state = new NatsClusterState({ link, prefix: config.clusterPrefix, logger: log, nodeTimeoutMs: config.nodeTimeoutMs });

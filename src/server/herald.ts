@@ -82,7 +82,7 @@ export interface Herald {
 export async function startHerald(options: StartOptions): Promise<Herald> {
   // Checked before anything connects: a missing service or a cycle fails start at once.
   const modules = planStart(options.modules ?? defaultModules());
-  const core = createCore(options);
+  const core = await createCore(options);
   const state: NodeState = { draining: false, starting: true };
   registerCoreRoutes(core, state);
   const gateway = createGateway(core);
@@ -121,13 +121,13 @@ interface HttpServer {
   https: { server: HttpsServer; files: TlsFiles } | undefined;
 }
 
-function createCore(options: StartOptions): Core {
+async function createCore(options: StartOptions): Promise<Core> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
   const apps = options.registry ?? new MemoryAppRegistry(options.apps);
   const hooks: HeraldHooks = { beforePublish: [], admitConnection: [], apiCall: [], readiness: [], started: [], drain: [], httpRequest: [], upgrade: [] };
   // HERALD_BROKER: memory (one node), redis or nats (messages and shared state; docs/scaling.md).
-  const scaling = options.scaling ?? (options.broker ? { ...memoryScaling(), broker: options.broker } : createScaling(config, logger));
+  const scaling = options.scaling ?? (options.broker ? { ...memoryScaling(), broker: options.broker } : await createScaling(config, logger));
   const engine = new ChannelsEngine({
     apps,
     scaling,
