@@ -23,11 +23,16 @@ import { atMost, MB, type ScenarioDefinition } from './common.js';
 const IDLE_WAIT_MS = 22_000;
 const TARGET_MB = 150;
 
-async function settledRss(pid: number): Promise<number> {
-  let rss = rssBytes(pid);
+/** RSS of a node: its process, plus its workers' when it has several (`herald start --workers N`). */
+function nodeRss(pids: number[]): number {
+  return pids.reduce((sum, pid) => sum + rssBytes(pid), 0);
+}
+
+async function settledRss(pids: number[]): Promise<number> {
+  let rss = nodeRss(pids);
   for (let i = 0; i < 15; i++) {
     await sleep(1000);
-    const next = rssBytes(pid);
+    const next = nodeRss(pids);
     const settled = Math.abs(next - rss) < MB;
     rss = next;
     if (settled) break;
@@ -46,12 +51,13 @@ async function publishOnce(host: string, port: number, ctx: BenchContext): Promi
 }
 
 /** A second Herald on an empty data directory: the node before its store opens. */
-async function rssBeforeStoreOpens(ctx: BenchContext): Promise<number> {
+async function rssBeforeStoreOpens(ctx: BenchContext, workers: number): Promise<number> {
   const { options } = ctx;
   const server = await launchHerald({
     root: options.root,
     app: ctx.publishTarget.app,
     nodes: 1,
+    workers,
     nodeArgs: options.serverNodeArgs,
     env: {},
     inspect: false,
@@ -63,7 +69,7 @@ async function rssBeforeStoreOpens(ctx: BenchContext): Promise<number> {
     const node = server.nodes[0]!;
     await publishOnce(node.host, node.port, ctx);
     await sleep(IDLE_WAIT_MS);
-    return await settledRss(node.pid!);
+    return await settledRss([node.pid!, ...(node.workerPids ?? [])]);
   } finally {
     await server.stop();
   }
@@ -71,23 +77,26 @@ async function rssBeforeStoreOpens(ctx: BenchContext): Promise<number> {
 
 async function runIdle(ctx: BenchContext): Promise<ScenarioResult> {
   const result = emptyResult('idle', scenarioIdle.title, 0);
-  const pid = ctx.serverPids[0];
-  if (pid === undefined || ctx.serverPids.length !== 1) {
+  if (ctx.serverPids.length === 0 || ctx.server.nodes.length !== 1) {
     result.notes.push('idle memory needs exactly one server node with a known pid');
     return result;
   }
+  // A multi-worker node is its supervisor plus its workers: their RSS summed, as `ps` users add
+  // them up (shared code pages count once per process, so this is an upper bound).
+  const workers = (ctx.server.nodes[0]!.workerPids ?? []).length || 1;
   await sleep(IDLE_WAIT_MS);
-  const open = await settledRss(pid);
+  const open = await settledRss(ctx.serverPids);
   result.rssMb = open;
   const herald = ctx.server.kind === 'herald';
   const embedded = herald && ctx.options.databaseUrl === undefined;
   if (embedded) {
     result.extra['idle RSS, store open, after a usage flush (MB)'] = open.toFixed(0);
     ctx.log('idle: a second Herald on an empty data directory, for the RSS before the store opens…');
-    const before = await rssBeforeStoreOpens(ctx);
+    const before = await rssBeforeStoreOpens(ctx, workers);
     result.extra['idle RSS before the store opens (MB)'] = before.toFixed(0);
     result.extra['the embedded store costs (MB)'] = (open - before).toFixed(0);
-    result.targets.push(atMost(`idle RSS with the embedded store open ≤ ${TARGET_MB} MB`, open, TARGET_MB));
+    // The issue's target is for a one-worker node; a multi-worker node's figure is reported only.
+    if (workers === 1) result.targets.push(atMost(`idle RSS with the embedded store open ≤ ${TARGET_MB} MB`, open, TARGET_MB));
   } else {
     result.extra['idle RSS (MB)'] = open.toFixed(0);
     if (herald) result.notes.push('--database-url: no embedded store, so no before/after figure');
@@ -100,5 +109,6 @@ export const scenarioIdle: ScenarioDefinition = {
   title: 'idle node: RSS before and after the embedded store opens',
   defaultDurationS: 0,
   standard: true,
+  perWorkerCount: true,
   run: (ctx) => runIdle(ctx),
 };
