@@ -19,7 +19,9 @@ function startCli(args: string[], env: Record<string, string>): { child: ChildPr
   const child = spawn(process.execPath, ['bin/herald.js', 'start', '--port', '0', '--data-dir', dataDir, ...args], { env: { ...process.env, HERALD_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   let out = '';
-  const ready = new Promise<number>((resolve) => {
+  const ready = new Promise<number>((resolve, reject) => {
+    // A child that exits before its banner settles readiness at once (no 90 s timer left running).
+    child.on('exit', () => reject(new Error(`herald start exited before listening:\n${out}`)));
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
       const banner = /Herald listening on https?:\/\/[^:]+:(\d+)/.exec(out);
