@@ -1,5 +1,5 @@
 /** Pusher HTTP API request signing, auth_version 1.0 (spec B.1). Pure: no I/O. */
-import { hexDigestEquals, hmacSha256Digest, hmacSha256Hex, md5Digest, safeEqual, type Credentials } from './signatures.js';
+import { hexEquals, hmacSha256Hex, md5Hex, type Credentials } from './signatures.js';
 
 export const TIMESTAMP_WINDOW_SECONDS = 600;
 
@@ -75,7 +75,8 @@ export function verifySignedRequest(
   if (authVersion !== undefined && authVersion !== '1.0') return fail('Version not supported');
   // While a secret is rotated one key has several secrets: any of them may have signed.
   let candidates: Credentials[] | undefined;
-  for (const c of credentials) if (safeEqual(c.key, authKey)) (candidates ??= []).push(c);
+  // App keys are public (every client page holds one): a plain compare reveals nothing.
+  for (const c of credentials) if (c.key === authKey) (candidates ??= []).push(c);
   if (candidates === undefined) return fail(`Unknown auth_key ${authKey}`);
   if (!/^\d{1,12}$/.test(authTimestamp)) return fail('auth_timestamp must be a Unix time in seconds');
   const timestamp = Number(authTimestamp);
@@ -86,11 +87,11 @@ export function verifySignedRequest(
   }
   if (req.body.length > 0) {
     if (bodyMd5 === undefined) return fail('body_md5 is required when the request has a body');
-    if (!hexDigestEquals(bodyMd5, md5Digest(req.body))) return fail('body_md5 does not match the request body');
+    if (!hexEquals(bodyMd5, md5Hex(req.body))) return fail('body_md5 does not match the request body');
   }
   const signed = stringToSign(req.method, req.path, req.query);
   let credential: Credentials | undefined;
-  for (const c of candidates) if (hexDigestEquals(authSignature, hmacSha256Digest(c.secret, signed)) && !credential) credential = c;
+  for (const c of candidates) if (hexEquals(authSignature, hmacSha256Hex(c.secret, signed)) && !credential) credential = c;
   if (!credential) {
     return fail(
       `Invalid signature: you should have sent HmacSHA256Hex(${JSON.stringify(signed)}, your_secret_key), but you sent "${authSignature}"`,

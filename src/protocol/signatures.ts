@@ -3,7 +3,12 @@ import * as crypto from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /** `crypto.hash` (Node ≥ 20.12): a one-shot digest without a Hash object per call. */
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'buffer') => Buffer }).hash;
+const oneShotHash = (crypto as { hash?: OneShotHash }).hash;
+
+interface OneShotHash {
+  (algorithm: string, data: string | Uint8Array, encoding: 'buffer'): Buffer;
+  (algorithm: string, data: string | Uint8Array, encoding: 'hex'): string;
+}
 
 /**
  * HMAC-SHA256 (RFC 2104) as two one-shot SHA-256 digests over key blocks prepared once per secret:
@@ -13,6 +18,11 @@ const oneShotHash = (crypto as { hash?: (algorithm: string, data: string | Uint8
  */
 export function hmacSha256Digest(secret: string, message: string | Uint8Array): Buffer {
   if (!oneShotHash) return createHmac('sha256', secret).update(message).digest();
+  return oneShotHash('sha256', outerBlock(secret, message), 'buffer');
+}
+
+/** The outer HMAC block (K ^ opad || inner digest), valid until the next call for the same secret. */
+function outerBlock(secret: string, message: string | Uint8Array): Buffer {
   const pads = hmacPads(secret);
   const maxBytes = typeof message === 'string' ? message.length * 3 : message.length;
   // Messages are short (a string to sign, a socket id and channel): they go through one scratch
@@ -20,10 +30,10 @@ export function hmacSha256Digest(secret: string, message: string | Uint8Array): 
   const inner = maxBytes <= HMAC_SCRATCH.length - SHA256_BLOCK ? HMAC_SCRATCH : Buffer.allocUnsafe(SHA256_BLOCK + maxBytes);
   pads.inner.copy(inner, 0);
   const length = typeof message === 'string' ? inner.write(message, SHA256_BLOCK, 'utf8') : (inner.set(message, SHA256_BLOCK), message.length);
-  const innerDigest = oneShotHash('sha256', inner.subarray(0, SHA256_BLOCK + length), 'buffer');
+  const innerDigest = oneShotHash!('sha256', inner.subarray(0, SHA256_BLOCK + length), 'buffer');
   // The outer block is per secret and used synchronously, so its digest slot can be rewritten.
   innerDigest.copy(pads.outer, SHA256_BLOCK);
-  return oneShotHash('sha256', pads.outer, 'buffer');
+  return pads.outer;
 }
 
 const SHA256_BLOCK = 64;
@@ -60,8 +70,10 @@ function hmacPads(secret: string): HmacPads {
   return pads;
 }
 
+/** Lower-case hex, straight from the digest call (no intermediate Buffer to allocate and encode). */
 export function hmacSha256Hex(secret: string, message: string | Uint8Array): string {
-  return hmacSha256Digest(secret, message).toString('hex');
+  if (!oneShotHash) return createHmac('sha256', secret).update(message).digest('hex');
+  return oneShotHash('sha256', outerBlock(secret, message), 'hex');
 }
 
 export function md5Digest(body: string | Uint8Array): Buffer {
@@ -70,26 +82,28 @@ export function md5Digest(body: string | Uint8Array): Buffer {
 }
 
 export function md5Hex(body: string | Uint8Array): string {
-  return md5Digest(body).toString('hex');
+  if (oneShotHash) return oneShotHash('md5', body, 'hex');
+  return createHash('md5').update(body).digest('hex');
 }
 
 /**
- * Constant-time check that `hex` (either case) spells `digest`. Decoding the given hex once is
- * cheaper than hex-encoding the digest and comparing two strings; the length is checked first
- * because Buffer.from(…, 'hex') silently stops at the first non-hex character.
+ * Constant-time check that `given` (hex in either case, from a caller) spells `expectedHex` (lower
+ * case, as Node's digests print it), in JavaScript: the API's signature check runs it twice per
+ * request, and each native round trip (a Buffer per operand, timingSafeEqual) cost more than the
+ * whole loop. Time depends on the lengths only: every character is visited, differences are
+ * OR-ed together, and the one branch (upper-case A-F to lower) looks at the caller's input alone.
  */
-export function hexDigestEquals(hex: string, digest: Buffer): boolean {
-  // MD5 and SHA-256 digests decode into buffers kept for the purpose (no allocation per request).
-  const given = digest.length === 16 ? HEX_16 : digest.length === 32 ? HEX_32 : Buffer.allocUnsafe(digest.length);
-  if (hex.length !== digest.length * 2 || given.write(hex, 0, 'hex') !== digest.length) {
-    timingSafeEqual(digest, digest);
-    return false;
+export function hexEquals(given: string, expectedHex: string): boolean {
+  const length = expectedHex.length;
+  let diff = given.length ^ length;
+  for (let i = 0; i < length; i++) {
+    // Past the end of a shorter input charCodeAt gives NaN, which `| 0` makes 0: still a mismatch.
+    let c = given.charCodeAt(i) | 0;
+    if (c >= 0x41 && c <= 0x46) c += 0x20;
+    diff |= c ^ expectedHex.charCodeAt(i);
   }
-  return timingSafeEqual(given, digest);
+  return diff === 0;
 }
-
-const HEX_16 = Buffer.alloc(16);
-const HEX_32 = Buffer.alloc(32);
 
 /** Constant-time string comparison; unequal lengths still compare a full buffer. */
 export function safeEqual(a: string, b: string): boolean {

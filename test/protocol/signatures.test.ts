@@ -1,7 +1,7 @@
 import { test } from 'node:test';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { channelAuthString, hexDigestEquals, hmacSha256Digest, hmacSha256Hex, md5Digest, md5Hex, safeEqual, userAuthString, verifyAuth } from '../../src/protocol/signatures.js';
+import { channelAuthString, hexEquals, hmacSha256Digest, hmacSha256Hex, md5Digest, md5Hex, safeEqual, userAuthString, verifyAuth } from '../../src/protocol/signatures.js';
 import { stringToSign, verifySignedRequest } from '../../src/protocol/http-signing.js';
 
 const DOC = { key: '278d425bdf160c739803', secret: '7ad3773142a6692b25b8' };
@@ -75,27 +75,6 @@ test('webhook signature vector (C.1)', () => {
   assert.equal(hmacSha256Hex(DOC.secret, body), 'c19001ae3963ccb13bf618e5b16ba9848e7e74df0993aa0689168e341c6833cf');
 });
 
-test('hexDigestEquals: either case matches; wrong, short, long, odd-length or non-hex input does not', () => {
-  const digest = md5Digest('hello');
-  const hex = md5Hex('hello');
-  assert.equal(hex, '5d41402abc4b2a76b9719d911017c592');
-  assert.equal(hexDigestEquals(hex, digest), true);
-  assert.equal(hexDigestEquals(hex.toUpperCase(), digest), true);
-  assert.equal(hexDigestEquals(hex.replace('5d', '5e'), digest), false);
-  assert.equal(hexDigestEquals(hex.slice(0, -2), digest), false);
-  assert.equal(hexDigestEquals(`${hex}00`, digest), false);
-  // Buffer.from(…, 'hex') drops a trailing odd nibble and stops at junk: both must still fail.
-  assert.equal(hexDigestEquals(`${hex}0`, digest), false);
-  assert.equal(hexDigestEquals(`${hex.slice(0, -2)}zz`, digest), false);
-  assert.equal(hexDigestEquals('', digest), false);
-  // Junk after a correct prefix, right after a matching call: the decode buffers are reused.
-  assert.equal(hexDigestEquals(hex, digest), true);
-  assert.equal(hexDigestEquals(`${hex.slice(0, 10)}zz${hex.slice(12)}`, digest), false);
-  const sha = hmacSha256Digest('s', 'm');
-  assert.equal(hexDigestEquals(sha.toString('hex'), sha), true);
-  assert.equal(hexDigestEquals(`${sha.toString('hex').slice(0, 62)}g0`, sha), false);
-});
-
 test('verifySignedRequest: upper-case signature and body_md5 accepted; the first of repeated parameters counts', () => {
   const body = '{"name":"foo","channels":["project-3"],"data":"{\\"some\\":\\"data\\"}"}';
   const query: Array<[string, string]> = [
@@ -116,6 +95,26 @@ test('verifySignedRequest: upper-case signature and body_md5 accepted; the first
 test('stringToSign sorts lower-cased keys and keeps the received order of equal keys', () => {
   const query: Array<[string, string]> = [['b', '2'], ['A', '1'], ['c', '3'], ['a', '0'], ['auth_signature', 'x']];
   assert.equal(stringToSign('post', '/p', query), 'POST\n/p\na=1&a=0&b=2&c=3');
+});
+
+test('hexEquals: either case of the expected hex matches; wrong, short, long, odd-length or non-hex input does not', () => {
+  const hex = md5Hex('hello');
+  assert.equal(hexEquals(hex, hex), true);
+  assert.equal(hexEquals(hex.toUpperCase(), hex), true);
+  assert.equal(hexEquals(hex.replace('5d', '5e'), hex), false);
+  assert.equal(hexEquals(hex.slice(0, -1), hex), false);
+  assert.equal(hexEquals(`${hex}0`, hex), false);
+  assert.equal(hexEquals('', hex), false);
+  assert.equal(hexEquals(`${hex.slice(0, 10)}zz${hex.slice(12)}`, hex), false);
+  // Characters that lower-case onto hex digits under a blunt `| 0x20` are still refused.
+  assert.equal(hexEquals(hex.replace(/[0-9]/, (d) => String.fromCharCode(d.charCodeAt(0) - 0x20)), hex), false);
+});
+
+test('hmacSha256Hex and md5Hex print what createHmac and createHash print', () => {
+  for (const [secret, message] of [['s', 'm'], ['x'.repeat(100), 'y'.repeat(20000)], ['ключ', 'сообщение']] as const) {
+    assert.equal(hmacSha256Hex(secret, message), createHmac('sha256', secret).update(message).digest('hex'));
+    assert.equal(md5Hex(message), createHash('md5').update(message).digest('hex'));
+  }
 });
 
 test('hmacSha256Digest (prepared key blocks) equals createHmac for every key and message shape', () => {
