@@ -75,7 +75,7 @@ export function metricsModule(options: MetricsOptions = {}): HeraldModule {
         stopWebhooks?.();
       };
 
-      // Histogram children are looked up once per route: prom-client hashes label objects per call.
+      // One duration cell per route, looked up once.
       const durationHistograms = new Map<string, { observe(value: number): void }>();
       ctx.hooks.httpRequest.push((_method, route, status, ms) => {
         let byStatus = requestCounts.get(route);
@@ -84,7 +84,7 @@ export function metricsModule(options: MetricsOptions = {}): HeraldModule {
         if (cell) cell.count++;
         else byStatus.set(status, { route, status: String(status), count: 1 });
         let histogram = durationHistograms.get(route);
-        if (!histogram) durationHistograms.set(route, (histogram = metrics.httpDuration.labels({ route })));
+        if (!histogram) durationHistograms.set(route, (histogram = metrics.httpDuration.route(route)));
         histogram.observe(ms / 1000);
       });
 

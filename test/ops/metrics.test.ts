@@ -70,6 +70,8 @@ test('metrics follow connections, publishes, deliveries and HTTP calls', async (
   assert.equal(sample(text, 'herald_publish_latency_seconds_count', { broker: 'memory' }), 1);
   assert.equal(sample(text, 'herald_http_requests_total', { route: 'POST /apps/:appId/events', status: '200' }), 1);
   assert.ok((sample(text, 'herald_http_requests_total', { route: 'GET /metrics', status: '200' }) ?? 0) >= 2);
+  assert.equal(sample(text, 'herald_http_request_duration_seconds_count', { route: 'POST /apps/:appId/events' }), 1);
+  assert.equal(sample(text, 'herald_http_request_duration_seconds_bucket', { route: 'POST /apps/:appId/events', le: '+Inf' }), 1);
   assert.ok((sample(text, 'herald_network_received_bytes_total') ?? 0) > 0);
   assert.ok((sample(text, 'herald_network_sent_bytes_total') ?? 0) > 0);
 
