@@ -5,7 +5,7 @@ export const USAGE = `Usage: npm run bench -- [options]
 
   --scenario a,b,…     scenarios to run (default: a,b,c,d,e,f,g,idle; "all" = the same; "huge" only when named)
   --duration S         measured seconds per scenario (default: each scenario's own, 10–15 s)
-  --warmup S           warm-up seconds before measuring (default 2)
+  --warmup S           warm-up seconds before measuring (default 20 for the paced a, b, f, g; 2 for c, e)
   --json FILE          also write the results as JSON
   --workers N          load generator processes (default 2)
   --server-workers L   Herald worker processes (herald start --workers), a comma-separated list:
@@ -37,7 +37,6 @@ export function parseArgs(argv: string[], root: string): RunOptions {
   const options: RunOptions = {
     root,
     scenarios: STANDARD,
-    warmupS: 2,
     workers: 2,
     serverWorkers: [1, 2],
     payloadBytes: 100,

@@ -59,7 +59,11 @@ export interface RunOptions {
   scenarios: string[];
   /** Measured seconds per scenario; undefined = each scenario's default. */
   durationS?: number;
-  warmupS: number;
+  /**
+   * Warm-up seconds before measuring; undefined = the scenario's default: 20 s for the paced
+   * fan-out scenarios (a, b, g), 2 s for the others (see PACED_WARMUP_S).
+   */
+  warmupS?: number;
   workers: number;
   /** Herald worker processes: e and g run once per entry, the other scenarios with the first. */
   serverWorkers: number[];

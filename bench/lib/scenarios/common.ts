@@ -101,3 +101,19 @@ export function applyCpu(result: ScenarioResult, cpu: CpuReading): void {
     );
   }
 }
+
+/**
+ * Warm-up before a paced scenario (a, b, f, g: 2–100 publishes a second). After 2 s at such rates
+ * V8 still runs the per-request code (HTTP parsing, the signature check, routing, the publish) in
+ * its baseline tier, so the measured phase saw start-up code rather than what a server running for
+ * hours runs: in b, Herald's CPU per delivery was ~18 µs after 2 s and ~14 µs after 20 s, while the
+ * floor's (less JavaScript per request) barely moved (docs/benchmarks.md, 5 December 2026, session 8).
+ */
+export const PACED_WARMUP_S = 20;
+/** Saturated scenarios (c, e) run thousands of publishes a second: 2 s is past the tier-up. */
+export const SATURATED_WARMUP_S = 2;
+
+/** `--warmup` when given, else the scenario kind's default. */
+export function warmupSeconds(ctx: BenchContext, paced: boolean): number {
+  return ctx.options.warmupS ?? (paced ? PACED_WARMUP_S : SATURATED_WARMUP_S);
+}

@@ -8,7 +8,7 @@
  */
 import { connectClients, runPublishPhase, sleep } from '../measure.js';
 import { emptyResult, type BenchContext, type ScenarioResult, type TargetCheck } from '../results.js';
-import { applyDeliveryPhase, atLeast, atMost, channelNames, noLoss, reportConnectFailures, type ScenarioDefinition } from './common.js';
+import { applyDeliveryPhase, atLeast, atMost, channelNames, noLoss, reportConnectFailures, warmupSeconds, type ScenarioDefinition } from './common.js';
 
 interface FanoutSpec {
   id: string;
@@ -44,9 +44,10 @@ async function runFanout(ctx: BenchContext, spec: FanoutSpec, durationS: number)
     payloadBytes: ctx.options.payloadBytes,
   });
   const phaseOptions = saturate ? { saturationWindow: SATURATION_WINDOW } : {};
-  if (ctx.options.warmupS > 0) {
-    ctx.log(`warm-up ${ctx.options.warmupS} s…`);
-    await runPublishPhase(ctx, plan(1, ctx.options.warmupS), phaseOptions);
+  const warmupS = warmupSeconds(ctx, !saturate);
+  if (warmupS > 0) {
+    ctx.log(`warm-up ${warmupS} s…`);
+    await runPublishPhase(ctx, plan(1, warmupS), phaseOptions);
   }
   ctx.log(`measuring ${durationS} s${saturate ? ' at saturation' : ` at ${spec.rate} events/s`}…`);
   const phase = await ctx.profiled(() => runPublishPhase(ctx, plan(2, durationS), phaseOptions));

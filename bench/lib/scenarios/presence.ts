@@ -7,7 +7,7 @@ import { Histogram } from '../histogram.js';
 import { connectClients, runPublishPhase, sleep } from '../measure.js';
 import type { ChurnResult } from '../messages.js';
 import { emptyResult, type BenchContext, type ScenarioResult } from '../results.js';
-import { applyDeliveryPhase, atMost, channelNames, noLoss, reportConnectFailures, type ScenarioDefinition } from './common.js';
+import { applyDeliveryPhase, atMost, channelNames, noLoss, reportConnectFailures, warmupSeconds, type ScenarioDefinition } from './common.js';
 
 const CHANNELS = 10;
 const MEMBERS_PER_CHANNEL = 40;
@@ -38,9 +38,10 @@ async function run(ctx: BenchContext, durationS: number): Promise<ScenarioResult
     phase,
     payloadBytes: ctx.options.payloadBytes,
   });
-  if (ctx.options.warmupS > 0) {
-    ctx.log(`warm-up ${ctx.options.warmupS} s…`);
-    await runPublishPhase(ctx, plan(1, ctx.options.warmupS));
+  const warmupS = warmupSeconds(ctx, true);
+  if (warmupS > 0) {
+    ctx.log(`warm-up ${warmupS} s…`);
+    await runPublishPhase(ctx, plan(1, warmupS));
   }
   ctx.log(`measuring ${durationS} s: ${EVENTS_PER_SECOND} events/s with ${JOINS_PER_SECOND} joins/s of churn…`);
   let churnResults: ChurnResult[] = [];

@@ -7,7 +7,7 @@ import { Histogram } from '../histogram.js';
 import { CpuWindow, serverSample } from '../measure.js';
 import type { PublishResult } from '../publisher.js';
 import { emptyResult, type BenchContext, type ScenarioResult } from '../results.js';
-import { applyCpu, applyMemory, atMost, channelNames, type ScenarioDefinition } from './common.js';
+import { applyCpu, applyMemory, atMost, channelNames, warmupSeconds, type ScenarioDefinition } from './common.js';
 
 const TOTAL_CONCURRENCY = 32;
 const CHANNELS_PER_PUBLISHER = 100;
@@ -31,9 +31,10 @@ async function publishEverywhere(ctx: BenchContext, phase: number, seconds: numb
 async function run(ctx: BenchContext, durationS: number): Promise<ScenarioResult> {
   const result = emptyResult('c', scenarioC.title, 0);
   const idle = serverSample(ctx);
-  if (ctx.options.warmupS > 0) {
-    ctx.log(`warm-up ${ctx.options.warmupS} s…`);
-    await publishEverywhere(ctx, 1, ctx.options.warmupS);
+  const warmupS = warmupSeconds(ctx, false);
+  if (warmupS > 0) {
+    ctx.log(`warm-up ${warmupS} s…`);
+    await publishEverywhere(ctx, 1, warmupS);
   }
   ctx.log(`measuring ${durationS} s with ${TOTAL_CONCURRENCY} concurrent publishes…`);
   const window = new CpuWindow(ctx);
