@@ -28,6 +28,13 @@ export interface DeliveryOptions {
   maxJobs: number;
   /** How often the queue is checked when idle (other nodes' publishes, retries). */
   pollMs: number;
+  /**
+   * The longest wait between checks while the queue stays empty: the wait doubles from pollMs
+   * after each empty check (an idle node then queries its store every 15 s, not every second),
+   * and a publish accepted here, a finished job or a retry falling due resets it. Keep it well
+   * under leaseMs, so a job left by a node that died is still taken over soon after its lease ends.
+   */
+  maxIdlePollMs: number;
   /** A claimed job is taken over by another worker if not renewed within this time. */
   leaseMs: number;
   /** Retries of a retryable failure per device, with exponential back-off from retryDelayMs. */
@@ -42,6 +49,7 @@ export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = {
   concurrency: 100,
   maxJobs: 2,
   pollMs: 1000,
+  maxIdlePollMs: 15_000,
   leaseMs: 60_000,
   retries: 2,
   retryDelayMs: 250,
@@ -89,6 +97,8 @@ export class DeliveryWorker extends EventEmitter {
   private wakeUp?: () => void;
   private woken = false;
   private nextPurge = 0;
+  /** The next idle wait: pollMs after activity, doubling up to maxIdlePollMs while the queue is empty. */
+  private idleWaitMs: number;
 
   constructor(
     private readonly deps: Deps,
@@ -96,6 +106,7 @@ export class DeliveryWorker extends EventEmitter {
   ) {
     super();
     this.options = { ...DEFAULT_DELIVERY_OPTIONS, ...options };
+    this.idleWaitMs = this.options.pollMs;
     // Every in-flight send listens for shutdown: up to concurrency × maxJobs listeners, by design.
     setMaxListeners(0, this.abort.signal);
   }
@@ -113,6 +124,7 @@ export class DeliveryWorker extends EventEmitter {
   /** Checks the queue now (a publish was just written). */
   wake(): void {
     this.woken = true;
+    this.idleWaitMs = this.options.pollMs;
     this.wakeUp?.();
   }
 
@@ -159,9 +171,12 @@ export class DeliveryWorker extends EventEmitter {
         continue;
       }
       if (!job) {
-        await this.idle(this.options.pollMs);
+        const waitMs = this.idleWaitMs;
+        this.idleWaitMs = Math.min(waitMs * 2, Math.max(this.options.pollMs, this.options.maxIdlePollMs));
+        await this.idle(waitMs);
         continue;
       }
+      this.idleWaitMs = this.options.pollMs;
       const run: Promise<void> = this.runJob(job)
         .catch((err) => logger.error({ err, publishId: job.id }, 'Beams delivery failed'))
         .finally(() => {
@@ -256,6 +271,8 @@ export class DeliveryWorker extends EventEmitter {
       const delayMs = Math.min(60_000, 1000 * 2 ** Math.min(job.attempts, 6));
       logger.warn({ err, publishId: job.id, delayMs }, 'Beams delivery interrupted; retrying later');
       await publishes.release(job.id, this.owner, delayMs, (err as Error).message).catch(() => undefined);
+      // Check again when the retry falls due, whatever the idle wait has grown to by then.
+      setTimeout(() => this.wake(), delayMs).unref();
     } finally {
       clearInterval(renew);
     }
