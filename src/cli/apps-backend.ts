@@ -6,12 +6,10 @@
 import { AdminApiClient } from './admin-client.js';
 import { CliError } from './command.js';
 import type { App } from '../apps/app.js';
-import { acquireDataDirLock, seedEmbeddedDataDir, type DataDirLock } from '../apps/data-dir.js';
 import { AppManager, type AppSummary, type AppView, type RotateOptions } from '../apps/manager.js';
 import { AppStore, AppStoreError } from '../apps/store.js';
 import { UsageStore, utcDay, type DailyUsage } from '../apps/usage-store.js';
-import type { Database } from '../storage/database.js';
-import { openDatabase } from '../storage/open.js';
+import { openCliStore, type CliStore } from './cli-store.js';
 
 export interface AppsBackend {
   /** Where the commands go, for messages ("admin API at …", "embedded store in …"). */
@@ -76,30 +74,21 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Works on the store directly (PostgreSQL, or an embedded store no Herald is using). */
 export class DirectAppsBackend implements AppsBackend {
+  private readonly manager: AppManager;
+
   private constructor(
-    readonly description: string,
-    private readonly db: Database,
-    private readonly manager: AppManager,
-    private readonly lock: DataDirLock | undefined,
-  ) {}
+    private readonly store: CliStore,
+    configApps: readonly App[],
+  ) {
+    this.manager = new AppManager({ store: new AppStore(store.db), configApps });
+  }
+
+  get description(): string {
+    return this.store.description;
+  }
 
   static async open(options: { databaseUrl?: string; dataDir: string; configApps: readonly App[] }): Promise<DirectAppsBackend> {
-    let lock: DataDirLock | undefined;
-    if (!options.databaseUrl) {
-      lock = acquireDataDirLock(options.dataDir, 'cli');
-      await seedEmbeddedDataDir(options.dataDir);
-    }
-    let db: Database;
-    try {
-      db = await openDatabase({ databaseUrl: options.databaseUrl, dataDir: options.dataDir });
-    } catch (err) {
-      lock?.release();
-      const where = options.databaseUrl ? 'PostgreSQL (HERALD_DATABASE_URL)' : `the embedded store in ${options.dataDir}`;
-      throw new CliError(`Cannot open ${where}: ${(err as Error).message}`);
-    }
-    const manager = new AppManager({ store: new AppStore(db), configApps: options.configApps });
-    const description = options.databaseUrl ? 'PostgreSQL' : `embedded store in ${options.dataDir}`;
-    return new DirectAppsBackend(description, db, manager, lock);
+    return new DirectAppsBackend(await openCliStore(options), options.configApps);
   }
 
   private async run<T>(fn: () => Promise<T>): Promise<T> {
@@ -129,7 +118,7 @@ export class DirectAppsBackend implements AppsBackend {
   async remove(id: string) {
     await this.run(async () => {
       await this.manager.delete(id);
-      await new UsageStore(this.db).deleteApp(id);
+      await new UsageStore(this.store.db).deleteApp(id);
     });
   }
   async stats(): Promise<unknown> {
@@ -142,11 +131,10 @@ export class DirectAppsBackend implements AppsBackend {
     const from = range.from ?? utcDay(Date.parse(`${to}T00:00:00Z`) - (days - 1) * 86_400_000);
     if (!DAY.test(from) || !DAY.test(to)) throw new CliError('--from / --to must be dates as YYYY-MM-DD', 2);
     await this.show(id);
-    const history: DailyUsage[] = await new UsageStore(this.db).history(id, from, to);
+    const history: DailyUsage[] = await new UsageStore(this.store.db).history(id, from, to);
     return { appId: id, from, to, days: history, note: 'stored totals (a running Herald adds what it has not flushed yet)' };
   }
-  async close() {
-    await this.db.close().catch(() => undefined);
-    this.lock?.release();
+  close() {
+    return this.store.close();
   }
 }

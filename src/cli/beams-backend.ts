@@ -4,10 +4,8 @@
  * process at a time, so the data directory is locked while the CLI uses it).
  */
 import { AdminApiClient } from './admin-client.js';
-import { acquireDataDirLock, seedEmbeddedDataDir, type DataDirLock } from '../apps/data-dir.js';
 import { CliError } from './command.js';
-import type { Database } from '../storage/database.js';
-import { openDatabase } from '../storage/open.js';
+import { openCliStore, type CliStore } from './cli-store.js';
 import { describeInstance, InstanceConflictError, InstanceStore, type InstanceInput } from '../beams/instances.js';
 import '../beams/migrations.js';
 import { SettingsError } from '../beams/settings.js';
@@ -66,28 +64,17 @@ export class DirectBeamsBackend implements BeamsBackend {
   private readonly instances: InstanceStore;
   private readonly devices: DeviceStore;
 
-  private constructor(
-    readonly description: string,
-    private readonly db: Database,
-    private readonly lock: DataDirLock | undefined,
-  ) {
-    this.instances = new InstanceStore(async () => db);
-    this.devices = new DeviceStore(async () => db);
+  private constructor(private readonly store: CliStore) {
+    this.instances = new InstanceStore(async () => store.db);
+    this.devices = new DeviceStore(async () => store.db);
+  }
+
+  get description(): string {
+    return this.store.description;
   }
 
   static async open(options: { databaseUrl?: string; dataDir: string }): Promise<DirectBeamsBackend> {
-    let lock: DataDirLock | undefined;
-    if (!options.databaseUrl) {
-      lock = acquireDataDirLock(options.dataDir, 'cli');
-      await seedEmbeddedDataDir(options.dataDir);
-    }
-    try {
-      const db = await openDatabase({ databaseUrl: options.databaseUrl, dataDir: options.dataDir });
-      return new DirectBeamsBackend(options.databaseUrl ? 'PostgreSQL' : `embedded store in ${options.dataDir}`, db, lock);
-    } catch (err) {
-      lock?.release();
-      throw new CliError(`Cannot open ${options.databaseUrl ? 'PostgreSQL (HERALD_DATABASE_URL)' : `the embedded store in ${options.dataDir}`}: ${(err as Error).message}`);
-    }
+    return new DirectBeamsBackend(await openCliStore(options));
   }
 
   private async run<T>(fn: () => Promise<T>): Promise<T> {
@@ -128,8 +115,7 @@ export class DirectBeamsBackend implements BeamsBackend {
   async remove(id: string) {
     if (!(await this.instances.delete(id))) throw new CliError(`Beams instance ${id} not found`);
   }
-  async close() {
-    await this.db.close().catch(() => undefined);
-    this.lock?.release();
+  close() {
+    return this.store.close();
   }
 }
