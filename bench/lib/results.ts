@@ -61,7 +61,7 @@ export interface RunOptions {
   durationS?: number;
   /**
    * Warm-up seconds before measuring; undefined = the scenario's default: 20 s for the paced
-   * fan-out scenarios (a, b, g), 2 s for the others (see PACED_WARMUP_S).
+   * scenarios (a, b, f, g), 2 s for the saturated c and e (see PACED_WARMUP_S).
    */
   warmupS?: number;
   workers: number;

@@ -75,17 +75,13 @@ export function metricsModule(options: MetricsOptions = {}): HeraldModule {
         stopWebhooks?.();
       };
 
-      // One duration cell per route, looked up once.
-      const durationHistograms = new Map<string, { observe(value: number): void }>();
       ctx.hooks.httpRequest.push((_method, route, status, ms) => {
         let byStatus = requestCounts.get(route);
         if (!byStatus) requestCounts.set(route, (byStatus = new Map()));
         const cell = byStatus.get(status);
         if (cell) cell.count++;
         else byStatus.set(status, { route, status: String(status), count: 1 });
-        let histogram = durationHistograms.get(route);
-        if (!histogram) durationHistograms.set(route, (histogram = metrics.httpDuration.route(route)));
-        histogram.observe(ms / 1000);
+        metrics.httpDuration.route(route).observe(ms / 1000);
       });
 
       // In a worker of a multi-worker node the primary sums every worker's metrics.

@@ -4,8 +4,9 @@
  * prom-client's labelled `observe` validates and hashes the label object on every call (~1.5 µs,
  * about 3 % of an HTTP publish's server CPU in profiles), and this one runs for every HTTP request.
  * This class keeps plain per-route counters and answers prom-client's registry with the same data
- * a prom-client Histogram would (`get()`), so the text exposition, the JSON that the primary of a
- * multi-worker node sums (AggregatorRegistry, aggregator `sum`) and `reset()` all behave alike.
+ * a prom-client Histogram would (`get()`), so the text exposition and the JSON that the primary of
+ * a multi-worker node sums (AggregatorRegistry, aggregator `sum`) are the same. One difference:
+ * `reset()` zeroes a route's series instead of removing it, so handed-out cells keep counting.
  */
 import type { Registry } from 'prom-client';
 
@@ -14,6 +15,8 @@ interface RouteCounts {
   buckets: Float64Array;
   sum: number;
   count: number;
+  /** The route's observer, made once (route() hands out the same object every time). */
+  observer: { observe(value: number): void };
 }
 
 interface ExportedValue {
@@ -38,23 +41,31 @@ export class RouteHistogram {
     for (const registry of registers) registry.registerMetric(this as never);
   }
 
-  /** A counter cell per route, found once; keep it for the hot path. */
+  /** The route's observer: one map lookup per request, no allocation after the first. */
   route(route: string): { observe(value: number): void } {
-    let counts = this.routes.get(route);
-    if (!counts) this.routes.set(route, (counts = { buckets: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 }));
-    const cell = counts;
+    return (this.routes.get(route) ?? this.addRoute(route)).observer;
+  }
+
+  private addRoute(route: string): RouteCounts {
     const bounds = this.bounds;
-    return {
-      observe(value: number): void {
-        // Non-finite values would poison the sum; prom-client throws on them, a request must not.
-        if (!Number.isFinite(value)) return;
-        let i = 0;
-        while (i < bounds.length && value > bounds[i]!) i++;
-        cell.buckets[i]!++;
-        cell.sum += value;
-        cell.count++;
+    const cell: RouteCounts = {
+      buckets: new Float64Array(bounds.length + 1),
+      sum: 0,
+      count: 0,
+      observer: {
+        observe(value: number): void {
+          // Non-finite values would poison the sum; prom-client throws on them, a request must not.
+          if (!Number.isFinite(value)) return;
+          let i = 0;
+          while (i < bounds.length && value > bounds[i]!) i++;
+          cell.buckets[i]!++;
+          cell.sum += value;
+          cell.count++;
+        },
       },
     };
+    this.routes.set(route, cell);
+    return cell;
   }
 
   async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: ExportedValue[] }> {
