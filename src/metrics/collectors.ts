@@ -8,6 +8,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { AppStats, AppStatsTable } from './app-stats.js';
 import type { WebhookGauges } from './sources.js';
 import { RouteHistogram } from './route-histogram.js';
+import { registerEventLoopDelay } from './event-loop-delay.js';
 import { processSendPath } from '../transports/websocket/native-send.js';
 
 export const PREFIX = 'herald_';
@@ -44,11 +45,17 @@ export interface HeraldMetrics {
 
 let processRegistry: Registry | undefined;
 
+/** The longest timer Node accepts (~24.8 days). */
+const DORMANT_MONITOR_MS = 2 ** 31 - 1;
+
 /** Default Node.js metrics are per process: registered once, whatever the number of Heralds. */
 function processMetrics(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
-    collectDefaultMetrics({ register: processRegistry, prefix: PREFIX });
+    // prom-client's own delay monitor would wake the process every 10 ms (event-loop-delay.ts):
+    // its timer is set to never fire in practice and its seven delay gauges are replaced.
+    collectDefaultMetrics({ register: processRegistry, prefix: PREFIX, eventLoopMonitoringPrecision: DORMANT_MONITOR_MS });
+    registerEventLoopDelay(processRegistry, PREFIX);
   }
   return processRegistry;
 }
