@@ -123,6 +123,29 @@ test('a refused handshake is closed with its Pusher code, and reported as refuse
   }
 });
 
+test('a refusal whose reason would echo a long key or protocol still closes with its code (reason cut to 123 bytes)', async () => {
+  // ws throws when a close reason exceeds RFC 6455's 123 bytes; from the upgrade handler that
+  // used to crash the process, so any client could stop Herald with a long URL.
+  const { gateway } = setUp();
+  try {
+    const cases: Array<[string, number]> = [
+      [`/app/${'k'.repeat(200)}?protocol=7`, 4001],
+      [`/app/k?protocol=${'x'.repeat(200)}`, 4007],
+      [`/app/${'é'.repeat(100)}?protocol=7`, 4001],
+    ];
+    for (const [url, code] of cases) {
+      const socket = upgrade(gateway, url);
+      await nextPass();
+      const close = closeOf(framesOf(socket)[0]);
+      assert.equal(close.code, code, url.slice(0, 40));
+      assert.ok(Buffer.byteLength(close.reason) <= 123, 'a valid close frame');
+      assert.ok(!close.reason.includes('\ufffd'), 'cut on a character boundary');
+    }
+  } finally {
+    gateway.terminateAll();
+  }
+});
+
 test('an accepted handshake gets connection_established, then what it is sent, one pass at a time', async () => {
   const { gateway, transportOf } = setUp();
   try {
