@@ -129,8 +129,10 @@ function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   const ws = this as HeraldWebSocket;
   const connection = ws.connection;
   if (!connection) return;
-  if (isBinary) connection.sendError('Binary frames are not supported; send JSON text frames', null);
-  else ws.gateway!.engine.receive(connection, data.toString('utf8'));
+  if (!isBinary) return ws.gateway!.engine.receive(connection, data.toString('utf8'));
+  // Refused, but any frame from the client is activity (spec A.4), as for text frames and pongs.
+  ws.gateway!.engine.touch(connection);
+  connection.sendError('Binary frames are not supported; send JSON text frames', null);
 }
 function onPingOrPong(this: WebSocket): void {
   const ws = this as HeraldWebSocket;

@@ -98,7 +98,14 @@ function setUp(maxBufferedBytes = 1024 * 1024) {
   h.engine.observe({ connectionRefused: (_key, code) => void refused.push(code) });
   const gateway = new WebSocketGateway(h.engine, { wsPath: '', maxFrameBytes: 10_000, maxBufferedBytes });
   const transportOf = () => [...gateway.connections][0] as unknown as ConnectionTransport & { readyState: number };
-  return { gateway, refused, transportOf };
+  return { gateway, refused, transportOf, clock: h.clock };
+}
+
+/** A client frame as RFC 6455 §5.3 requires it: masked (a zero mask keeps the payload readable). */
+function clientFrame(opcode: number, payload: string): Buffer {
+  const bytes = Buffer.from(payload);
+  assert.ok(bytes.length < 126);
+  return Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | bytes.length, 0, 0, 0, 0]), bytes]);
 }
 
 test('a refused handshake is closed with its Pusher code, and reported as refused', async () => {
@@ -158,6 +165,23 @@ test('an accepted handshake gets connection_established, then what it is sent, o
     transport.deliver(new OutboundMessage('{"event":"b"}'));
     await nextPass();
     assert.deepEqual(texts(framesOf(socket)).slice(1), ['{"event":"a"}', '{"event":"b"}']);
+  } finally {
+    gateway.terminateAll();
+  }
+});
+
+test('a binary frame is refused with pusher:error but still counts as client activity (spec A.4: any frame does)', async () => {
+  const { gateway, clock } = setUp();
+  try {
+    const socket = upgrade(gateway, '/app/k?protocol=7');
+    await nextPass();
+    const ws = [...gateway.connections][0] as unknown as { connection: { lastActivity: number } };
+    clock.advance(60_000);
+    socket.push(clientFrame(2, '{"event":"pusher:ping"}'));
+    await nextPass();
+    const [, refusal] = texts(framesOf(socket));
+    assert.equal(JSON.parse(refusal!).event, 'pusher:error');
+    assert.equal(ws.connection.lastActivity, clock.now(), 'the activity timer restarted');
   } finally {
     gateway.terminateAll();
   }
