@@ -57,7 +57,7 @@ const MAX_CLOSE_REASON_BYTES = 123;
  * (an unknown app key, a protocol value), and ws throws on a longer one: from the upgrade handler
  * that exception took the whole process down.
  */
-export function closeReason(reason: string): string {
+function closeReason(reason: string): string {
   if (Buffer.byteLength(reason) <= MAX_CLOSE_REASON_BYTES) return reason;
   let cut = reason.slice(0, MAX_CLOSE_REASON_BYTES);
   while (Buffer.byteLength(cut) > MAX_CLOSE_REASON_BYTES) cut = cut.slice(0, -1);
