@@ -3,6 +3,7 @@
  * except `pusher:error`, whose data Pusher sends as an object.
  */
 import { ErrorCode } from './errors.js';
+import { JSON_DEPTH_MESSAGE, jsonTextTooDeep } from './json-depth.js';
 
 export interface InboundFrame {
   event: string;
@@ -15,6 +16,9 @@ export type ParseResult = { ok: true; frame: InboundFrame } | { ok: false; error
 
 /** Parses one client text frame. Never throws. */
 export function parseInboundFrame(text: string): ParseResult {
+  // Handlers serialize client data again (client events, error texts), which recurses: a frame
+  // nested thousands deep overflowed the stack there. Refused like any other malformed frame.
+  if (jsonTextTooDeep(text)) return { ok: false, error: JSON_DEPTH_MESSAGE };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -34,6 +38,7 @@ export function parseInboundFrame(text: string): ParseResult {
   let data = record.data;
   if (typeof data === 'string' && record.event.startsWith('pusher:')) {
     // Old protocol clients double-encode data of pusher: events.
+    if (jsonTextTooDeep(data)) return { ok: false, error: JSON_DEPTH_MESSAGE };
     try {
       data = JSON.parse(data);
     } catch {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { channelNameError, channelType, isValidSocketId } from '../../src/protocol/names.js';
 import { encodeEvent, encodeError, parseInboundFrame } from '../../src/protocol/messages.js';
+import { JSON_DEPTH_MESSAGE, MAX_JSON_DEPTH } from '../../src/protocol/json-depth.js';
 
 test('channel types, including cache and user channels', () => {
   assert.deepEqual(channelType('my-channel'), { kind: 'public', cache: false });
@@ -41,4 +42,15 @@ test('inbound frames: objects, double-encoded data, and every kind of junk', () 
   for (const junk of ['', 'nope', '[]', 'null', '42', '{"event":5}', '{"data":{}}', '{"event":"x","channel":5}']) {
     assert.equal(parseInboundFrame(junk).ok, false, junk);
   }
+});
+
+test('inbound frames nested deeper than the JSON depth limit are refused as invalid, not handled', () => {
+  // Handlers re-serialize client data (client events, auth texts): 7000 levels overflow the stack
+  // there, which answered "Internal error" and logged an error per frame any client could send.
+  const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+  const refused = parseInboundFrame(`{"event":"client-x","channel":"private-a","data":${deep(7000)}}`);
+  assert.deepEqual(refused, { ok: false, error: JSON_DEPTH_MESSAGE });
+  const doubleEncoded = JSON.stringify({ event: 'pusher:subscribe', data: `{"channel":"private-a","auth":${deep(7000)}}` });
+  assert.deepEqual(parseInboundFrame(doubleEncoded), { ok: false, error: JSON_DEPTH_MESSAGE });
+  assert.equal(parseInboundFrame(`{"event":"client-x","channel":"private-a","data":${deep(MAX_JSON_DEPTH - 1)}}`).ok, true, 'the limit itself is fine');
 });

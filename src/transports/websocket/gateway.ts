@@ -49,6 +49,23 @@ function setCloseTimeout(ws: WebSocket, ms: number): void {
   if ('_closeTimeout' in ws) (ws as unknown as { _closeTimeout: number })._closeTimeout = ms;
 }
 
+/** RFC 6455 §5.5: a close frame's reason is at most 123 bytes of UTF-8. */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+/**
+ * A close reason cut to 123 bytes on a character boundary. Reasons may echo what the client sent
+ * (an unknown app key, a protocol value), and ws throws on a longer one: from the upgrade handler
+ * that exception took the whole process down.
+ */
+function closeReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= MAX_CLOSE_REASON_BYTES) return reason;
+  let cut = reason.slice(0, MAX_CLOSE_REASON_BYTES);
+  while (Buffer.byteLength(cut) > MAX_CLOSE_REASON_BYTES) cut = cut.slice(0, -1);
+  // Never end on the first half of a surrogate pair (it would be encoded as U+FFFD).
+  const last = cut.charCodeAt(cut.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
+}
+
 /**
  * `ws` lets the server construct a subclass, and Herald makes that subclass the engine's transport:
  * one object per connection for the engine's side, and module-level listeners (no per-connection
@@ -70,7 +87,7 @@ class HeraldWebSocket extends WebSocket implements ConnectionTransport {
    */
   override close(code?: number, data?: string | Buffer): void {
     this.writer?.flushBeforeClose();
-    super.close(code, data);
+    super.close(code, typeof data === 'string' ? closeReason(data) : data);
   }
 
   deliver(message: OutboundMessage): void {
@@ -112,8 +129,10 @@ function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   const ws = this as HeraldWebSocket;
   const connection = ws.connection;
   if (!connection) return;
-  if (isBinary) connection.sendError('Binary frames are not supported; send JSON text frames', null);
-  else ws.gateway!.engine.receive(connection, data.toString('utf8'));
+  if (!isBinary) return ws.gateway!.engine.receive(connection, data.toString('utf8'));
+  // Refused, but any frame from the client is activity (spec A.4), as for text frames and pongs.
+  ws.gateway!.engine.touch(connection);
+  connection.sendError('Binary frames are not supported; send JSON text frames', null);
 }
 function onPingOrPong(this: WebSocket): void {
   const ws = this as HeraldWebSocket;

@@ -98,7 +98,14 @@ function setUp(maxBufferedBytes = 1024 * 1024) {
   h.engine.observe({ connectionRefused: (_key, code) => void refused.push(code) });
   const gateway = new WebSocketGateway(h.engine, { wsPath: '', maxFrameBytes: 10_000, maxBufferedBytes });
   const transportOf = () => [...gateway.connections][0] as unknown as ConnectionTransport & { readyState: number };
-  return { gateway, refused, transportOf };
+  return { gateway, refused, transportOf, clock: h.clock };
+}
+
+/** A client frame as RFC 6455 §5.3 requires it: masked (a zero mask keeps the payload readable). */
+function clientFrame(opcode: number, payload: string): Buffer {
+  const bytes = Buffer.from(payload);
+  assert.ok(bytes.length < 126);
+  return Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | bytes.length, 0, 0, 0, 0]), bytes]);
 }
 
 test('a refused handshake is closed with its Pusher code, and reported as refused', async () => {
@@ -123,6 +130,29 @@ test('a refused handshake is closed with its Pusher code, and reported as refuse
   }
 });
 
+test('a refusal whose reason would echo a long key or protocol still closes with its code (reason cut to 123 bytes)', async () => {
+  // ws throws when a close reason exceeds RFC 6455's 123 bytes; from the upgrade handler that
+  // used to crash the process, so any client could stop Herald with a long URL.
+  const { gateway } = setUp();
+  try {
+    const cases: Array<[string, number]> = [
+      [`/app/${'k'.repeat(200)}?protocol=7`, 4001],
+      [`/app/k?protocol=${'x'.repeat(200)}`, 4007],
+      [`/app/${'é'.repeat(100)}?protocol=7`, 4001],
+    ];
+    for (const [url, code] of cases) {
+      const socket = upgrade(gateway, url);
+      await nextPass();
+      const close = closeOf(framesOf(socket)[0]);
+      assert.equal(close.code, code, url.slice(0, 40));
+      assert.ok(Buffer.byteLength(close.reason) <= 123, 'a valid close frame');
+      assert.ok(!close.reason.includes('\ufffd'), 'cut on a character boundary');
+    }
+  } finally {
+    gateway.terminateAll();
+  }
+});
+
 test('an accepted handshake gets connection_established, then what it is sent, one pass at a time', async () => {
   const { gateway, transportOf } = setUp();
   try {
@@ -135,6 +165,23 @@ test('an accepted handshake gets connection_established, then what it is sent, o
     transport.deliver(new OutboundMessage('{"event":"b"}'));
     await nextPass();
     assert.deepEqual(texts(framesOf(socket)).slice(1), ['{"event":"a"}', '{"event":"b"}']);
+  } finally {
+    gateway.terminateAll();
+  }
+});
+
+test('a binary frame is refused with pusher:error but still counts as client activity (spec A.4: any frame does)', async () => {
+  const { gateway, clock } = setUp();
+  try {
+    const socket = upgrade(gateway, '/app/k?protocol=7');
+    await nextPass();
+    const ws = [...gateway.connections][0] as unknown as { connection: { lastActivity: number } };
+    clock.advance(60_000);
+    socket.push(clientFrame(2, '{"event":"pusher:ping"}'));
+    await nextPass();
+    const [, refusal] = texts(framesOf(socket));
+    assert.equal(JSON.parse(refusal!).event, 'pusher:error');
+    assert.equal(ws.connection.lastActivity, clock.now(), 'the activity timer restarted');
   } finally {
     gateway.terminateAll();
   }
