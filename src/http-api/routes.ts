@@ -164,6 +164,10 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
     authed('terminate_connections', (ctx, app) => {
       const userId = ctx.params.userId!;
       if (userId.length === 0 || userId.length > app.limits.maxUserIdLength) throw invalid('Invalid user id');
+      // The termination travels over the broker's control bus, even to this node's own sockets;
+      // while the broker is down Redis drops it and NATS holds it for later: refuse (503, as
+      // for publishes) rather than answer {} for a termination that may never happen.
+      brokerAvailable(engine);
       engine.terminateUser(app.id, userId);
       return {};
     }),

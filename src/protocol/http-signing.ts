@@ -46,7 +46,7 @@ export function signRequest(secret: string, method: string, path: string, query:
 }
 
 /**
- * Verifies auth_key, auth_version, auth_timestamp (±600 s), body_md5 and auth_signature.
+ * Verifies auth_key, auth_version (required, 1.0), auth_timestamp (±600 s), body_md5 and auth_signature.
  * `credentials` are the app's key/secret pairs (more than one while rotating).
  */
 export function verifySignedRequest(
@@ -72,7 +72,10 @@ export function verifySignedRequest(
   if (!authKey || !authTimestamp || !authSignature) {
     return fail('Missing authentication parameters: auth_key, auth_timestamp and auth_signature are required');
   }
-  if (authVersion !== undefined && authVersion !== '1.0') return fail('Version not supported');
+  // Required like the other auth parameters (spec B.1; every Pusher SDK sends it): a request that
+  // omits it was not signed under the 1.0 scheme as far as we can tell.
+  if (authVersion === undefined) return fail('Missing authentication parameter auth_version (1.0)');
+  if (authVersion !== '1.0') return fail('Version not supported');
   // While a secret is rotated one key has several secrets: any of them may have signed.
   let candidates: Credentials[] | undefined;
   // App keys are public (every client page holds one): a plain compare reveals nothing.

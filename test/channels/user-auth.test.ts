@@ -162,6 +162,17 @@ test('terminateUserConnections closes every socket of that user with 4009, other
   for (const c of [tab1, tab2, other]) c.disconnect();
 });
 
+test('terminateUserConnections with a user id the URL must percent-encode: the SDK signs it raw, Herald accepts the decoded path (B.1) and ends that user', async () => {
+  // The SDK inserts the id unencoded and signs that path; fetch then sends `ren%C3%A9%20m`.
+  const tab = authorizedClient(h, server, { user: { id: 'rené m' } });
+  await signedIn(tab);
+  const closed = closeCode(tab);
+  const res = await server.terminateUserConnections('rené m');
+  assert.equal(res.status, 200);
+  assert.equal(await closed, 4009);
+  tab.disconnect();
+});
+
 test('terminate_connections validates the user id (400)', async () => {
   const res = await server
     .post({ path: `/users/${'x'.repeat(200)}/terminate_connections`, body: {} as never })

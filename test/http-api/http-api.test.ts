@@ -1,7 +1,12 @@
 /** The HTTP API through the stock `pusher` SDK, and its error paths with hand-signed requests. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type Pusher from 'pusher';
+import Pusher from 'pusher';
+import { configSchema } from '../../src/config/schema.js';
+import { startHerald } from '../../src/server/herald.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { MemoryBroker } from '../../src/scaling/memory-broker.js';
+import { parseApp } from '../../src/apps/app.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { nextEvent } from '../helpers/wait.js';
 import { RawClient } from '../helpers/raw-client.js';
@@ -170,4 +175,25 @@ test('a batch to one channel reaches a subscriber complete and in order (frames 
   for (let i = 0; i < 10; i++) order.push((await raw.waitEvent('step', 'ordered')).data.n);
   assert.deepEqual(order, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   raw.close();
+});
+
+test('while the broker is down every API call that needs it answers 503, terminate_connections included (it answered {} for a termination the broker dropped)', async (t) => {
+  class DownBroker extends MemoryBroker {
+    override healthy(): boolean {
+      return false;
+    }
+  }
+  const app = { id: 'down-app', key: 'down-key', secret: 'down-secret' };
+  const herald = await startHerald({
+    config: configSchema.parse({ host: '127.0.0.1', port: 0, dataDir: '/nonexistent-not-opened' }),
+    apps: [parseApp(app)],
+    logger: createLogger('silent', false),
+    broker: new DownBroker(),
+  });
+  t.after(() => herald.close());
+  const sdk = new Pusher({ appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(herald.port), useTLS: false });
+  const refused = (err: { status?: number; body?: string }) => err.status === 503 && /unavailable/.test(err.body ?? '');
+  await assert.rejects(sdk.trigger('c', 'e', {}), refused, 'trigger');
+  await assert.rejects(sdk.get({ path: '/channels', params: {} }), refused, 'channel list');
+  await assert.rejects(sdk.terminateUserConnections('someone'), refused, 'terminate_connections');
 });

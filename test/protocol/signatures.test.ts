@@ -92,6 +92,17 @@ test('verifySignedRequest: upper-case signature and body_md5 accepted; the first
   assert.match((verifySignedRequest(wrong, [DOC], 1353088179) as { message: string }).message, /Invalid signature/);
 });
 
+test('verifySignedRequest: auth_version is required and must be 1.0 (B.1), even when the rest is correctly signed', () => {
+  const signedWith = (query: Array<[string, string]>) => {
+    const signature = hmacSha256Hex(DOC.secret, stringToSign('GET', '/apps/3/channels', query));
+    return verifySignedRequest({ method: 'GET', path: '/apps/3/channels', query: [...query, ['auth_signature', signature]], body: Buffer.alloc(0) }, [DOC], 1353088179);
+  };
+  const base: Array<[string, string]> = [['auth_key', DOC.key], ['auth_timestamp', '1353088179']];
+  assert.equal(signedWith([...base, ['auth_version', '1.0']]).ok, true);
+  assert.match((signedWith(base) as { message: string }).message, /auth_version/);
+  assert.match((signedWith([...base, ['auth_version', '2.0']]) as { message: string }).message, /Version not supported/);
+});
+
 test('stringToSign sorts lower-cased keys and keeps the received order of equal keys', () => {
   const query: Array<[string, string]> = [['b', '2'], ['A', '1'], ['c', '3'], ['a', '0'], ['auth_signature', 'x']];
   assert.equal(stringToSign('post', '/p', query), 'POST\n/p\na=1&a=0&b=2&c=3');
