@@ -16,6 +16,7 @@ import type { InstanceStore } from './instances.js';
 import { preparePublish, type PreparedPublish } from './payloads.js';
 import type { InstanceProviders, ProviderPool } from './providers/pool.js';
 import { failed, type SendOutcome } from './providers/types.js';
+import { IdleBackoff } from './idle-backoff.js';
 import { MAX_ATTEMPTS, type PublishJob, type PublishStore } from './publishes.js';
 import type { DeviceStore, DeviceTarget } from './store.js';
 
@@ -94,11 +95,9 @@ export class DeliveryWorker extends EventEmitter {
   private readonly active = new Set<Promise<void>>();
   private running = false;
   private loopDone?: Promise<void>;
-  private wakeUp?: () => void;
-  private woken = false;
   private nextPurge = 0;
-  /** The next idle wait: pollMs after activity, doubling up to maxIdlePollMs while the queue is empty. */
-  private idleWaitMs: number;
+  /** Idle waits: pollMs after activity, doubling up to maxIdlePollMs while the queue is empty. */
+  private readonly idle: IdleBackoff;
 
   constructor(
     private readonly deps: Deps,
@@ -106,7 +105,7 @@ export class DeliveryWorker extends EventEmitter {
   ) {
     super();
     this.options = { ...DEFAULT_DELIVERY_OPTIONS, ...options };
-    this.idleWaitMs = this.options.pollMs;
+    this.idle = new IdleBackoff(this.options.pollMs, this.options.maxIdlePollMs);
     // Every in-flight send listens for shutdown: up to concurrency × maxJobs listeners, by design.
     setMaxListeners(0, this.abort.signal);
   }
@@ -123,41 +122,22 @@ export class DeliveryWorker extends EventEmitter {
 
   /** Checks the queue now (a publish was just written). */
   wake(): void {
-    this.woken = true;
-    this.idleWaitMs = this.options.pollMs;
-    this.wakeUp?.();
+    this.idle.wake();
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.abort.abort();
-    this.wake();
+    this.idle.close();
     await this.loopDone;
     await Promise.allSettled([...this.active]);
-  }
-
-  private idle(ms: number): Promise<void> {
-    if (this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeUp = undefined;
-        this.woken = false;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
   }
 
   private async loop(): Promise<void> {
     const { logger, publishes } = this.deps;
     while (this.running) {
       if (this.active.size >= this.options.maxJobs) {
-        await this.idle(this.options.pollMs);
+        await this.idle.wait(this.options.pollMs);
         continue;
       }
       let job: PublishJob | undefined;
@@ -167,16 +147,14 @@ export class DeliveryWorker extends EventEmitter {
       } catch (err) {
         if (!this.running) break;
         logger.warn({ err }, 'Beams delivery: cannot read the publish queue');
-        await this.idle(this.options.pollMs * 5);
+        await this.idle.wait(this.options.pollMs * 5);
         continue;
       }
       if (!job) {
-        const waitMs = this.idleWaitMs;
-        this.idleWaitMs = Math.min(waitMs * 2, Math.max(this.options.pollMs, this.options.maxIdlePollMs));
-        await this.idle(waitMs);
+        await this.idle.wait(this.idle.backOff());
         continue;
       }
-      this.idleWaitMs = this.options.pollMs;
+      this.idle.reset();
       const run: Promise<void> = this.runJob(job)
         .catch((err) => logger.error({ err, publishId: job.id }, 'Beams delivery failed'))
         .finally(() => {
@@ -272,7 +250,7 @@ export class DeliveryWorker extends EventEmitter {
       logger.warn({ err, publishId: job.id, delayMs }, 'Beams delivery interrupted; retrying later');
       await publishes.release(job.id, this.owner, delayMs, (err as Error).message).catch(() => undefined);
       // Check again when the retry falls due, whatever the idle wait has grown to by then.
-      setTimeout(() => this.wake(), delayMs).unref();
+      this.idle.wakeIn(delayMs);
     } finally {
       clearInterval(renew);
     }

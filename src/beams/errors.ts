@@ -27,6 +27,8 @@ export const badRequest = (description: string) => new BeamsError('invalid', 'Ba
 export const unprocessable = (description: string) => new BeamsError('unprocessable', 'Unprocessable Entity', description);
 export const instanceNotFound = () => new BeamsError('not_found', 'Instance not found', 'Could not find the instance');
 export const deviceNotFound = () => new BeamsError('not_found', 'Device not found', 'Could not find the device');
+/** Beams answers a request without an instance id in its path 400 (spec F.1), not 404. */
+export const missingInstanceId = () => new BeamsError('invalid', 'Incomplete Request', '`instance-id` param is missing from path');
 
 /** Titles for errors thrown without one (shared code: the body reader, quotas, the store). */
 const TITLES: Partial<Record<ErrorKind, string>> = {

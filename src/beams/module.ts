@@ -13,7 +13,7 @@ import type { HeraldModule } from '../core/module.js';
 import { DATABASE_SERVICE } from '../app-store/database-module.js';
 import type { DeliveryOptions } from './delivery.js';
 import type { BeamsWebhookOptions } from './webhooks.js';
-import { BeamsError, beamsRoute } from './errors.js';
+import { BeamsError, beamsRoute, missingInstanceId } from './errors.js';
 import './migrations.js';
 import { registerAdminRoutes } from './routes-admin.js';
 import { registerCustomerRoutes } from './routes-customer.js';
@@ -54,6 +54,8 @@ export function beamsModule(options: BeamsModuleOptions = {}): HeraldModule {
       registerAdminRoutes(ctx.router, service, ctx.config.adminToken);
       // Unknown paths under the Beams APIs still answer {error, description} (the SDKs need both).
       const notFound = beamsRoute(logger, (c) => {
+        // The router matches no empty path segment, so `…/instances//…` (no instance id) lands here.
+        if (/^\/[a-z_]+\/v\d+\/instances\/(\/|$)/.test(c.path)) throw missingInstanceId();
         throw new BeamsError('not_found', 'Not Found', `No Beams endpoint ${c.method} ${c.path.slice(0, 200)}`);
       });
       for (const prefix of API_PREFIXES) for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']) ctx.router.add(method, `/${prefix}/*`, notFound);

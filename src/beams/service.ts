@@ -6,7 +6,7 @@ import type { Logger } from '../platform/logger.js';
 import { serviceKey } from '../platform/module-graph.js';
 import type { Database } from '../storage/database.js';
 import { DeliveryWorker, type DeliveryOptions } from './delivery.js';
-import { BeamsError, bearerToken, instanceNotFound } from './errors.js';
+import { BeamsError, bearerToken, instanceNotFound, missingInstanceId } from './errors.js';
 import { InstanceStore, type BeamsInstance } from './instances.js';
 import { oversizedPlatform, preparePublish } from './payloads.js';
 import { ProviderPool } from './providers/pool.js';
@@ -53,7 +53,7 @@ export class BeamsService {
 
   /** The instance named in the path, or 404 (every Beams API call starts here). */
   async instance(id: string): Promise<BeamsInstance> {
-    if (!id) throw new BeamsError('invalid', 'Incomplete Request', '`instance-id` param is missing from path');
+    if (!id) throw missingInstanceId();
     const instance = await this.instances.get(id);
     if (!instance) throw instanceNotFound();
     // The first Beams request starts delivery (a Herald without Beams never opens the database for it).

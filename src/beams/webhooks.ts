@@ -14,6 +14,11 @@
  * Every request goes through the durable webhook outbox (table herald_webhook_outbox, rows under
  * the app id `beams:{instanceId}`), written before the first attempt and deleted after a 2xx, so
  * nothing is lost on a crash or kill -9; leases let several nodes share one PostgreSQL.
+ *
+ * The outbox is checked every pollMs while there is work, and less often (the wait doubling up to
+ * maxIdlePollMs) while it stays empty, as the delivery worker does with its queue (idle-backoff.ts):
+ * rows written here are sent at once and a failed row wakes this node when its retry falls due, so
+ * only rows another node left (it died before sending them, or its lease ran out) wait for a check.
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import type { Logger } from '../platform/logger.js';
@@ -25,17 +30,29 @@ import type { BeamsInstance, InstanceStore } from './instances.js';
 import type { PublishTotals } from './delivery.js';
 import type { PublishJob } from './publishes.js';
 import type { BeamsWebhookEvent } from './settings.js';
+import { IdleBackoff } from './idle-backoff.js';
 
 export interface BeamsWebhookOptions {
   /** Waits before each retry (Pusher: 10 s, 30 s, 120 s, 300 s); a row fails for good after the last. */
   retryDelaysMs: number[];
   /** Pusher expects an answer within 3 s. */
   timeoutMs: number;
-  /** How often the outbox is checked for due rows (new rows are sent at once). */
+  /** How often the outbox is checked for due rows while there is work (new rows are sent at once). */
   pollMs: number;
+  /**
+   * The longest wait between checks while the outbox stays empty: the wait doubles from pollMs
+   * after each empty check. It bounds how late a row another node left is sent, so keep it well
+   * under the 8 s lease of a row being sent (timeoutMs + 5 s) and the first retry delay (10 s).
+   */
+  maxIdlePollMs: number;
 }
 
-export const DEFAULT_BEAMS_WEBHOOK_OPTIONS: BeamsWebhookOptions = { retryDelaysMs: [10_000, 30_000, 120_000, 300_000], timeoutMs: 3000, pollMs: 1000 };
+export const DEFAULT_BEAMS_WEBHOOK_OPTIONS: BeamsWebhookOptions = {
+  retryDelaysMs: [10_000, 30_000, 120_000, 300_000],
+  timeoutMs: 3000,
+  pollMs: 1000,
+  maxIdlePollMs: 4000,
+};
 
 const APP_PREFIX = 'beams:';
 
@@ -52,9 +69,8 @@ export class BeamsWebhooks {
   private store: OutboxStore | undefined;
   private readonly http = new WebhookHttpClient();
   private readonly options: BeamsWebhookOptions;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly idle: IdleBackoff;
+  private loopDone: Promise<void> | undefined;
   private stopped = false;
 
   constructor(
@@ -64,20 +80,19 @@ export class BeamsWebhooks {
     options: Partial<BeamsWebhookOptions> = {},
   ) {
     this.options = { ...DEFAULT_BEAMS_WEBHOOK_OPTIONS, ...options };
+    this.idle = new IdleBackoff(this.options.pollMs, this.options.maxIdlePollMs);
   }
 
   /** Starts sending (rows left by a previous run included). Idempotent. */
   start(): void {
-    if (this.timer || this.stopped) return;
-    this.timer = setInterval(() => this.wake(), this.options.pollMs);
-    this.timer.unref();
-    this.wake();
+    if (this.loopDone || this.stopped) return;
+    this.loopDone = this.loop();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    this.idle.close();
+    await this.loopDone;
     this.http.close();
   }
 
@@ -138,7 +153,7 @@ export class BeamsWebhooks {
     const store = await this.outbox();
     await store.write(rows, Date.now());
     this.start();
-    this.wake();
+    this.idle.wake();
   }
 
   // ---- delivery -------------------------------------------------------------------------
@@ -148,29 +163,26 @@ export class BeamsWebhooks {
     return this.store;
   }
 
-  private wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        if (await this.deliverDue()) this.idle.reset();
+      } catch (err) {
+        this.logger.warn({ err }, 'Beams webhooks: delivery pass failed');
+      }
+      if (this.stopped) return;
+      await this.idle.wait(this.idle.backOff());
     }
-    this.running = this.deliverDue()
-      .catch((err: unknown) => this.logger.warn({ err }, 'Beams webhooks: delivery pass failed'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.wake();
-        }
-      });
   }
 
-  private async deliverDue(): Promise<void> {
+  /** Sends every due row, pass after pass until one finds none; whether anything was sent. */
+  private async deliverDue(): Promise<boolean> {
     const store = await this.outbox();
+    let any = false;
     for (;;) {
       const now = Date.now();
       const endpoints = (await store.dueEndpoints(now)).filter((e) => e.appId.startsWith(APP_PREFIX));
-      if (endpoints.length === 0 || this.stopped) return;
+      if (endpoints.length === 0 || this.stopped) return any;
       let sent = 0;
       await Promise.all(
         endpoints.map(async ({ appId, url }) => {
@@ -181,7 +193,8 @@ export class BeamsWebhooks {
           }
         }),
       );
-      if (sent === 0) return;
+      if (sent === 0) return any;
+      any = true;
     }
   }
 
@@ -219,7 +232,10 @@ export class BeamsWebhooks {
       this.logger.warn({ url, eventType: request.eventType, attempts: row.attempts + 1 }, 'Beams webhook given up');
       await store.fail([], [row.id], Date.now(), failure, { ...failure, outcome: 'expired' });
     } else {
-      await store.fail([row.id], [], Date.now() + delays[row.attempts]!, failure);
+      const delayMs = delays[row.attempts]!;
+      await store.fail([row.id], [], Date.now() + delayMs, failure);
+      // Sent when due, not at the next idle check; failures within pollMs of each other share a wake-up.
+      this.idle.wakeIn(delayMs, this.options.pollMs);
     }
   }
 }

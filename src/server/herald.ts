@@ -459,6 +459,10 @@ function finishHttp(req: IncomingMessage, res: ServerResponse, routeName: string
 const PROBE_PATHS = new Set(['/health', '/ready']);
 
 function refuseWhileStarting(res: ServerResponse): void {
-  const body = JSON.stringify({ error: 'Herald is starting: waiting for its dependencies (PostgreSQL, Redis or NATS); see /ready' });
+  // `description` too: the Beams server SDK rejects an error body without both fields as unparsable.
+  const body = JSON.stringify({
+    error: 'Herald is starting: waiting for its dependencies (PostgreSQL, Redis or NATS); see /ready',
+    description: 'Not serving until its dependencies are reachable; retry after Retry-After seconds',
+  });
   res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1', 'content-length': Buffer.byteLength(body) }).end(body);
 }

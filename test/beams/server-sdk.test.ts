@@ -139,6 +139,10 @@ describe('Beams server SDK (@pusher/push-notifications-server 1.2.7)', () => {
     const notFound = await api('GET', `/publish_api/v1/instances/${instance.id}/nothing-here`);
     assert.equal(notFound.status, 404);
     assert.ok(notFound.body.error && notFound.body.description);
+    // Spec F.1: a missing instance id is a 400, not an unknown path.
+    const missingId = { status: 400, body: { error: 'Incomplete Request', description: '`instance-id` param is missing from path' } };
+    assert.deepEqual(await api('POST', '/publish_api/v1/instances//publishes/interests', { interests: ['a'], web: {} }, auth), missingId);
+    assert.deepEqual(await api('DELETE', '/user_api/v1/instances//users/u1', undefined, auth), missingId);
   });
 
   test('publish status is kept for lookup', async () => {

@@ -78,7 +78,9 @@ for (const c of CASES) {
       assert.match(JSON.stringify(await notReady.json()), /starting: waiting for dependencies/);
       const api = await fetch(`${base}/apps/app-id/channels`);
       assert.equal(api.status, 503);
-      assert.match((await api.json() as { error: string }).error, /Herald is starting/);
+      const refusal = (await api.json()) as { error: string; description?: string };
+      assert.match(refusal.error, /Herald is starting/);
+      assert.ok(refusal.description, 'Beams SDKs need {error, description} (spec F)');
 
       // The dependency comes up on the port Herald keeps trying.
       proxy.port = port;
