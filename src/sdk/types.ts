@@ -131,7 +131,10 @@ export interface AuthorizeChannelParams {
   socketId: string;
   /** A `private-`, `private-encrypted-` or `presence-` channel. */
   channel: string;
-  /** Required for presence channels, refused for others. */
+  /**
+   * Presence channels: the member to admit. Omit it for a connection that signed in
+   * (authenticateUser): the server then admits the signed-in user. Refused for other channels.
+   */
   channelData?: PresenceChannelData;
 }
 

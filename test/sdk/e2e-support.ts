@@ -6,11 +6,13 @@ import type { ChannelsClient, PresenceChannelData, UserData } from '../../src/sd
 
 type Callback = (error: Error | null, data: unknown) => void;
 
-export function sdkAuthorizedClient(h: TestHerald, sdk: ChannelsClient, spec: { user?: UserData; presence?: PresenceChannelData } = {}): PusherJs {
+/** `presence: null` authorizes presence channels without channelData (the signed-in user joins). */
+export function sdkAuthorizedClient(h: TestHerald, sdk: ChannelsClient, spec: { user?: UserData; presence?: PresenceChannelData | null } = {}): PusherJs {
   return h.pusherClient({
     channelAuthorization: {
       customHandler: (params: { socketId: string; channelName: string }, callback: Callback) => {
-        const channelData = params.channelName.startsWith('presence-') ? (spec.presence ?? { user_id: spec.user?.id ?? 'anonymous' }) : undefined;
+        const presence = spec.presence === null ? undefined : (spec.presence ?? { user_id: spec.user?.id ?? 'anonymous' });
+        const channelData = params.channelName.startsWith('presence-') ? presence : undefined;
         sdk.authorizeChannel({ socketId: params.socketId, channel: params.channelName, channelData }).then(
           (auth) => callback(null, auth),
           (error: Error) => callback(error, null),

@@ -91,6 +91,15 @@ test('presence: authorizeChannel for pusher-js, then listChannels, getChannel an
   bob.disconnect();
 });
 
+test('presence without channelData: a signed-in pusher-js client joins as its signed-in user', async () => {
+  const carol = sdkAuthorizedClient(h, sdk, { user: { id: 'carol', user_info: { name: 'Carol' } }, presence: null });
+  await signedIn(carol);
+  const room = await subscribed(carol, 'presence-sdk-signed-in');
+  assert.equal((room as unknown as { members: { me: { id: string } } }).members.me.id, 'carol');
+  assert.deepEqual(await sdk.getChannelUsers({ channelName: 'presence-sdk-signed-in' }), { users: [{ id: 'carol' }] });
+  carol.disconnect();
+});
+
 test('authenticateUser + sendToUser reach the signed-in user; terminateUserConnections closes them', async () => {
   const client = sdkAuthorizedClient(h, sdk, { user: { id: 'sdk-user-1', name: 'Ann' } });
   await signedIn(client);

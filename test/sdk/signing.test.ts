@@ -77,6 +77,8 @@ test('authorizeChannel and authenticateUser return exactly what the official SDK
     ['123.456', 'private-encrypted-x', undefined],
     ['99.1', 'presence-room', { user_id: 'u1', user_info: { name: 'A', tags: ['x', 'ü'] } }],
     ['99.1', 'presence-cache-room', { user_id: 42 }],
+    // No channelData on a presence channel: the signed-in user's flow (pusher-js ≥ 7.4), {auth} only.
+    ['99.1', 'presence-room', undefined],
     ['1.2', 'private-a=b@c,d.e;f', undefined],
   ];
   for (const [socketId, channel, channelData] of cases) {

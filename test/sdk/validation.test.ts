@@ -77,7 +77,7 @@ test('channel queries', async () => {
 test('authorizeChannel / authenticateUser', async () => {
   await invalid(() => client.authorizeChannel({ socketId: '1.2', channel: 'public' }), 'channel', /authorization/);
   await invalid(() => client.authorizeChannel({ socketId: '1', channel: 'private-a' }), 'socketId');
-  await invalid(() => client.authorizeChannel({ socketId: '1.2', channel: 'presence-a' }), 'channelData');
+  await invalid(() => client.authorizeChannel({ socketId: '1.2', channel: 'presence-a', channelData: 'u1' as never }), 'channelData');
   await invalid(() => client.authorizeChannel({ socketId: '1.2', channel: 'presence-a', channelData: { user_id: '' } }), 'channelData.user_id');
   await invalid(() => client.authorizeChannel({ socketId: '1.2', channel: 'private-a', channelData: { user_id: 'u' } }), 'channelData', /presence/);
   await assert.rejects(client.authorizeChannel({ socketId: '1.2', channel: 'private-encrypted-a' }), HeraldConfigurationError);
