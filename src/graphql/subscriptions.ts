@@ -39,7 +39,7 @@ export interface LiveMemberEvent {
 export interface LiveConnectionEvent {
   appId: string;
   state: 'CONNECTED' | 'DISCONNECTED' | 'FAILED';
-  previousState: 'CONNECTED' | null;
+  previousState: 'CONNECTING' | 'CONNECTED' | null;
   connection: { socketId: string; appId: string; state: 'CONNECTED' | 'DISCONNECTED' } | null;
   data: { closeCode: number | null; reason: string | null; remoteAddress: string | null };
   at: Date;
@@ -222,7 +222,8 @@ export class EngineStreams {
       connectionOpened: (app, conn) => {
         connectionEvent(app, {
           state: 'CONNECTED',
-          previousState: null,
+          // pusher-js's own transition (connecting → connected); the server sees only its end.
+          previousState: 'CONNECTING',
           connection: { socketId: conn.socketId, appId: app.id, state: 'CONNECTED' },
           data: { closeCode: null, reason: null, remoteAddress: conn.remoteAddress ?? null },
         });

@@ -108,6 +108,7 @@ test('connectionStateChanged reports connections opening, closing and being refu
     const socketId = await connected(pusher);
     const opened = (await live.next()).data.connectionStateChanged;
     assert.equal(opened.state, 'CONNECTED');
+    assert.equal(opened.previousState, 'CONNECTING');
     assert.equal(opened.appId, h.app.id);
     assert.deepEqual(opened.connection, { socketId, appId: h.app.id, state: 'CONNECTED' });
     // The peer's address, read from the socket handle (not socket.remoteAddress, see websocket.ts).
