@@ -75,7 +75,6 @@ test('authorizeChannel signs exactly like the pusher SDK, and pusher-js subscrip
 
   for (const [input, field] of [
     [{ socketId: '1.1', channel: 'public-room' }, 'channel'],
-    [{ socketId: '1.1', channel: 'presence-x' }, 'presenceMember'],
     [{ socketId: '1.1', channel: 'private-x', presenceMember: { userId: 'u' } }, 'presenceMember'],
     [{ socketId: '1.1', channel: 'private-encrypted-x' }, 'encryptionMasterKeyBase64'],
     [{ socketId: '1.1', channel: 'private-encrypted-x', encryptionMasterKeyBase64: 'c2hvcnQ=' }, 'encryptionMasterKeyBase64'],
@@ -95,6 +94,35 @@ test('authorizeChannel signs exactly like the pusher SDK, and pusher-js subscrip
   const decrypted = nextEvent<{ text: string }>(encryptedChannel, 'secret');
   await sdk.trigger('private-encrypted-room', 'secret', { text: 'only pusher-js can read this' });
   assert.deepEqual(await decrypted, { text: 'only pusher-js can read this' });
+  client.disconnect();
+});
+
+test('authorizeChannel without presenceMember signs a presence channel for a signed-in pusher-js client', async () => {
+  const sdk = h.pusherServer();
+  const bare = (await gqlData(h, AUTHORIZE, { input: { socketId: '123.456', channel: 'presence-foo' } })).authorizeChannel;
+  assert.deepEqual(bare.body, sdk.authorizeChannel('123.456', 'presence-foo'));
+  assert.equal(bare.channelType, 'PRESENCE');
+  assert.equal(bare.token.channelData, null);
+  assert.equal(bare.presence, null);
+
+  const client = h.pusherClient({
+    userAuthentication: {
+      customHandler: (params: { socketId: string }, cb: (err: Error | null, data: unknown) => void) =>
+        cb(null, sdk.authenticateUser(params.socketId, { id: 'signed-in-user', user_info: { name: 'S' } })),
+    },
+    channelAuthorization: {
+      customHandler: (params: { socketId: string; channelName: string }, cb: (err: Error | null, data: unknown) => void) => {
+        gqlData(h, AUTHORIZE, { input: { socketId: params.socketId, channel: params.channelName } }).then(
+          (data) => cb(null, data.authorizeChannel.body),
+          (err: Error) => cb(err, null),
+        );
+      },
+    },
+  });
+  await connected(client);
+  client.signin();
+  const room = await subscribed(client, 'presence-signed-in-room');
+  assert.equal((room as unknown as { members: { me: { id: string } } }).members.me.id, 'signed-in-user');
   client.disconnect();
 });
 

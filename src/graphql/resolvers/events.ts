@@ -137,11 +137,12 @@ export const eventResolvers: ResolverMap = {
       if (!requiresAuth(channel)) throw badInput('Only private-, presence- and private-encrypted- channels need authorization', 'channel');
       const presence = isPresenceChannel(channel);
       const encrypted = channelType(channel).kind === 'encrypted';
-      if (presence && !presenceMember) throw badInput('Presence channels need presenceMember (the user id and info to admit)', 'presenceMember');
       if (!presence && presenceMember) throw badInput('presenceMember is only used for presence- channels', 'presenceMember');
       if (!encrypted && encryptionMasterKeyBase64) throw badInput('encryptionMasterKeyBase64 is only used for private-encrypted- channels', 'encryptionMasterKeyBase64');
 
-      const channelData = presence ? presenceChannelData(app, presenceMember!) : undefined;
+      // Presence without presenceMember: pusher-js ≥ 7.4's flow for a signed-in connection, signed
+      // over `{socket_id}:{channel}`; the server admits the signed-in user (spec A.3).
+      const channelData = presence && presenceMember ? presenceChannelData(app, presenceMember) : undefined;
       const auth = `${app.key}:${hmacSha256Hex(app.secret, channelAuthString(socketId, channel, channelData))}`;
       const secret = encrypted ? await sharedSecret(channel, encryptionMasterKeyBase64) : undefined;
       // Key order as the official SDK writes it: channel_data, auth, shared_secret.
@@ -153,9 +154,10 @@ export const eventResolvers: ResolverMap = {
         channelType: channelTypeName(channel),
         token: { auth, channelData: channelData ?? null, sharedSecret: secret ?? null },
         private: presence ? null : { channel, socketId, auth, sharedSecret: secret ?? null },
-        presence: presence
-          ? { channel, socketId, auth, channelData, member: { id: String(presenceMember!.userId), info: presenceMember!.userInfo ?? null } }
-          : null,
+        presence:
+          presenceMember && channelData !== undefined
+            ? { channel, socketId, auth, channelData, member: { id: String(presenceMember.userId), info: presenceMember.userInfo ?? null } }
+            : null,
         body,
       };
     },
