@@ -73,6 +73,13 @@ test('devices: register on every platform, read, paginate and change interests, 
 
   assert.equal(codeOf(await register({ platform: 'IOS', token: apnsToken() })), 'BAD_USER_INPUT', 'iOS needs a bundle identifier');
   assert.equal(codeOf(await register({ platform: 'WEB', token: 'bm90IGpzb24=' })), 'BAD_USER_INPUT');
+  // A malformed native token is the caller's input (the Device API's 401 is not a credentials problem here).
+  for (const input of [{ platform: 'IOS', token: 'not-hex', bundleIdentifier: 'com.example.app' }, { platform: 'ANDROID', token: 'has space' }]) {
+    const refused = await register(input);
+    assert.equal(refused.status, 200);
+    assert.equal(codeOf(refused), 'BAD_USER_INPUT', JSON.stringify(refused.body.errors));
+    assert.equal(refused.body.errors![0]!.extensions!.field, 'token');
+  }
   assert.equal(codeOf(await register({ platform: 'ANDROID', token: 'x', interests: ['bad interest!'] })), 'BAD_USER_INPUT');
   // Same token again: same device, interests kept.
   assert.equal((await register({ platform: 'ANDROID', token: 'fcm-token-1' })).body.data.registerDevice.id, device.id);

@@ -8,6 +8,7 @@ import type { BeamsService } from '../../beams/service.js';
 import { webEndpointAllowed } from '../../beams/settings.js';
 import type { Device as StoredDevice } from '../../beams/store.js';
 import { decodeWebToken, interestError, isValidInterest, LIMITS, validateMetadata, validateNativeToken, type Platform } from '../../beams/validation.js';
+import { DomainError } from '../../platform/errors.js';
 import { instanceFor, type GraphQLContext } from '../context/auth.js';
 import { badInput, notFound, toGraphQLError } from '../errors.js';
 import { pageSize } from '../limits.js';
@@ -87,11 +88,24 @@ function registrationToken(instance: BeamsInstance, platform: Platform, token: s
     }
     return { token };
   }
-  const checked = validateNativeToken(platform, token);
+  const checked = nativeToken(platform, token);
   if (platform !== 'apns') return { token: checked };
   if (!bundleIdentifier) throw badInput('Missing App Bundle Identifier (bundleIdentifier is required for iOS)', 'bundleIdentifier');
   if (bundleIdentifier.length > 255) throw badInput('App Bundle Identifier is too long', 'bundleIdentifier');
   return { token: checked, bundleId: bundleIdentifier };
+}
+
+/**
+ * The Device API answers a malformed APNs/FCM token with Beams' 401 (kept there for the client
+ * SDKs); over GraphQL it is the caller's input, not their credentials: BAD_USER_INPUT on `token`.
+ */
+function nativeToken(platform: 'apns' | 'fcm', token: string): string {
+  try {
+    return validateNativeToken(platform, token);
+  } catch (err) {
+    if (err instanceof DomainError) throw badInput(err.message, 'token');
+    throw err;
+  }
 }
 
 function uniqueInterests(interests: string[], field: string): string[] {
