@@ -1,12 +1,15 @@
 /**
  * Anonymous GraphQL work is bounded (docs/hardening.md, docs/graphql.md): introspection needs no
  * credentials, so its answer size is costed before execution, repeated identical requests are
- * answered from a cache, and requests without credentials are rate-limited per client address.
+ * answered from a cache, and requests without credentials are rate-limited per client address;
+ * requests with wrong credentials are refused before their body is read.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { getIntrospectionQuery } from 'graphql';
-import { appAuth, gql, startGraphqlHerald } from '../graphql/support.js';
+import { appAuth, basic, gql, startGraphqlHerald } from '../graphql/support.js';
+import { withTimeout } from '../helpers/wait.js';
 
 const WALK = '__schema { types { name fields { name args { name type { name ofType { name } } } } } }';
 /** 90 aliased walks, 990 fields (under the field limit), 8 KB: megabytes of answer when executed. */
@@ -57,6 +60,44 @@ test('requests without credentials are rate-limited per address; repeated intros
       const res = await gql(h, '{ __typename }', undefined, appAuth(h));
       assert.equal(res.status, 200, JSON.stringify(res.body));
     }
+  } finally {
+    await h.stop();
+  }
+});
+
+/** Sends headers and the first bytes of a body that never ends; resolves with the answer's status line and body. */
+function answerBeforeBody(port: number, headers: string): Promise<string> {
+  const socket = net.connect(port, '127.0.0.1');
+  let received = '';
+  socket.on('error', () => undefined);
+  socket.write(`POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n${headers}\r\n{"query":"{ `);
+  const answered = new Promise<string>((resolve) =>
+    socket.on('data', (chunk) => {
+      received += chunk.toString();
+      const end = received.indexOf('\r\n\r\n');
+      const length = /content-length: (\d+)/i.exec(received);
+      if (end >= 0 && length && received.length >= end + 4 + Number(length[1])) resolve(received);
+    }),
+  );
+  return withTimeout(answered, 5000, 'an answer while the body is still being sent').finally(() => socket.destroy());
+}
+
+test('wrong credentials are refused with 401 before the body is read or parsed (they do not escape the anonymous rate limit)', async () => {
+  const h = await startGraphqlHerald();
+  try {
+    for (const authorization of ['Bearer wrong-token', basic(h.app.key, 'wrong-secret'), basic('no-such-instance', 'x'), 'Garbage']) {
+      const answer = await answerBeforeBody(h.port, `Authorization: ${authorization}\r\n`);
+      assert.match(answer, /^HTTP\/1\.1 401 /, authorization);
+      assert.match(answer, /"code":"UNAUTHENTICATED"/);
+    }
+    // The right credentials still get their (broken) query parsed: 400, not 401.
+    const broken = await gql(h, '{ ', undefined, appAuth(h));
+    assert.equal(broken.status, 400);
+    assert.equal(broken.body.errors?.[0]?.extensions?.code, 'GRAPHQL_PARSE_FAILED');
+    // So do requests without credentials, which only introspection may make.
+    const anonymous = await gql(h, '{ apps { id } }', undefined, null);
+    assert.equal(anonymous.status, 401);
+    assert.match(anonymous.body.errors![0]!.message, /^Authentication required/);
   } finally {
     await h.stop();
   }
