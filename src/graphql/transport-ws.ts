@@ -22,6 +22,24 @@ interface SocketAuth {
   principal: Principal;
 }
 
+/**
+ * Largest message a socket may send before its credentials are accepted (connection_init carries
+ * an Authorization value of at most 4 KiB). Until then a megabyte of init payload (maxBodyBytes,
+ * the limit once acknowledged) cost ~23 ms of unmasking, decoding and JSON parsing per socket, for
+ * anyone. Beyond it ws closes the socket with 1009.
+ */
+export const PRE_AUTH_MAX_MESSAGE_BYTES = 16 * 1024;
+
+/**
+ * Sets one socket's message limit. ws has no per-socket option, so this sets its receiver's private
+ * `_maxPayload` (read for every frame); if a ws version drops the field, the socket keeps the
+ * server's limit (maxBodyBytes: larger, still bounded).
+ */
+function setMaxPayload(ws: WebSocket, bytes: number): void {
+  const receiver = (ws as unknown as { _receiver?: { _maxPayload?: number } })._receiver;
+  if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytes;
+}
+
 /** How long a client has to send connection_init after the upgrade. */
 const CONNECTION_INIT_TIMEOUT_MS = 5000;
 const KEEP_ALIVE_MS = 12_000;
@@ -51,6 +69,7 @@ export function startGraphqlWebSocket(schema: GraphQLSchema, deps: GraphQLDeps, 
           const header = headerFrom(ctx.connectionParams, ctx.extra.request);
           const principal = await authenticate(header, deps);
           const entry = { header, principal };
+          setMaxPayload(ctx.extra.socket, deps.config.maxBodyBytes);
           ctx.extra.auth = entry;
           auth.set(ctx.extra.socket, entry);
           return true;
@@ -102,7 +121,10 @@ export function startGraphqlWebSocket(schema: GraphQLSchema, deps: GraphQLDeps, 
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return true;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      setMaxPayload(ws, Math.min(PRE_AUTH_MAX_MESSAGE_BYTES, deps.config.maxBodyBytes));
+      wss.emit('connection', ws, req);
+    });
     return true;
   };
   deps.hooks.upgrade.push(upgrade);

@@ -2,12 +2,14 @@
  * Anonymous GraphQL work is bounded (docs/hardening.md, docs/graphql.md): introspection needs no
  * credentials, so its answer size is costed before execution, repeated identical requests are
  * answered from a cache, and requests without credentials are rate-limited per client address;
- * requests with wrong credentials are refused before their body is read.
+ * requests with wrong credentials are refused before their body is read, and graphql-ws sockets
+ * may only send small messages until their credentials are accepted.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { getIntrospectionQuery } from 'graphql';
+import { WebSocket } from 'ws';
 import { appAuth, basic, gql, startGraphqlHerald } from '../graphql/support.js';
 import { withTimeout } from '../helpers/wait.js';
 
@@ -98,6 +100,48 @@ test('wrong credentials are refused with 401 before the body is read or parsed (
     const anonymous = await gql(h, '{ apps { id } }', undefined, null);
     assert.equal(anonymous.status, 401);
     assert.match(anonymous.body.errors![0]!.message, /^Authentication required/);
+  } finally {
+    await h.stop();
+  }
+});
+
+/** A raw graphql-ws socket: sends `messages` in turn, each after the answer to the one before; resolves with the answers and the close code. */
+function graphqlWs(port: number, messages: unknown[]): Promise<{ answers: Array<{ type: string; id?: string; payload?: any }>; code: number }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/graphql`, 'graphql-transport-ws');
+  const answers: Array<{ type: string; payload?: any }> = [];
+  const next = () => {
+    const message = messages.shift();
+    if (message === undefined) ws.close(1000);
+    else ws.send(JSON.stringify(message));
+  };
+  ws.on('open', next);
+  ws.on('message', (data) => {
+    answers.push(JSON.parse(String(data)));
+    if (answers.at(-1)!.type !== 'ping') next();
+  });
+  return withTimeout(new Promise((resolve) => ws.on('close', (code) => resolve({ answers, code }))), 5000, 'the graphql-ws socket to close');
+}
+
+test('graphql-ws: before its credentials are accepted a socket may send 16 KiB messages (1009 beyond); maxBodyBytes after', async () => {
+  const h = await startGraphqlHerald();
+  try {
+    const pad = 'x'.repeat(100_000);
+    for (const authorization of ['Bearer wrong-token', appAuth(h)]) {
+      const refused = await graphqlWs(h.port, [{ type: 'connection_init', payload: { authorization, pad } }]);
+      assert.equal(refused.code, 1009, authorization);
+      assert.deepEqual(refused.answers, []);
+    }
+    // Once acknowledged, the socket has the usual limit: a 100 KB subscribe message runs.
+    const accepted = await graphqlWs(h.port, [
+      { type: 'connection_init', payload: { authorization: appAuth(h) } },
+      { id: '1', type: 'subscribe', payload: { query: '{ __typename }', variables: { pad } } },
+    ]);
+    assert.deepEqual(
+      accepted.answers.map((a) => a.type),
+      ['connection_ack', 'next', 'complete'],
+    );
+    assert.deepEqual(accepted.answers[1]!.payload, { data: { __typename: 'Query' } });
+    assert.equal(accepted.code, 1000);
   } finally {
     await h.stop();
   }
