@@ -10,7 +10,8 @@ import type { Duplex } from 'node:stream';
 import { GraphQLError, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { CloseCode, type ConnectionInitMessage } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
+import { closeReason } from '../protocol/close-reason.js';
 import { authenticate, type GraphQLContext, type GraphQLDeps, type Principal } from './context/auth.js';
 import { ErrorCode, formatError, gqlError } from './errors.js';
 import { admitOperation, chooseOperation, operationCost, parseQuery, validateQuery, variablesOf } from './execution.js';
@@ -40,6 +41,17 @@ function setMaxPayload(ws: WebSocket, bytes: number): void {
   if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytes;
 }
 
+/**
+ * graphql-ws closes with reasons that echo the client (`Subscriber for <id> already exists`, 4409)
+ * and ws throws on a reason over 123 bytes: the socket then closed with 4500 and a stack trace on
+ * stderr. Every reason is cut to 123 bytes instead, so the client gets the close code it caused.
+ */
+class GraphqlSocket extends WebSocket {
+  override close(code?: number, data?: string | Buffer): void {
+    super.close(code, typeof data === 'string' ? closeReason(data) : data);
+  }
+}
+
 /** How long a client has to send connection_init after the upgrade. */
 const CONNECTION_INIT_TIMEOUT_MS = 5000;
 const KEEP_ALIVE_MS = 12_000;
@@ -56,7 +68,7 @@ function headerFrom(params: ConnectionInitMessage['payload'], request: IncomingM
 }
 
 export function startGraphqlWebSocket(schema: GraphQLSchema, deps: GraphQLDeps, limiter: OperationRateLimiter): GraphqlWebSocket {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.config.maxBodyBytes });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.config.maxBodyBytes, WebSocket: GraphqlSocket } as ConstructorParameters<typeof WebSocketServer>[0]);
   const auth = new Map<WebSocket, SocketAuth>();
   const logError = (err: unknown) => deps.logger.error({ err }, 'GraphQL resolver failed');
 

@@ -3,7 +3,8 @@
  * credentials, so its answer size is costed before execution, repeated identical requests are
  * answered from a cache, and requests without credentials are rate-limited per client address;
  * requests with wrong credentials are refused before their body is read, and graphql-ws sockets
- * may only send small messages until their credentials are accepted.
+ * may only send small messages until their credentials are accepted. Also graphql-ws close reasons
+ * that echo client input (cut to 123 bytes instead of ws throwing).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -142,6 +143,25 @@ test('graphql-ws: before its credentials are accepted a socket may send 16 KiB m
     );
     assert.deepEqual(accepted.answers[1]!.payload, { data: { __typename: 'Query' } });
     assert.equal(accepted.code, 1000);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('graphql-ws: close reasons echoing a long operation id are cut to 123 bytes, so the client gets the close code it caused (4409)', async () => {
+  const h = await startGraphqlHerald();
+  try {
+    const id = 'i'.repeat(300);
+    const subscribe = JSON.stringify({ id, type: 'subscribe', payload: { query: 'subscription { channelEvents(channel: "dup") { name } }' } });
+    const ws = new WebSocket(`ws://127.0.0.1:${h.port}/graphql`, 'graphql-transport-ws');
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: appAuth(h) } })));
+    ws.on('message', (data) => {
+      // The same id twice: graphql-ws closes with 4409 `Subscriber for <id> already exists`.
+      if (JSON.parse(String(data)).type === 'connection_ack') for (let i = 0; i < 2; i++) ws.send(subscribe);
+    });
+    const [code, reason] = await withTimeout(new Promise<[number, string]>((resolve) => ws.on('close', (c, r) => resolve([c, String(r)]))), 5000, 'the socket to close');
+    assert.equal(code, 4409);
+    assert.equal(reason, `Subscriber for ${id}`.slice(0, 123));
   } finally {
     await h.stop();
   }
