@@ -112,6 +112,35 @@ test(`JSON nested 100 000 levels deep is refused with 400 naming the ${MAX_JSON_
   }
 });
 
+test(`Beams bodies nested deeper than ${MAX_JSON_DEPTH} levels are refused with 400 (they overflowed the stack: 500)`, async () => {
+  const h = await startGraphqlHerald({ config: { beamsInstanceId: 'deep-beams', beamsSecretKey: 'deep-beams-secret-1' } });
+  const limit = `JSON nested too deeply: objects and arrays may nest at most ${MAX_JSON_DEPTH} levels`;
+  const deep = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
+  const post = async (method: string, path: string, body: string, auth?: string) => {
+    const res = await fetch(`${h.httpUrl}${path}`, { method, body, headers: { 'Content-Type': 'application/json', ...(auth ? { Authorization: auth } : {}) } });
+    return { status: res.status, body: (await res.json()) as unknown };
+  };
+  try {
+    const base = '/publish_api/v1/instances/deep-beams/publishes';
+    const publisher = 'Bearer deep-beams-secret-1';
+    // Under the 200 KiB body limit of a publish to users: 90 000 levels in the FCM and APNs payloads.
+    for (const payload of [`"fcm":{"notification":{"title":"t"},"data":{"x":${deep(90_000)}}}`, `"apns":{"aps":{"alert":"t"},"x":${deep(90_000)}}`]) {
+      const res = await post('POST', `${base}/users`, `{"users":["u"],${payload}}`, publisher);
+      assert.deepEqual(res, { status: 400, body: { error: 'Bad request', description: limit } });
+    }
+    // The device API needs no credentials: a device's interests nested 400 000 levels (under 1 MiB).
+    const device = await post('POST', '/device_api/v1/instances/deep-beams/devices/apns', JSON.stringify({ token: 'ab'.repeat(32), bundleIdentifier: 'com.example' }));
+    assert.equal(device.status, 200, JSON.stringify(device.body));
+    const id = (device.body as { id: string }).id;
+    const interests = await post('PUT', `/device_api/v1/instances/deep-beams/devices/apns/${id}/interests`, `{"interests":${deep(400_000)}}`);
+    assert.deepEqual(interests, { status: 400, body: { error: 'Bad request', description: limit } });
+    // Within the limit the same routes answer as before.
+    assert.equal((await post('POST', `${base}/users`, `{"users":["u"],"apns":{"aps":{"alert":"t"},"x":${deep(50)}}}`, publisher)).status, 200);
+  } finally {
+    await h.stop();
+  }
+});
+
 test('a WebSocket client event with deeply nested data gets a pusher:error, the socket keeps working', async () => {
   const h = await startGraphqlHerald({ app: { clientEvents: true } });
   const client = await RawClient.established(h.wsUrl, h.app.key);
