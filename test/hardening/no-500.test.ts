@@ -2,7 +2,7 @@
  * No 500s from input (docs/hardening.md): path segments that name Object.prototype members
  * (`__proto__`, `constructor`, `toString`, …) in every registered route, and JSON nested far deeper
  * than MAX_JSON_DEPTH in REST, batch, admin, Beams and GraphQL (HTTP and graphql-ws) bodies, and in
- * WebSocket client events. Each must be a 4xx (404 / 400 with the documented depth limit).
+ * WebSocket client events, presence channel_data and sign-in user_data. Each must be a 4xx (404 / 400 with the documented depth limit).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -159,3 +159,38 @@ test('a WebSocket client event with deeply nested data gets a pusher:error, the 
     await h.stop();
   }
 });
+
+test('presence channel_data and sign-in user_data nested deeper than the limit are refused; nothing is joined, the socket keeps working', async () => {
+  const h = await startGraphqlHerald();
+  const client = await RawClient.established(h.wsUrl, h.app.key);
+  const sign = (text: string) => `${h.app.key}:${hmacSha256Hex(h.app.secret, text)}`;
+  const limit = new RegExp(`JSON nested too deeply: objects and arrays may nest at most ${MAX_JSON_DEPTH} levels`);
+  const deep = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
+  try {
+    // 6000 levels fit in a frame under the app's message limit; serializing user_info again overflowed the stack.
+    const channel = 'presence-deep';
+    const channelData = `{"user_id":"u1","user_info":${deep(6000)}}`;
+    client.send({ event: 'pusher:subscribe', data: { channel, auth: sign(`${client.socketId}:${channel}:${channelData}`), channel_data: channelData } });
+    const refused = await client.waitEvent('pusher:subscription_error', channel);
+    assert.equal(refused.data.type, 'InvalidChannelData');
+    assert.equal(refused.data.status, 400);
+    assert.match(refused.data.error, limit);
+    const users = await (await h.pusherServer().get({ path: `/channels/${channel}/users`, params: {} })).json();
+    assert.deepEqual(users, { users: [] });
+
+    const userData = `{"id":"u1","user_info":{"x":${deep(6000)}}}`;
+    client.send({ event: 'pusher:signin', data: { user_data: userData, auth: sign(`${client.socketId}::user::${userData}`) } });
+    const signinError = await client.waitFor((f) => f.event === 'pusher:error' && f.data?.code === 4009, 5000, 'sign-in refusal');
+    assert.match(signinError.data.message, limit);
+
+    // Within the limit both work.
+    const fine = `{"user_id":"u1","user_info":{"a":${deep(50)}}}`;
+    client.send({ event: 'pusher:subscribe', data: { channel, auth: sign(`${client.socketId}:${channel}:${fine}`), channel_data: fine } });
+    await client.waitEvent('pusher_internal:subscription_succeeded', channel);
+    assert.equal(client.closeCode, undefined);
+  } finally {
+    client.close();
+    await h.stop();
+  }
+});
+
