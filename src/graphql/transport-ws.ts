@@ -45,11 +45,26 @@ function setMaxPayload(ws: WebSocket, bytes: number): void {
  * graphql-ws closes with reasons that echo the client (`Subscriber for <id> already exists`, 4409)
  * and ws throws on a reason over 123 bytes: the socket then closed with 4500 and a stack trace on
  * stderr. Every reason is cut to 123 bytes instead, so the client gets the close code it caused.
+ *
+ * A client's protocol error (an oversized message: 1009, invalid UTF-8: 1007, a bad frame: 1002) is
+ * emitted as 'error' once ws has already closed the socket with its code; graphql-ws would print
+ * each one with a stack trace on stderr (console.error), so any client could fill the logs. Those
+ * are not passed on.
  */
 class GraphqlSocket extends WebSocket {
   override close(code?: number, data?: string | Buffer): void {
     super.close(code, typeof data === 'string' ? closeReason(data) : data);
   }
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'error' && isClientProtocolError(args[0])) return true;
+    return super.emit(event, ...args);
+  }
+}
+
+function isClientProtocolError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('WS_ERR_');
 }
 
 /** How long a client has to send connection_init after the upgrade. */

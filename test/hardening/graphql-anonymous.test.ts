@@ -6,7 +6,7 @@
  * may only send small messages until their credentials are accepted. Also graphql-ws close reasons
  * that echo client input (cut to 123 bytes instead of ws throwing).
  */
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { getIntrospectionQuery } from 'graphql';
@@ -123,8 +123,10 @@ function graphqlWs(port: number, messages: unknown[]): Promise<{ answers: Array<
   return withTimeout(new Promise((resolve) => ws.on('close', (code) => resolve({ answers, code }))), 5000, 'the graphql-ws socket to close');
 }
 
-test('graphql-ws: before its credentials are accepted a socket may send 16 KiB messages (1009 beyond); maxBodyBytes after', async () => {
+test('graphql-ws: before its credentials are accepted a socket may send 16 KiB messages (1009 beyond, not logged); maxBodyBytes after', async () => {
   const h = await startGraphqlHerald();
+  // graphql-ws prints every socket error with console.error: a client's protocol error must not reach it.
+  const printed = mock.method(console, 'error', () => undefined);
   try {
     const pad = 'x'.repeat(100_000);
     for (const authorization of ['Bearer wrong-token', appAuth(h)]) {
@@ -132,6 +134,7 @@ test('graphql-ws: before its credentials are accepted a socket may send 16 KiB m
       assert.equal(refused.code, 1009, authorization);
       assert.deepEqual(refused.answers, []);
     }
+    assert.deepEqual(printed.mock.calls.map((c) => String(c.arguments[0])), []);
     // Once acknowledged, the socket has the usual limit: a 100 KB subscribe message runs.
     const accepted = await graphqlWs(h.port, [
       { type: 'connection_init', payload: { authorization: appAuth(h) } },
@@ -144,6 +147,7 @@ test('graphql-ws: before its credentials are accepted a socket may send 16 KiB m
     assert.deepEqual(accepted.answers[1]!.payload, { data: { __typename: 'Query' } });
     assert.equal(accepted.code, 1000);
   } finally {
+    printed.mock.restore();
     await h.stop();
   }
 });
