@@ -9,6 +9,7 @@ import type { HttpContext, RouteHandler } from '../platform/router.js';
 import { sendJson } from '../platform/http-context.js';
 import { DomainError, type ErrorKind } from '../platform/errors.js';
 import { HTTP_STATUS, errorHeaders } from '../platform/http-errors.js';
+import { JSON_DEPTH_MESSAGE, MAX_JSON_DEPTH, jsonTextTooDeep } from '../protocol/json-depth.js';
 
 /** A domain error with the Beams title (the `error` field); the message is the `description`. */
 export class BeamsError extends DomainError {
@@ -78,12 +79,16 @@ export async function readJsonObject(ctx: HttpContext, maxBytes: number, sizeLab
   if (declared > maxBytes) throw tooLarge;
   const body = await ctx.body();
   if (body.length > maxBytes) throw tooLarge;
+  const text = body.toString('utf8');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
     throw badRequest('Failed to read body as a JSON object');
   }
+  // As for every other JSON body (docs/hardening.md): serializing a publish payload for its gateway,
+  // or turning nested interest arrays into text, recursed until the stack overflowed (a 500).
+  if (text.length > 2 * MAX_JSON_DEPTH && jsonTextTooDeep(text)) throw badRequest(JSON_DEPTH_MESSAGE);
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw badRequest('Failed to read body as a JSON object');
   return parsed as Record<string, unknown>;
 }

@@ -3,6 +3,7 @@ import { channelAuthString, verifyAuth } from '../protocol/signatures.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { channelNameError, channelType, serverToUserId } from '../protocol/names.js';
 import { encodeSubscriptionError } from '../protocol/messages.js';
+import { JSON_DEPTH_MESSAGE, jsonTextTooDeep } from '../protocol/json-depth.js';
 import type { MemberInput } from '../scaling/cluster-state.js';
 import type { AppState } from './app-state.js';
 import type { Connection } from './connection.js';
@@ -103,6 +104,11 @@ function presenceMember(conn: Connection, name: string, data: SubscribeData): Me
   const signed = channelAuthString(conn.socketId, name, channelData as string);
   if (!verifyAuth(data.auth, signed, conn.app.credentials)) {
     refuse(conn, name, invalidSignature(signed, data.auth));
+    return 'refused';
+  }
+  // user_info is serialized again (its size, member events): nested thousands deep it overflowed the stack.
+  if (jsonTextTooDeep(channelData as string)) {
+    refuse(conn, name, `channel_data: ${JSON_DEPTH_MESSAGE}`, 'InvalidChannelData', 400);
     return 'refused';
   }
   let parsed: { user_id?: unknown; user_info?: unknown };

@@ -1,6 +1,7 @@
 /** User sign-in and watchlists (spec A.3 pusher:signin, watchlist_events; A.13). */
 import { CloseCode, ErrorCode } from '../protocol/errors.js';
 import { encodeObjectEvent } from '../protocol/messages.js';
+import { JSON_DEPTH_MESSAGE, jsonTextTooDeep } from '../protocol/json-depth.js';
 import { userAuthString, verifyAuth } from '../protocol/signatures.js';
 import type { AppState } from './app-state.js';
 import { andThen, type MaybePromise } from '../scaling/maybe-promise.js';
@@ -17,6 +18,8 @@ export function signIn(engine: ChannelsEngine, state: AppState, conn: Connection
   if (!verifyAuth(data.auth, signed, conn.app.credentials)) {
     return fail(`Invalid signature: Expected HMAC SHA256 hex digest of ${signed.slice(0, 300)}, but got ${String(data.auth).slice(0, 200)}`);
   }
+  // user_info is serialized again (presence members, user events): nested thousands deep it overflowed the stack.
+  if (jsonTextTooDeep(data.user_data)) return fail(`user_data: ${JSON_DEPTH_MESSAGE}`);
   let user: { id?: unknown; user_info?: unknown; watchlist?: unknown };
   try {
     user = JSON.parse(data.user_data) as typeof user;

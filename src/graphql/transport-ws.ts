@@ -10,7 +10,8 @@ import type { Duplex } from 'node:stream';
 import { GraphQLError, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { CloseCode, type ConnectionInitMessage } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
+import { closeReason } from '../protocol/close-reason.js';
 import { authenticate, type GraphQLContext, type GraphQLDeps, type Principal } from './context/auth.js';
 import { ErrorCode, formatError, gqlError } from './errors.js';
 import { admitOperation, chooseOperation, operationCost, parseQuery, validateQuery, variablesOf } from './execution.js';
@@ -20,6 +21,50 @@ import { GRAPHQL_LIMITS, type OperationRateLimiter } from './limits.js';
 interface SocketAuth {
   header: unknown;
   principal: Principal;
+}
+
+/**
+ * Largest message a socket may send before its credentials are accepted (connection_init carries
+ * an Authorization value of at most 4 KiB). Until then a megabyte of init payload (maxBodyBytes,
+ * the limit once acknowledged) cost ~23 ms of unmasking, decoding and JSON parsing per socket, for
+ * anyone. Beyond it ws closes the socket with 1009.
+ */
+export const PRE_AUTH_MAX_MESSAGE_BYTES = 16 * 1024;
+
+/**
+ * Sets one socket's message limit. ws has no per-socket option, so this sets its receiver's private
+ * `_maxPayload` (read for every frame); if a ws version drops the field, the socket keeps the
+ * server's limit (maxBodyBytes: larger, still bounded).
+ */
+function setMaxPayload(ws: WebSocket, bytes: number): void {
+  const receiver = (ws as unknown as { _receiver?: { _maxPayload?: number } })._receiver;
+  if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytes;
+}
+
+/**
+ * graphql-ws closes with reasons that echo the client (`Subscriber for <id> already exists`, 4409)
+ * and ws throws on a reason over 123 bytes: the socket then closed with 4500 and a stack trace on
+ * stderr. Every reason is cut to 123 bytes instead, so the client gets the close code it caused.
+ *
+ * A client's protocol error (an oversized message: 1009, invalid UTF-8: 1007, a bad frame: 1002) is
+ * emitted as 'error' once ws has already closed the socket with its code; graphql-ws would print
+ * each one with a stack trace on stderr (console.error), so any client could fill the logs. Those
+ * are not passed on.
+ */
+class GraphqlSocket extends WebSocket {
+  override close(code?: number, data?: string | Buffer): void {
+    super.close(code, typeof data === 'string' ? closeReason(data) : data);
+  }
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'error' && isClientProtocolError(args[0])) return true;
+    return super.emit(event, ...args);
+  }
+}
+
+function isClientProtocolError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('WS_ERR_');
 }
 
 /** How long a client has to send connection_init after the upgrade. */
@@ -38,7 +83,7 @@ function headerFrom(params: ConnectionInitMessage['payload'], request: IncomingM
 }
 
 export function startGraphqlWebSocket(schema: GraphQLSchema, deps: GraphQLDeps, limiter: OperationRateLimiter): GraphqlWebSocket {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.config.maxBodyBytes });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.config.maxBodyBytes, WebSocket: GraphqlSocket } as ConstructorParameters<typeof WebSocketServer>[0]);
   const auth = new Map<WebSocket, SocketAuth>();
   const logError = (err: unknown) => deps.logger.error({ err }, 'GraphQL resolver failed');
 
@@ -51,6 +96,7 @@ export function startGraphqlWebSocket(schema: GraphQLSchema, deps: GraphQLDeps, 
           const header = headerFrom(ctx.connectionParams, ctx.extra.request);
           const principal = await authenticate(header, deps);
           const entry = { header, principal };
+          setMaxPayload(ctx.extra.socket, deps.config.maxBodyBytes);
           ctx.extra.auth = entry;
           auth.set(ctx.extra.socket, entry);
           return true;
@@ -102,7 +148,10 @@ export function startGraphqlWebSocket(schema: GraphQLSchema, deps: GraphQLDeps, 
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return true;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      setMaxPayload(ws, Math.min(PRE_AUTH_MAX_MESSAGE_BYTES, deps.config.maxBodyBytes));
+      wss.emit('connection', ws, req);
+    });
     return true;
   };
   deps.hooks.upgrade.push(upgrade);

@@ -7,7 +7,7 @@ import { sendJson } from '../platform/http-context.js';
 import type { HttpContext, Router } from '../platform/router.js';
 import { invalid, rateLimited, unavailable } from '../platform/errors.js';
 import { TokenBuckets } from '../platform/token-buckets.js';
-import { apiAppOf, verifyApiRequest } from './authenticate.js';
+import { apiAppOf, verifyApiBody, verifyApiQuery } from './authenticate.js';
 import { channelAttributes, validateEvent, type EventBody, type ValidEvent } from './publish.js';
 
 export interface HttpApiDeps {
@@ -32,10 +32,10 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
     // One promise turn per request (the body): everything after it runs in that callback, and
     // handlers answer synchronously when they can (a publish on the in-process broker).
     return (ctx: HttpContext): Promise<void> => {
-      const app = apiAppOf(ctx, deps.apps);
-      const nowSeconds = now();
+      // The signature is checked before the body is read: an unsigned request costs no buffering or hashing.
+      const app = verifyApiQuery(ctx, apiAppOf(ctx, deps.apps), now());
       return ctx.body().then((body) => {
-        verifyApiRequest(ctx, app, body, nowSeconds);
+        verifyApiBody(ctx, body);
         if (!rateLimiter.take(app.id, app.limits.apiRequestsPerSecond)) {
           const limitPerSecond = app.limits.apiRequestsPerSecond;
           throw rateLimited(`Too many requests: this app is limited to ${limitPerSecond} API requests per second`, { limitPerSecond });

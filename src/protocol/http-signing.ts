@@ -46,11 +46,28 @@ export function signRequest(secret: string, method: string, path: string, query:
 }
 
 /**
- * Verifies auth_key, auth_version (required, 1.0), auth_timestamp (±600 s), body_md5 and auth_signature.
- * `credentials` are the app's key/secret pairs (more than one while rotating).
+ * Verifies auth_key, auth_version (required, 1.0), auth_timestamp (±600 s), auth_signature and
+ * body_md5. `credentials` are the app's key/secret pairs (more than one while rotating).
  */
 export function verifySignedRequest(
   req: SignedRequest,
+  credentials: readonly Credentials[],
+  nowSeconds: number,
+  windowSeconds = TIMESTAMP_WINDOW_SECONDS,
+): SignatureCheck {
+  const check = verifySignedQuery(req, credentials, nowSeconds, windowSeconds);
+  if (!check.ok) return check;
+  const problem = bodyMd5Problem(req);
+  return problem === undefined ? check : fail(problem);
+}
+
+/**
+ * Everything verifySignedRequest checks but the body. The signature covers body_md5, not the body,
+ * so this runs before the body is read: a request nobody signed is refused without buffering and
+ * hashing up to a megabyte of body first.
+ */
+export function verifySignedQuery(
+  req: Omit<SignedRequest, 'body'>,
   credentials: readonly Credentials[],
   nowSeconds: number,
   windowSeconds = TIMESTAMP_WINDOW_SECONDS,
@@ -59,14 +76,12 @@ export function verifySignedRequest(
   let authTimestamp: string | undefined;
   let authVersion: string | undefined;
   let authSignature: string | undefined;
-  let bodyMd5: string | undefined;
   // One pass over the query; the first occurrence of a parameter wins.
   for (const [k, v] of req.query) {
     if (k === 'auth_key') authKey ??= v;
     else if (k === 'auth_timestamp') authTimestamp ??= v;
     else if (k === 'auth_version') authVersion ??= v;
     else if (k === 'auth_signature') authSignature ??= v;
-    else if (k === 'body_md5') bodyMd5 ??= v;
   }
 
   if (!authKey || !authTimestamp || !authSignature) {
@@ -88,10 +103,6 @@ export function verifySignedRequest(
       `Timestamp expired: Given timestamp (${timestamp}) not within ${windowSeconds}s of server time (${Math.floor(nowSeconds)})`,
     );
   }
-  if (req.body.length > 0) {
-    if (bodyMd5 === undefined) return fail('body_md5 is required when the request has a body');
-    if (!hexEquals(bodyMd5, md5Hex(req.body))) return fail('body_md5 does not match the request body');
-  }
   const signed = stringToSign(req.method, req.path, req.query);
   let credential: Credentials | undefined;
   for (const c of candidates) if (hexEquals(authSignature, hmacSha256Hex(c.secret, signed)) && !credential) credential = c;
@@ -101,6 +112,16 @@ export function verifySignedRequest(
     );
   }
   return { ok: true, credentials: credential };
+}
+
+/** The body against the query's body_md5 (the first one): undefined when it matches or there is no body. */
+export function bodyMd5Problem(req: Pick<SignedRequest, 'query' | 'body'>): string | undefined {
+  if (req.body.length === 0) return undefined;
+  let bodyMd5: string | undefined;
+  for (const [k, v] of req.query) if (k === 'body_md5') bodyMd5 ??= v;
+  if (bodyMd5 === undefined) return 'body_md5 is required when the request has a body';
+  if (!hexEquals(bodyMd5, md5Hex(req.body))) return 'body_md5 does not match the request body';
+  return undefined;
 }
 
 function fail(message: string): SignatureCheck {

@@ -78,6 +78,25 @@ test('channelEvents receives events triggered by the stock pusher SDK and client
   }
 });
 
+test('channelEvents: data nested deeper than 100 levels arrives with json null, and the subscription goes on', async () => {
+  const client = wsClient(h);
+  try {
+    const live = await subscribe(h, client, `subscription { channelEvents(channel: "deep-data") { name data { raw json } } }`);
+    // A data string (anyone who may publish, a client event included, can send one): 4000 levels
+    // fit the 10 KiB payload limit, and answering them as JSON overflowed the stack (INTERNAL, subscription ended).
+    const deep = '['.repeat(4000) + ']'.repeat(4000);
+    await sdk.trigger('deep-data', 'deep', deep);
+    const first = await live.next();
+    assert.equal(first.errors, undefined, JSON.stringify(first.errors));
+    assert.deepEqual(first.data.channelEvents, { name: 'deep', data: { raw: deep, json: null } });
+    await sdk.trigger('deep-data', 'after', { ok: true });
+    assert.deepEqual((await live.next()).data.channelEvents, { name: 'after', data: { raw: '{"ok":true}', json: { ok: true } } });
+    await live.stop();
+  } finally {
+    await client.dispose();
+  }
+});
+
 test('presenceMemberEvents sees a pusher-js join and leave', async () => {
   const client = wsClient(h);
   const bob = authorizedClient({ user_id: 'bob', user_info: { name: 'Bob' } });

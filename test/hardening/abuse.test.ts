@@ -98,6 +98,73 @@ test('a signed API request replayed after its timestamp left the 600 s window is
   }
 });
 
+test('a query string of more than 100 parameters is refused with 400 before its signature is checked', async () => {
+  const h = await startTestHerald();
+  try {
+    const path = `/apps/${h.app.id}/channels`;
+    const signed = (extra: number) => {
+      const query: Array<[string, string]> = [
+        ['auth_key', h.app.key],
+        ['auth_timestamp', String(Math.floor(Date.now() / 1000))],
+        ['auth_version', '1.0'],
+        ...Array.from({ length: extra }, (_, i): [string, string] => [`p${extra - i}`, '']),
+      ];
+      return `${h.httpUrl}${path}?${[...query, ['auth_signature', signRequest(h.app.secret, 'GET', path, query)]].map(([k, v]) => `${k}=${v}`).join('&')}`;
+    };
+    // 100 parameters (4 auth parameters + 96) are within the limit and correctly signed.
+    assert.equal((await fetch(signed(96))).status, 200);
+    // Thousands of them (as many as 16 KB of request line holds) cost tens of milliseconds to put
+    // in signing order: refused before that, whether the signature is right or not.
+    for (const url of [signed(97), signed(2000), `${h.httpUrl}${path}?auth_key=${h.app.key}&auth_signature=x&${'a&b&'.repeat(3000)}`]) {
+      const res = await fetch(url);
+      assert.equal(res.status, 400);
+      assert.deepEqual(await res.json(), { error: 'Too many query parameters (limit 100)' });
+    }
+  } finally {
+    await h.stop();
+  }
+});
+
+test('an API request whose signature is wrong is refused with 401 before its body is read', async () => {
+  const h = await startTestHerald();
+  try {
+    const path = `/apps/${h.app.id}/events`;
+    const query = `auth_key=${h.app.key}&auth_timestamp=${Math.floor(Date.now() / 1000)}&auth_version=1.0&body_md5=${md5Hex('{}')}&auth_signature=${'0'.repeat(64)}`;
+    // A megabyte announced, a few bytes sent: the answer must not wait for the rest.
+    const socket = net.connect(h.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(`POST ${path}?${query} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"name":`);
+    let received = '';
+    const answer = await withTimeout(
+      new Promise<string>((resolve) =>
+        socket.on('data', (chunk) => {
+          received += chunk.toString();
+          if (received.includes('"}')) resolve(received);
+        }),
+      ),
+      5000,
+      'an answer while the body is still being sent',
+    ).finally(() => socket.destroy());
+    assert.match(answer, /^HTTP\/1\.1 401 /);
+    assert.match(answer, /"error":"Invalid signature: you should have sent HmacSHA256Hex/);
+    // A correctly signed request is still held to its body: a body other than the signed body_md5 is refused.
+    const body = JSON.stringify({ name: 'ev', channels: ['c'], data: '{}' });
+    const signedQuery: Array<[string, string]> = [
+      ['auth_key', h.app.key],
+      ['auth_timestamp', String(Math.floor(Date.now() / 1000))],
+      ['auth_version', '1.0'],
+      ['body_md5', md5Hex(body)],
+    ];
+    const url = `${h.httpUrl}${path}?${[...signedQuery, ['auth_signature', signRequest(h.app.secret, 'POST', path, signedQuery)]].map(([k, v]) => `${k}=${v}`).join('&')}`;
+    const tampered = await fetch(url, { method: 'POST', body: body.replace('ev', 'xx'), headers: { 'Content-Type': 'application/json' } });
+    assert.equal(tampered.status, 401);
+    assert.deepEqual(await tampered.json(), { error: 'body_md5 does not match the request body' });
+    assert.equal((await fetch(url, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } })).status, 200);
+  } finally {
+    await h.stop();
+  }
+});
+
 test('channel and user auth signatures only work for the socket and channel they were made for', async () => {
   const h = await startTestHerald();
   try {

@@ -2,7 +2,7 @@
  * No 500s from input (docs/hardening.md): path segments that name Object.prototype members
  * (`__proto__`, `constructor`, `toString`, …) in every registered route, and JSON nested far deeper
  * than MAX_JSON_DEPTH in REST, batch, admin, Beams and GraphQL (HTTP and graphql-ws) bodies, and in
- * WebSocket client events. Each must be a 4xx (404 / 400 with the documented depth limit).
+ * WebSocket client events, presence channel_data and sign-in user_data. Each must be a 4xx (404 / 400 with the documented depth limit).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -112,6 +112,35 @@ test(`JSON nested 100 000 levels deep is refused with 400 naming the ${MAX_JSON_
   }
 });
 
+test(`Beams bodies nested deeper than ${MAX_JSON_DEPTH} levels are refused with 400 (they overflowed the stack: 500)`, async () => {
+  const h = await startGraphqlHerald({ config: { beamsInstanceId: 'deep-beams', beamsSecretKey: 'deep-beams-secret-1' } });
+  const limit = `JSON nested too deeply: objects and arrays may nest at most ${MAX_JSON_DEPTH} levels`;
+  const deep = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
+  const post = async (method: string, path: string, body: string, auth?: string) => {
+    const res = await fetch(`${h.httpUrl}${path}`, { method, body, headers: { 'Content-Type': 'application/json', ...(auth ? { Authorization: auth } : {}) } });
+    return { status: res.status, body: (await res.json()) as unknown };
+  };
+  try {
+    const base = '/publish_api/v1/instances/deep-beams/publishes';
+    const publisher = 'Bearer deep-beams-secret-1';
+    // Under the 200 KiB body limit of a publish to users: 90 000 levels in the FCM and APNs payloads.
+    for (const payload of [`"fcm":{"notification":{"title":"t"},"data":{"x":${deep(90_000)}}}`, `"apns":{"aps":{"alert":"t"},"x":${deep(90_000)}}`]) {
+      const res = await post('POST', `${base}/users`, `{"users":["u"],${payload}}`, publisher);
+      assert.deepEqual(res, { status: 400, body: { error: 'Bad request', description: limit } });
+    }
+    // The device API needs no credentials: a device's interests nested 400 000 levels (under 1 MiB).
+    const device = await post('POST', '/device_api/v1/instances/deep-beams/devices/apns', JSON.stringify({ token: 'ab'.repeat(32), bundleIdentifier: 'com.example' }));
+    assert.equal(device.status, 200, JSON.stringify(device.body));
+    const id = (device.body as { id: string }).id;
+    const interests = await post('PUT', `/device_api/v1/instances/deep-beams/devices/apns/${id}/interests`, `{"interests":${deep(400_000)}}`);
+    assert.deepEqual(interests, { status: 400, body: { error: 'Bad request', description: limit } });
+    // Within the limit the same routes answer as before.
+    assert.equal((await post('POST', `${base}/users`, `{"users":["u"],"apns":{"aps":{"alert":"t"},"x":${deep(50)}}}`, publisher)).status, 200);
+  } finally {
+    await h.stop();
+  }
+});
+
 test('a WebSocket client event with deeply nested data gets a pusher:error, the socket keeps working', async () => {
   const h = await startGraphqlHerald({ app: { clientEvents: true } });
   const client = await RawClient.established(h.wsUrl, h.app.key);
@@ -130,3 +159,38 @@ test('a WebSocket client event with deeply nested data gets a pusher:error, the 
     await h.stop();
   }
 });
+
+test('presence channel_data and sign-in user_data nested deeper than the limit are refused; nothing is joined, the socket keeps working', async () => {
+  const h = await startGraphqlHerald();
+  const client = await RawClient.established(h.wsUrl, h.app.key);
+  const sign = (text: string) => `${h.app.key}:${hmacSha256Hex(h.app.secret, text)}`;
+  const limit = new RegExp(`JSON nested too deeply: objects and arrays may nest at most ${MAX_JSON_DEPTH} levels`);
+  const deep = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
+  try {
+    // 6000 levels fit in a frame under the app's message limit; serializing user_info again overflowed the stack.
+    const channel = 'presence-deep';
+    const channelData = `{"user_id":"u1","user_info":${deep(6000)}}`;
+    client.send({ event: 'pusher:subscribe', data: { channel, auth: sign(`${client.socketId}:${channel}:${channelData}`), channel_data: channelData } });
+    const refused = await client.waitEvent('pusher:subscription_error', channel);
+    assert.equal(refused.data.type, 'InvalidChannelData');
+    assert.equal(refused.data.status, 400);
+    assert.match(refused.data.error, limit);
+    const users = await (await h.pusherServer().get({ path: `/channels/${channel}/users`, params: {} })).json();
+    assert.deepEqual(users, { users: [] });
+
+    const userData = `{"id":"u1","user_info":{"x":${deep(6000)}}}`;
+    client.send({ event: 'pusher:signin', data: { user_data: userData, auth: sign(`${client.socketId}::user::${userData}`) } });
+    const signinError = await client.waitFor((f) => f.event === 'pusher:error' && f.data?.code === 4009, 5000, 'sign-in refusal');
+    assert.match(signinError.data.message, limit);
+
+    // Within the limit both work.
+    const fine = `{"user_id":"u1","user_info":{"a":${deep(50)}}}`;
+    client.send({ event: 'pusher:subscribe', data: { channel, auth: sign(`${client.socketId}:${channel}:${fine}`), channel_data: fine } });
+    await client.waitEvent('pusher_internal:subscription_succeeded', channel);
+    assert.equal(client.closeCode, undefined);
+  } finally {
+    client.close();
+    await h.stop();
+  }
+});
+

@@ -12,3 +12,11 @@ test('parseQuery: pairs in received order, empty parts skipped, keys without = g
   assert.deepEqual(parseQuery('k%20ey=a+b%2Bc'), [['k ey', 'a b+c']]);
   assert.throws(() => parseQuery('a=%E0%A4%A'), (err: unknown) => err instanceof DomainError && err.kind === 'invalid');
 });
+
+test('parseQuery: more than 100 parameters is a 400, counted as parsed (empty parts are not parameters)', () => {
+  assert.equal(parseQuery(Array.from({ length: 100 }, (_, i) => `k${i}=v`).join('&') + '&&&').length, 100);
+  assert.throws(
+    () => parseQuery('a&'.repeat(101)),
+    (err: unknown) => err instanceof DomainError && err.kind === 'invalid' && err.message === 'Too many query parameters (limit 100)',
+  );
+});

@@ -103,6 +103,35 @@ test('unknown or invalid sessions and bad bodies get 404, 400 and 413', async ()
   assert.equal(JSON.parse(established[0]!).event, 'pusher:connection_established');
 });
 
+test('an xhr_send body of more than 10 messages is refused whole with 400; 10 are all delivered', async () => {
+  const before = h.herald.engine.connectionCount(h.app.id);
+  const base = sessionBase();
+  const open = await receive(`${base}/xhr${QUERY}`);
+  await open.done;
+  assert.deepEqual(open.lines, ['o']);
+  const subscribe = (channel: string) => JSON.stringify({ event: 'pusher:subscribe', data: { channel } });
+  const tooMany = await send(base, Array.from({ length: 11 }, (_, i) => subscribe(`bounds-many-${i}`)));
+  assert.equal(tooMany.status, 400);
+  assert.deepEqual(await tooMany.json(), { error: 'Too many messages in one xhr_send body: 11 (limit 10)' });
+  assert.equal((await send(base, Array.from({ length: 10 }, (_, i) => subscribe(`bounds-ten-${i}`)))).status, 204);
+  // Frames arrive in order: once the last of the ten is confirmed, anything of the refused body would have come before.
+  const seen: string[] = [];
+  await eventually(
+    async () => {
+      const poll = await receive(`${base}/xhr${QUERY}`);
+      await poll.done;
+      seen.push(...poll.lines);
+      return seen.some((l) => l.includes('bounds-ten-9'));
+    },
+    5000,
+    'the ten subscriptions to be confirmed',
+  );
+  assert.equal(seen.filter((l) => l.includes('subscription_succeeded')).join('').match(/bounds-ten-\d/g)?.length, 10);
+  assert.ok(!seen.some((l) => l.includes('bounds-many')), 'nothing of the refused body was handled');
+  // The session counts against maxSessionsPerIp (3) until it idles out: later tests need the room.
+  await eventually(() => h.herald.engine.connectionCount(h.app.id) === before, 5000, 'the session to idle out');
+});
+
 test('streaming: frames arrive as they are sent, heartbeats keep the response alive, a server close ends it', async () => {
   const base = sessionBase();
   const stream = await receive(`${base}/xhr_streaming${QUERY}`);

@@ -54,7 +54,7 @@ const MAX_HEADER_LENGTH = 4096;
 
 export const unauthenticated = (message: string) => gqlError(ErrorCode.Unauthenticated, message);
 
-const CREDENTIALS_HELP =
+export const CREDENTIALS_HELP =
   'send Authorization: Basic base64(appKey:appSecret), Basic base64(beamsInstanceId:secretKey) or Bearer <admin token>';
 
 /** Resolves an Authorization header value to a principal; throws UNAUTHENTICATED / FORBIDDEN. */

@@ -3,6 +3,7 @@
  * `engine.queries`, the same cluster-wide source as GET /apps/{id}/channels[/{name}[/users]], and
  * are only computed for the fields a query selects.
  */
+import { jsonTextTooDeep } from '../../protocol/json-depth.js';
 import type { App } from '../../apps/app.js';
 import type { ChannelSummary } from '../../channels/queries.js';
 import { channelNameError, channelType, isPresenceChannel, requiresAuth, type ChannelKind } from '../../protocol/names.js';
@@ -59,7 +60,13 @@ function clientEventsAllowed(app: App, name: string): boolean {
   return app.clientEvents && (kind === 'private' || kind === 'presence');
 }
 
+/**
+ * Event data parsed, or null. Data nested deeper than MAX_JSON_DEPTH is null too: anyone who may
+ * publish (a client event on a private channel included) could otherwise send a data string whose
+ * answer overflows the stack when serialized, ending every subscription on the channel.
+ */
 function tryParseJson(raw: string): unknown {
+  if (jsonTextTooDeep(raw)) return null;
   try {
     return JSON.parse(raw);
   } catch {

@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { CloseCode } from '../../protocol/errors.js';
+import { closeReason } from '../../protocol/close-reason.js';
 import type { ChannelsEngine } from '../../channels/engine.js';
 import type { Connection } from '../../channels/connection.js';
 import type { ConnectionTransport, OutboundMessage } from '../../channels/transport.js';
@@ -47,23 +48,6 @@ export const SLOW_CLIENT_CLOSE = { code: CloseCode.OverCapacity, reason: 'Client
  */
 function setCloseTimeout(ws: WebSocket, ms: number): void {
   if ('_closeTimeout' in ws) (ws as unknown as { _closeTimeout: number })._closeTimeout = ms;
-}
-
-/** RFC 6455 §5.5: a close frame's reason is at most 123 bytes of UTF-8. */
-const MAX_CLOSE_REASON_BYTES = 123;
-
-/**
- * A close reason cut to 123 bytes on a character boundary. Reasons may echo what the client sent
- * (an unknown app key, a protocol value), and ws throws on a longer one: from the upgrade handler
- * that exception took the whole process down.
- */
-function closeReason(reason: string): string {
-  if (Buffer.byteLength(reason) <= MAX_CLOSE_REASON_BYTES) return reason;
-  let cut = reason.slice(0, MAX_CLOSE_REASON_BYTES);
-  while (Buffer.byteLength(cut) > MAX_CLOSE_REASON_BYTES) cut = cut.slice(0, -1);
-  // Never end on the first half of a surrogate pair (it would be encoded as U+FFFD).
-  const last = cut.charCodeAt(cut.length - 1);
-  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
 }
 
 /**

@@ -33,6 +33,13 @@ export function validSessionSegments(server: string, session: string): boolean {
   return SEGMENT.test(server) && SEGMENT.test(session);
 }
 
+/**
+ * Messages one xhr_send body may carry. pusher-js sends one per request (`["<frame>"]`, or `[]` as a
+ * heartbeat); a 256 KiB body of tiny invalid messages was 60 000 engine calls and error frames (the
+ * better part of a second of CPU) for one request anyone holding the public app key could send.
+ */
+export const MAX_SEND_MESSAGES = 10;
+
 export type SendBody = { ok: true; messages: string[] } | { ok: false; error: string };
 
 /**
@@ -47,6 +54,7 @@ export function parseSendBody(body: string): SendBody {
     return { ok: false, error: 'Broken JSON encoding: the body must be a JSON array of strings' };
   }
   if (!Array.isArray(parsed)) return { ok: false, error: 'The body must be a JSON array of strings' };
+  if (parsed.length > MAX_SEND_MESSAGES) return { ok: false, error: `Too many messages in one xhr_send body: ${parsed.length} (limit ${MAX_SEND_MESSAGES})` };
   for (const item of parsed) {
     if (typeof item !== 'string') return { ok: false, error: 'Every element of the body must be a string (one Pusher message)' };
   }
