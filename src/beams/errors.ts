@@ -9,7 +9,7 @@ import type { HttpContext, RouteHandler } from '../platform/router.js';
 import { sendJson } from '../platform/http-context.js';
 import { DomainError, type ErrorKind } from '../platform/errors.js';
 import { HTTP_STATUS, errorHeaders } from '../platform/http-errors.js';
-import { JSON_DEPTH_MESSAGE, MAX_JSON_DEPTH, jsonTextTooDeep } from '../protocol/json-depth.js';
+import { JSON_DEPTH_MESSAGE, jsonTextTooDeep } from '../protocol/json-depth.js';
 
 /** A domain error with the Beams title (the `error` field); the message is the `description`. */
 export class BeamsError extends DomainError {
@@ -88,7 +88,7 @@ export async function readJsonObject(ctx: HttpContext, maxBytes: number, sizeLab
   }
   // As for every other JSON body (docs/hardening.md): serializing a publish payload for its gateway,
   // or turning nested interest arrays into text, recursed until the stack overflowed (a 500).
-  if (text.length > 2 * MAX_JSON_DEPTH && jsonTextTooDeep(text)) throw badRequest(JSON_DEPTH_MESSAGE);
+  if (jsonTextTooDeep(text)) throw badRequest(JSON_DEPTH_MESSAGE);
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw badRequest('Failed to read body as a JSON object');
   return parsed as Record<string, unknown>;
 }

@@ -11,6 +11,8 @@ export const JSON_DEPTH_MESSAGE = `JSON nested too deeply: objects and arrays ma
 
 /** True when JSON text nests objects/arrays deeper than `max` (a scan outside strings, no parse). */
 export function jsonTextTooDeep(text: string, max: number = MAX_JSON_DEPTH): boolean {
+  // Nesting deeper than `max` takes more than `max` characters: short text (most client frames) is done.
+  if (text.length <= max) return false;
   // Text with at most `max` opening brackets cannot nest deeper than `max`. Counting them with
   // indexOf (a native search) costs a fraction of the character loop below, which then only runs
   // for the rare body with many brackets: this check runs on every API request body.
