@@ -101,18 +101,20 @@ export function registerGraphqlHttp(router: Router, schema: GraphQLSchema, deps:
   /**
    * A request with credentials is authenticated before its body is read or its query parsed: a
    * wrong Authorization header must not buy a megabyte of JSON and a 10 000-token parse (tens of
-   * milliseconds) past the rate limit for requests without credentials. Undefined: refused (sent).
+   * milliseconds) past the rate limit for requests without credentials. Undefined: no credentials;
+   * null: refused (answered).
    */
-  const authenticated = async (ctx: HttpContext): Promise<Principal | undefined> => {
+  const authenticated = async (ctx: HttpContext): Promise<Principal | undefined | null> => {
+    if (!hasCredentials(ctx)) return undefined;
     try {
       return await authenticate(ctx.req.headers.authorization, deps);
     } catch (err) {
       refuse(ctx, [err as GraphQLError]);
-      return undefined;
+      return null;
     }
   };
 
-  /** `principal`: the caller, already authenticated, when the request has credentials. */
+  /** `authenticatedAs`: the caller, already authenticated, when the request has credentials. */
   const run = async (ctx: HttpContext, params: RequestParams, method: 'GET' | 'POST', authenticatedAs: Principal | undefined) => {
     const cacheKey = !hasCredentials(ctx) && typeof params.query === 'string' ? JSON.stringify([params.query, params.operationName ?? null, params.variables ?? null]) : undefined;
     const cached = cacheKey === undefined ? undefined : cache.get(cacheKey);
@@ -154,8 +156,8 @@ export function registerGraphqlHttp(router: Router, schema: GraphQLSchema, deps:
 
   router.add('POST', GRAPHQL_PATH, async (ctx) => {
     if (!admitAnonymous(ctx)) return;
-    const principal = hasCredentials(ctx) ? await authenticated(ctx) : undefined;
-    if (hasCredentials(ctx) && !principal) return;
+    const principal = await authenticated(ctx);
+    if (principal === null) return;
     const type = String(ctx.req.headers['content-type'] ?? '');
     if (!/^application\/(graphql-response\+)?json\s*(;|$)/i.test(type)) {
       return refuse(ctx, [gqlError(ErrorCode.BadUserInput, 'Send the request as Content-Type: application/json {"query": "…", "variables": {…}}')]);
@@ -182,8 +184,8 @@ export function registerGraphqlHttp(router: Router, schema: GraphQLSchema, deps:
       return sendText(ctx.res, 200, explorerHtml(GRAPHQL_PATH), 'text/html; charset=utf-8');
     }
     if (!admitAnonymous(ctx)) return;
-    const principal = hasCredentials(ctx) ? await authenticated(ctx) : undefined;
-    if (hasCredentials(ctx) && !principal) return;
+    const principal = await authenticated(ctx);
+    if (principal === null) return;
     await run(ctx, { query, variables: ctx.queryValue('variables'), operationName: ctx.queryValue('operationName') }, 'GET', principal);
   });
 }

@@ -190,18 +190,18 @@ export class ChannelsClient {
       throw new HeraldValidationError('channel', 'only private-, private-encrypted- and presence- channels need authorization');
     }
     let channelData: string | undefined;
+    const hasChannelData = p.channelData !== undefined && p.channelData !== null;
+    if (hasChannelData && !isPresenceChannel(channel)) throw new HeraldValidationError('channelData', 'is only used for presence- channels');
     // Presence without channelData is pusher-js ≥ 7.4's flow for a signed-in connection: the
     // signature covers `{socket_id}:{channel}` and the server takes the member from the sign-in,
     // exactly what the official SDK's authorizeChannel(socketId, channel) returns (spec A.3).
-    if (isPresenceChannel(channel) && p.channelData !== undefined && p.channelData !== null) {
+    if (hasChannelData) {
       const data = requireObject(p.channelData, 'channelData');
       const userId = data.user_id;
       const validId = (typeof userId === 'string' && userId !== '' && userId.length <= 200) || (typeof userId === 'number' && Number.isFinite(userId));
       if (!validId) throw new HeraldValidationError('channelData.user_id', 'must be a non-empty string (at most 200 characters) or a number');
       if (data.user_info !== undefined) requireObject(data.user_info, 'channelData.user_info');
       channelData = stringifyJson(data, 'channelData');
-    } else if (!isPresenceChannel(channel) && p.channelData !== undefined && p.channelData !== null) {
-      throw new HeraldValidationError('channelData', 'is only used for presence- channels');
     }
     const auth = await channelAuth(this.#config.key, this.#signer, socketId, channel, channelData);
     // Same key order as the official SDK: channel_data, auth, shared_secret.
