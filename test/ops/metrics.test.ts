@@ -44,6 +44,12 @@ test('metrics follow connections, publishes, deliveries and HTTP calls', async (
   assert.equal(sample(text, 'herald_info', { broker: 'memory' }), 1);
   assert.equal(sample(text, 'herald_broker_up', { broker: 'memory' }), 1);
   assert.ok(sample(text, 'herald_nodejs_eventloop_lag_seconds') !== undefined, 'default metrics include event-loop lag');
+  // Herald's own 100 ms delay gauges replace prom-client's (event-loop-delay.ts): one series each.
+  for (const key of ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99']) {
+    const name = `herald_nodejs_eventloop_lag_${key}_seconds`;
+    assert.equal(text.split('\n').filter((line) => line.startsWith(`${name} `)).length, 1, `${name}: one series`);
+    assert.ok(sample(text, name)! >= 0, `${name} is a delay, never negative`);
+  }
   assert.equal(sample(text, 'herald_webhook_queue_depth'), 0);
 
   const a = await connected(h);
