@@ -10,8 +10,9 @@
  * above these figures on the same scenario is user-space overhead; these figures are the kernel's.
  *
  *   cc -O2 -o kernel-floor kernel-floor.c
- *   kernel-floor --scenario a|b|e --mode write|writev|uring [--seconds 10] [--warmup 1]
+ *   kernel-floor --scenario a|b|e|g --mode write|writev|uring [--seconds 10] [--warmup 1]
  *                [--batch B] [--clients 2] [--window 16] [--subs N --channels C --rate R]
+ *                [--servers P]
  *
  * Modes: write  = one write() per socket per event (what Node/libuv does for an uncorked socket);
  *        writev = B events per socket in one writev() (a corked socket flushed once per loop pass);
@@ -20,6 +21,9 @@
  * Scenario e publishes back-to-back, closed-loop: at most --window events per subscriber may be
  * sent but not yet read, so the kernel's socket buffers (and the latency) stay bounded, as in
  * bench/run.ts.
+ * --servers P splits each channel's subscribers over P server processes that send the same paced
+ * schedule (open loop only): the floor for P Herald workers, each holding 1/P of a channel
+ * (scenario g of `npm run bench`, 18,000 subscribers of one channel, with 1 and 2 workers).
  *
  * Output: one Markdown table row on stdout (header printed by kernel-floor.sh), details on stderr.
  * Server CPU is getrusage(RUSAGE_SELF) of the parent only: the clients are separate processes and
@@ -50,7 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { FRAME = 102, MAXCL = 8, MAXB = 64, HB = 100000 /* 10 us buckets, 1 s */, MAXEV = 1 << 18 };
+enum { FRAME = 102, MAXCL = 8, MAXSV = 8, MAXB = 64, HB = 100000 /* 10 us buckets, 1 s */, MAXEV = 1 << 18 };
 enum { M_WRITE, M_WRITEV, M_URING };
 
 /* Shared with the clients (MAP_SHARED before fork): each client writes only its own slots. */
@@ -59,6 +63,7 @@ struct shm {
   struct { long frames, bad, order, errs, wakes; } cl[MAXCL];
   unsigned hist[MAXCL][HB];          /* delivery latency, measured phase */
   unsigned evmax[MAXCL][MAXEV];      /* per event: slowest delivery seen by this client (us) */
+  struct { long sent, measured, cpu_ns, life_ns; } sv[MAXSV]; /* servers 1..P-1 (--servers): their totals */
 };
 static struct shm *S;
 
@@ -283,7 +288,7 @@ static double pct(unsigned long *h, unsigned long total, double q) { /* ms, buck
 
 int main(int argc, char **argv) {
   char scen = 'a';
-  int mode = M_WRITE, B = 0, K = 2, window = 16, N = 0, C = 0;
+  int mode = M_WRITE, B = 0, K = 2, window = 16, N = 0, C = 0, P = 1;
   double secs = 10, warm = 1, rate = -1;
   for (int i = 1; i + 1 < argc; i += 2) {
     const char *o = argv[i], *v = argv[i + 1];
@@ -299,18 +304,21 @@ int main(int argc, char **argv) {
     else if (!strcmp(o, "--subs")) N = atoi(v);
     else if (!strcmp(o, "--channels")) C = atoi(v);
     else if (!strcmp(o, "--rate")) rate = atof(v);
+    else if (!strcmp(o, "--servers")) P = atoi(v);
     else mode = -1;
   }
   if (argc % 2 == 0) mode = -1; /* an option without its value */
-  int dN = scen == 'a' ? 1000 : scen == 'b' ? 5000 : 2000, dC = scen == 'b' ? 50 : 1;
-  double dR = scen == 'a' ? 20 : scen == 'b' ? 100 : 0; /* 0 = back-to-back (saturation) */
+  int dN = scen == 'a' ? 1000 : scen == 'b' ? 5000 : scen == 'g' ? 18000 : 2000, dC = scen == 'b' ? 50 : 1;
+  double dR = scen == 'a' ? 20 : scen == 'b' ? 100 : scen == 'g' ? 2 : 0; /* 0 = back-to-back (saturation) */
   N = N ? N : dN, C = C ? C : dC, rate = rate >= 0 ? rate : dR;
   B = B ? B : mode == M_WRITEV ? 8 : 1;
-  if (mode < 0 || !scen || !strchr("abe", scen) || N < 1 || C < 1 || N % C || K < 1 || K > MAXCL ||
-      B < 1 || B > MAXB || (B > 1 && rate > 0) || (mode == M_WRITE && B > 1) || window < B) {
-    fprintf(stderr, "usage: %s --scenario a|b|e --mode write|writev|uring [--seconds S] "
+  if (mode < 0 || !scen || !strchr("abeg", scen) || N < 1 || C < 1 || N % C || K < 1 || K > MAXCL ||
+      B < 1 || B > MAXB || (B > 1 && rate > 0) || (mode == M_WRITE && B > 1) || window < B ||
+      P < 1 || P > MAXSV || (P > 1 && (rate <= 0 || N % (C * P)))) {
+    fprintf(stderr, "usage: %s --scenario a|b|e|g --mode write|writev|uring [--seconds S] "
             "[--warmup S] [--batch B (saturation only)] [--clients K<=%d] [--window W>=B] "
-            "[--subs N --channels C (N%%C==0) --rate R/s (0 = back-to-back)]\n", argv[0], MAXCL);
+            "[--subs N --channels C (N%%C==0) --rate R/s (0 = back-to-back)] "
+            "[--servers P<=%d (paced only, N%%(C*P)==0)]\n", argv[0], MAXCL, MAXSV);
     return 2;
   }
   /* 5,000 sockets per side: take the whole hard limit (the shell's ulimit -n may be lower). */
@@ -337,6 +345,19 @@ int main(int argc, char **argv) {
     setsockopt(fds[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* as ws does */
     subs[(i % C) * per + i / C] = i; /* subscriber i is on channel i % C; subs is grouped by channel */
   }
+  /* --servers: every server process keeps every fd but sends only to its share of each channel. */
+  long t0 = now_ns() + 50000000L; /* one schedule for all servers, after their rings are set up */
+  int slot = 0;
+  pid_t spids[MAXSV];
+  for (int s = 1; s < P && !slot; s++)
+    if ((spids[s] = fork()) == 0) slot = s;
+    else if (spids[s] < 0) die("fork");
+  if (P > 1) {
+    int mine = 0;
+    for (int i = 0; i < N; i++)
+      if (i % per % P == slot) subs[mine++] = subs[i]; /* keeps the grouping by channel */
+    per /= P;
+  }
   if (mode == M_URING && ring_init(per < 4096 ? per : 4096, fds, N)) {
     perror("io_uring unavailable");
     printf("| %c | uring | io_uring unavailable | | | | | | | | |\n", scen);
@@ -347,7 +368,7 @@ int main(int argc, char **argv) {
   unsigned char frames[MAXB * FRAME];
   struct iovec iov[MAXB];
   for (int b = 0; b < B; b++) iov[b] = (struct iovec){ frames + b * FRAME, FRAME };
-  long seq = 0, sent = 0, sent0 = 0, waits = 0, t0 = now_ns(), tm = 0;
+  long seq = 0, sent = 0, sent0 = 0, waits = 0, tm = 0;
   long t_meas = t0 + (long)(warm * 1e9), t_end = t_meas + (long)(secs * 1e9), next = t0;
   struct rusage r0, r1;
   struct snap s0 = { 0 }, s1;
@@ -365,7 +386,7 @@ int main(int argc, char **argv) {
       now = now_ns();
     }
     if (!tm && now >= t_meas) {
-      __atomic_store_n(&S->measure_from, seq, __ATOMIC_RELEASE);
+      if (!slot) __atomic_store_n(&S->measure_from, seq, __ATOMIC_RELEASE);
       snap(&s0, K, pids); /* before r0: outside the measured window */
       getrusage(RUSAGE_SELF, &r0), tm = now_ns(), sent0 = sent;
     }
@@ -382,6 +403,19 @@ int main(int argc, char **argv) {
     sent += (long)B * per;
   }
   getrusage(RUSAGE_SELF, &r1);
+  if (slot) { /* a secondary server: hand over its totals, leave the report to the first */
+    S->sv[slot].sent = sent, S->sv[slot].measured = sent - sent0;
+    S->sv[slot].cpu_ns = (long)((tv(r1.ru_utime) + tv(r1.ru_stime) - tv(r0.ru_utime) - tv(r0.ru_stime)) * 1e9);
+    S->sv[slot].life_ns = (long)((tv(r1.ru_utime) + tv(r1.ru_stime)) * 1e9);
+    _exit(0);
+  }
+  long others_cpu_ns = 0, others_life_ns = 0; /* the other servers' CPU, added to the first's: it has no user/sys split */
+  for (int s = 1; s < P; s++) {
+    int st;
+    if (waitpid(spids[s], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) die("server process");
+    sent += S->sv[s].sent, sent0 += S->sv[s].sent - S->sv[s].measured, others_cpu_ns += S->sv[s].cpu_ns;
+    others_life_ns += S->sv[s].life_ns; /* waited for: counted in RUSAGE_CHILDREN with the clients */
+  }
   snap(&s1, K, pids);
   long d = sent - sent0 ? sent - sent0 : 1, from = S->measure_from, last = seq;
   long wall_ns = now_ns() - tm;
@@ -412,12 +446,13 @@ int main(int argc, char **argv) {
   qsort(ev, ne, sizeof *ev, cmp_u);
 
   double us = (tv(r1.ru_utime) - tv(r0.ru_utime)) * 1e6 / d;
-  double sy = (tv(r1.ru_stime) - tv(r0.ru_stime)) * 1e6 / d;
+  double sy = ((tv(r1.ru_stime) - tv(r0.ru_stime)) * 1e6 + others_cpu_ns / 1e3) / d;
   double other = (wall_ns * sysconf(_SC_NPROCESSORS_ONLN) - (s1.idle - s0.idle) - (us + sy) * d * 1e3
                   - (s1.clients - s0.clients) - (s1.ksoftirqd - s0.ksoftirqd)) / wall_ns * 100;
   char mname[32];
-  snprintf(mname, sizeof mname, B > 1 ? "%s ×%d" : "%s",
-           mode == M_URING ? "uring" : B > 1 ? "writev" : "write", B);
+  int mn = snprintf(mname, sizeof mname, B > 1 ? "%s ×%d" : "%s",
+                    mode == M_URING ? "uring" : B > 1 ? "writev" : "write", B);
+  if (P > 1) snprintf(mname + mn, sizeof mname - mn, " ×%d servers", P);
   printf("| %c | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f / %.2f | %ld |\n", scen,
          mname, d / wall, us, sy, us + sy, ks, pct(h, hn, 0.5), pct(h, hn, 0.99),
          ne > 0 ? ev[ne / 2] / 1000.0 : 0, ne > 0 ? ev[ne - 1] / 1000.0 : 0, lost);
@@ -426,7 +461,7 @@ int main(int argc, char **argv) {
           "phases); closed-loop waits %ld; short uring sends %ld; other load %.0f%% of a core; "
           "bad frames %ld; out of order %ld; client errors %ld\n",
           scen, mname, N, C, last - from, d, wall, (us + sy) * d / wall / 1e4,
-          (tv(rc.ru_utime) + tv(rc.ru_stime)) * 1e6 / sent, (double)sent / (wakes ? wakes : 1),
+          ((tv(rc.ru_utime) + tv(rc.ru_stime)) * 1e6 - others_life_ns / 1e3) / sent, (double)sent / (wakes ? wakes : 1),
           waits, short_sends, other, bad, order, errs);
   return lost || bad || order || errs ? 1 : 0;
 }
