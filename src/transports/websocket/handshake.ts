@@ -41,24 +41,28 @@ export function parseHandshake(request: HandshakeRequest, wsPath: string, appByK
   const app = appByKey(appKey);
   const originDenied = originRefusal(app, request.origin);
   if (originDenied) return { ok: false, appKey, ...originDenied };
-  const query = queryOf(q < 0 ? '' : url.slice(q + 1));
+  const { values: query, problem } = queryOf(q < 0 ? '' : url.slice(q + 1));
   const connect: ConnectRequest = { appKey, protocol: query.get('protocol'), version: query.get('version'), client: query.get('client') };
   const checked = checkHandshake(app, connect);
-  if (!checked.ok) return { ok: false, appKey, code: checked.code, reason: checked.reason };
+  if (!checked.ok) {
+    // A query that could not be read has no protocol either: 4008, with the reason it was unreadable.
+    const reason = checked.code === CloseCode.NoProtocol && problem ? `No protocol version read: ${problem}` : checked.reason;
+    return { ok: false, appKey, code: checked.code, reason };
+  }
   return { ok: true, request: connect };
 }
 
-/** The first value of each parameter; a malformed query counts as none (then 4008 says why). */
-function queryOf(search: string): Map<string, string> {
+/** The first value of each parameter; a malformed query (or one of over 100 parameters) counts as none, with why. */
+function queryOf(search: string): { values: Map<string, string>; problem?: string } {
   const values = new Map<string, string>();
   let pairs: Array<[string, string]>;
   try {
     pairs = parseQuery(search);
-  } catch {
-    return values;
+  } catch (err) {
+    return { values, problem: err instanceof Error ? err.message : String(err) };
   }
   for (const [name, value] of pairs) if (!values.has(name)) values.set(name, value);
-  return values;
+  return { values };
 }
 
 function safeDecode(value: string): string {

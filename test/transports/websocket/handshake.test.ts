@@ -65,9 +65,17 @@ test('4008 without a protocol, 4007 for an unsupported one, 4006 for a malformed
   assert.deepEqual(refusal(handshake(`/app/key?protocol=7&version=${'1'.repeat(33)}`)), [4006, 'Invalid version string format', 'key']);
 });
 
-test('the first value of a repeated parameter counts; a malformed query counts as none', () => {
+test('the first value of a repeated parameter counts; a malformed query counts as none, and 4008 says why', () => {
   assert.equal(refusal(handshake('/app/key?protocol=3&protocol=7'))[0], 4007);
-  assert.deepEqual(refusal(handshake('/app/key?protocol=7&x=%E0%A4%A')), [4008, 'No protocol version supplied', 'key'], 'undecodable query');
+  assert.deepEqual(
+    refusal(handshake('/app/key?protocol=7&x=%E0%A4%A')),
+    [4008, 'No protocol version read: Malformed percent-encoding in the query string', 'key'],
+    'undecodable query',
+  );
+  const crowded = `/app/key?protocol=7&${Array.from({ length: 100 }, (_, i) => `p${i}=1`).join('&')}`;
+  assert.deepEqual(refusal(handshake(crowded)), [4008, 'No protocol version read: Too many query parameters (limit 100)', 'key'], '101 parameters');
+  assert.equal(handshake(`/app/key?protocol=7&${Array.from({ length: 99 }, (_, i) => `p${i}=1`).join('&')}`).ok, true, '100 parameters');
+  assert.equal(refusal(handshake('/app/nope?protocol=7&x=%E0%A4%A'))[0], 4001, 'an unknown key is still reported first');
 });
 
 test("4009 for an Origin the app does not list; other apps and clients without Origin are let through", () => {
