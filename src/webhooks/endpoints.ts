@@ -19,6 +19,20 @@ export function endpointsFor(app: App, event: WebhookEvent): string[] {
   return urls;
 }
 
+/** The removal each re-add cancels when it comes within the vacate window (spec C.3). */
+const CANCELLED_REMOVAL = { channel_occupied: 'channel_vacated', member_added: 'member_removed' } as const;
+
+/**
+ * Endpoints that receive the removal `event` cancels but not `event` itself (an `events` filter
+ * listing channel_vacated without channel_occupied, say). They still need the cancellation, or a
+ * page reload would report them a vacancy that never lasted; `urls` are those that get `event`.
+ */
+export function cancelOnlyEndpoints(app: App, event: WebhookEvent, urls: readonly string[]): string[] {
+  const removal = CANCELLED_REMOVAL[event.name as keyof typeof CANCELLED_REMOVAL];
+  if (!removal) return [];
+  return endpointsFor(app, { ...event, name: removal } as WebhookEvent).filter((url) => !urls.includes(url));
+}
+
 /** The configuration of the endpoint with this URL (the first one, if listed twice). */
 export function endpointByUrl(app: App, url: string): WebhookEndpoint | undefined {
   return app.webhooks.find((e) => e.url === url);

@@ -10,7 +10,8 @@
  *
  * Held rows (channel_vacated, member_removed) wait `vacateDelayMs` with a `cancel_key`; a later
  * channel_occupied / member_added with the same key deletes the held row and is itself dropped
- * (Pusher: a client coming back within the window produces no webhook at all). Held rows do not
+ * (Pusher: a client coming back within the window produces no webhook at all); an endpoint that
+ * does not receive the re-add gets a `cancelOnly` row, which cancels but is never stored. Held rows do not
  * block their channel while they wait: like on Pusher, a removal is reported late by design.
  */
 import type { Database } from '../storage/database.js';
@@ -74,6 +75,8 @@ export interface NewOutboxRow {
   hold?: { key: string; until: number };
   /** Cancels a held row of the same app and endpoint; when one was cancelled this row is dropped too. */
   cancels?: string;
+  /** The endpoint does not receive this event, only its cancellation: never stored. */
+  cancelOnly?: true;
 }
 
 export interface WriteResult {
@@ -147,7 +150,7 @@ export class OutboxStore {
         remaining[held] = undefined;
         remaining[i] = undefined;
         heldAt.delete(key);
-        cancelled += 2;
+        cancelled += row.cancelOnly ? 1 : 2;
       }
     });
     const pending = remaining.filter((r): r is NewOutboxRow => r !== undefined);
@@ -166,6 +169,7 @@ export class OutboxStore {
         cancelled += deleted.length;
       }
       const insert = pending.filter((r) => {
+        if (r.cancelOnly) return false;
         if (r.cancels === undefined || !hits.has(scoped(r, r.cancels))) return true;
         cancelled++;
         return false;

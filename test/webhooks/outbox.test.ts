@@ -89,6 +89,19 @@ describe('webhook outbox store', () => {
     assert.deepEqual(names(await claim(T0 + 4000)), ['c:channel_vacated', 'c:channel_occupied']);
   });
 
+  it('a cancel-only row (an endpoint that does not want the re-add) cancels the held removal and is never stored', async () => {
+    const key = '["vacated","d"]';
+    const held = row('d', 'channel_vacated', { hold: { key, until: T0 + 3000 } });
+    const cancelOnly = row('d', 'channel_occupied', { cancels: key, cancelOnly: true });
+    assert.deepEqual(await store.write([held, cancelOnly], T0), { written: 0, cancelled: 1 });
+    await store.write([held], T0);
+    assert.deepEqual(await store.write([cancelOnly], T0 + 1000), { written: 0, cancelled: 1 });
+    assert.equal(await store.pendingCount(APP), 0);
+    // Nothing held to cancel: still not stored.
+    assert.deepEqual(await store.write([cancelOnly], T0 + 1000), { written: 0, cancelled: 0 });
+    assert.equal(await store.pendingCount(APP), 0);
+  });
+
   it('does not block a channel behind a held removal, and a claimed held row can no longer be cancelled', async () => {
     const key = '["removed","presence-p","u1"]';
     await store.write([row('presence-p', 'member_removed', { hold: { key, until: T0 + 3000 } }), row('presence-p', 'client_event')], T0);
