@@ -132,7 +132,8 @@ export class OutboxStore {
   }
 
   /**
-   * Writes a batch in one transaction: held/cancelling pairs within the batch cancel in memory,
+   * Writes a batch in one transaction: held/cancelling pairs within the batch cancel in memory
+   * (when the cancelling event happened before the hold ended),
    * cancelling rows are checked against held rows already stored (one DELETE), the rest is one
    * INSERT whose ids follow the array order (per-channel order depends on it).
    */
@@ -146,7 +147,8 @@ export class OutboxStore {
       else if (row.cancels) {
         const key = scoped(row, row.cancels);
         const held = heldAt.get(key);
-        if (held === undefined) return;
+        // Only a comeback within the hold cancels: both may sit in the buffer far longer (database down).
+        if (held === undefined || row.createdAt >= rows[held]!.hold!.until) return;
         remaining[held] = undefined;
         remaining[i] = undefined;
         heldAt.delete(key);

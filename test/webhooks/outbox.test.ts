@@ -77,6 +77,10 @@ describe('webhook outbox store', () => {
     const held = row('c', 'channel_vacated', { hold: { key, until: T0 + 3000 } });
     // Within one write batch.
     assert.deepEqual(await store.write([held, row('c', 'channel_occupied', { cancels: key })], T0), { written: 0, cancelled: 2 });
+    // Also in one batch (buffered while the database was down), but back after the hold: both reported.
+    assert.deepEqual(await store.write([held, row('c', 'channel_occupied', { cancels: key, createdAt: T0 + 60_000 })], T0 + 61_000), { written: 2, cancelled: 0 });
+    assert.deepEqual(names(await claim(T0 + 61_000)), ['c:channel_vacated', 'c:channel_occupied']);
+    await db.query('DELETE FROM herald_webhook_outbox');
     // Across batches: the held row is stored, not due yet, then cancelled.
     await store.write([held], T0);
     assert.equal((await claim(T0 + 1000)).length, 0);
