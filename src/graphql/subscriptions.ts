@@ -198,14 +198,14 @@ export class EngineStreams {
       this.each(app.id, 'connection', (l) => l.kind === 'connection' && l.stream.push({ appId: app.id, at: new Date(), ...event }));
     };
     return {
-      published: (app, channel, event, data, _recipients, origin) => {
+      published: (app, channel, event, data, recipients, origin) => {
         // Also reported by the worker it was published on, through the relay.
         if (relay?.publishedElsewhere) return;
         this.each(app.id, 'channel', (l) => {
           if (l.kind !== 'channel' || l.channel !== channel || (l.events && !l.events.has(event))) return;
           l.stream.push({ channel, name: event, data, source: origin, at: new Date() });
         });
-        if (watched(app)) source.published(this.webhookView(app), channel);
+        if (watched(app)) source.published(this.webhookView(app), channel, event, data, recipients, origin);
       },
       memberAdded: (app, channel, userId, userInfo) => {
         this.each(app.id, 'presence', (l) => {

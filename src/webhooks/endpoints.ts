@@ -19,6 +19,20 @@ export function endpointsFor(app: App, event: WebhookEvent): string[] {
   return urls;
 }
 
+/** The removal each re-add cancels when it comes within the vacate window (spec C.3). */
+const CANCELLED_REMOVAL = { channel_occupied: 'channel_vacated', member_added: 'member_removed' } as const;
+
+/**
+ * Endpoints that receive the removal `event` cancels but not `event` itself (an `events` filter
+ * listing channel_vacated without channel_occupied, say). They still need the cancellation, or a
+ * page reload would report them a vacancy that never lasted; `urls` are those that get `event`.
+ */
+export function cancelOnlyEndpoints(app: App, event: WebhookEvent, urls: readonly string[]): string[] {
+  const removal = CANCELLED_REMOVAL[event.name as keyof typeof CANCELLED_REMOVAL];
+  if (!removal) return [];
+  return endpointsFor(app, { ...event, name: removal } as WebhookEvent).filter((url) => !urls.includes(url));
+}
+
 /** The configuration of the endpoint with this URL (the first one, if listed twice). */
 export function endpointByUrl(app: App, url: string): WebhookEndpoint | undefined {
   return app.webhooks.find((e) => e.url === url);
@@ -31,12 +45,15 @@ export function endpointUrls(app: App): string[] {
 /** Headers Herald owns: custom headers cannot replace them (the signature must stay verifiable). */
 const RESERVED = new Set(['content-type', 'content-length', 'x-pusher-key', 'x-pusher-signature', 'host', 'transfer-encoding', 'connection', 'user-agent']);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
+/** What node:http sends (RFC 9110 field-value: tab, visible ASCII, obs-text); it throws on anything else. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const MAX_CUSTOM_HEADERS = 32;
 const MAX_HEADER_VALUE = 4096;
 
 /**
  * The endpoint's custom headers that are safe to send. Invalid names, values with control
- * characters (header injection) and reserved names are skipped rather than failing the delivery.
+ * characters (header injection) or characters beyond Latin-1, and reserved names are skipped
+ * rather than failing the delivery.
  */
 export function customHeaders(endpoint: WebhookEndpoint | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -45,7 +62,8 @@ export function customHeaders(endpoint: WebhookEndpoint | undefined): Record<str
   for (const [name, value] of Object.entries(endpoint.headers)) {
     if (count >= MAX_CUSTOM_HEADERS) break;
     if (!HEADER_NAME.test(name) || RESERVED.has(name.toLowerCase())) continue;
-    if (typeof value !== 'string' || value.length > MAX_HEADER_VALUE || /[\0\r\n]/.test(value)) continue;
+    // CR/LF would inject headers; a character node:http refuses would fail every delivery.
+    if (typeof value !== 'string' || value.length > MAX_HEADER_VALUE || !HEADER_VALUE.test(value)) continue;
     out[name] = value;
     count++;
   }

@@ -124,8 +124,10 @@ export class WebhookEventSource implements EngineObserver {
     this.emit(app, { name: 'subscription_count', channel, subscription_count: count }, NO_TIMING);
   }
 
-  published(app: App, channel: string): void {
-    // A publish fills the cache: the next miss on this channel is news again.
+  published(app: App, channel: string, _event: string, _data: string, _recipients: number, source: 'api' | 'client'): void {
+    // An API publish fills the cache: the next miss on this channel is news again. Client events
+    // are never cached (spec A.10), so after one the channel is as empty as before.
+    if (source !== 'api') return;
     if (this.cacheMisses.size > 0 && app.webhooks.length > 0) this.cacheMisses.delete(cacheKey(app, channel));
   }
 

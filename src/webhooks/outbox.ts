@@ -10,7 +10,8 @@
  *
  * Held rows (channel_vacated, member_removed) wait `vacateDelayMs` with a `cancel_key`; a later
  * channel_occupied / member_added with the same key deletes the held row and is itself dropped
- * (Pusher: a client coming back within the window produces no webhook at all). Held rows do not
+ * (Pusher: a client coming back within the window produces no webhook at all); an endpoint that
+ * does not receive the re-add gets a `cancelOnly` row, which cancels but is never stored. Held rows do not
  * block their channel while they wait: like on Pusher, a removal is reported late by design.
  */
 import type { Database } from '../storage/database.js';
@@ -74,6 +75,8 @@ export interface NewOutboxRow {
   hold?: { key: string; until: number };
   /** Cancels a held row of the same app and endpoint; when one was cancelled this row is dropped too. */
   cancels?: string;
+  /** The endpoint does not receive this event, only its cancellation: never stored. */
+  cancelOnly?: true;
 }
 
 export interface WriteResult {
@@ -129,7 +132,8 @@ export class OutboxStore {
   }
 
   /**
-   * Writes a batch in one transaction: held/cancelling pairs within the batch cancel in memory,
+   * Writes a batch in one transaction: held/cancelling pairs within the batch cancel in memory
+   * (when the cancelling event happened before the hold ended),
    * cancelling rows are checked against held rows already stored (one DELETE), the rest is one
    * INSERT whose ids follow the array order (per-channel order depends on it).
    */
@@ -143,11 +147,12 @@ export class OutboxStore {
       else if (row.cancels) {
         const key = scoped(row, row.cancels);
         const held = heldAt.get(key);
-        if (held === undefined) return;
+        // Only a comeback within the hold cancels: both may sit in the buffer far longer (database down).
+        if (held === undefined || row.createdAt >= rows[held]!.hold!.until) return;
         remaining[held] = undefined;
         remaining[i] = undefined;
         heldAt.delete(key);
-        cancelled += 2;
+        cancelled += row.cancelOnly ? 1 : 2;
       }
     });
     const pending = remaining.filter((r): r is NewOutboxRow => r !== undefined);
@@ -166,6 +171,7 @@ export class OutboxStore {
         cancelled += deleted.length;
       }
       const insert = pending.filter((r) => {
+        if (r.cancelOnly) return false;
         if (r.cancels === undefined || !hits.has(scoped(r, r.cancels))) return true;
         cancelled++;
         return false;

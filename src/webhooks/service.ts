@@ -16,7 +16,7 @@ import { serviceKey } from '../platform/module-graph.js';
 import type { Database } from '../storage/database.js';
 import { insertDelivery, recentDeliveries, type DeliveryRecord } from './delivery-log.js';
 import { EndpointDispatcher } from './dispatcher.js';
-import { customHeaders, endpointByUrl, endpointsFor, endpointUrls } from './endpoints.js';
+import { cancelOnlyEndpoints, customHeaders, endpointByUrl, endpointsFor, endpointUrls } from './endpoints.js';
 import type { EventTiming, WebhookEvent } from './events.js';
 import { buildSignedRequest, WebhookHttpClient } from './http-post.js';
 import { OutboxStore, type EndpointQueue, type NewOutboxRow } from './outbox.js';
@@ -103,15 +103,20 @@ export class WebhookService extends EventEmitter<WebhookServiceEvents> {
   /** Called for every webhook event the engine produced (hot path: never blocks, never throws). */
   enqueue(app: App, event: WebhookEvent, happenedAt: number, timing: EventTiming = {}): void {
     const urls = endpointsFor(app, event);
-    if (urls.length === 0) return;
+    const { cancels } = timing;
+    // A re-add cancels the held removal also where only the removal is wanted (a filtered endpoint).
+    const cancelOnly = cancels === undefined ? [] : cancelOnlyEndpoints(app, event, urls);
+    if (urls.length === 0 && cancelOnly.length === 0) return;
     const serialized = JSON.stringify(event);
     const hold = timing.hold ? { key: timing.hold.key, until: happenedAt + timing.hold.ms } : undefined;
+    const rowFor = (url: string): NewOutboxRow => ({ appId: app.id, url, channel: event.channel, event: serialized, createdAt: happenedAt, expiresAt: happenedAt + this.settings.retryMs });
     for (const url of urls) {
-      const row: NewOutboxRow = { appId: app.id, url, channel: event.channel, event: serialized, createdAt: happenedAt, expiresAt: happenedAt + this.settings.retryMs };
+      const row = rowFor(url);
       if (hold) row.hold = hold;
-      if (timing.cancels !== undefined) row.cancels = timing.cancels;
+      if (cancels !== undefined) row.cancels = cancels;
       this.writer.add(row);
     }
+    if (cancels !== undefined) for (const url of cancelOnly) this.writer.add({ ...rowFor(url), cancels, cancelOnly: true });
   }
 
   /** The stored delivery log of an app, newest first. */

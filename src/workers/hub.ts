@@ -125,8 +125,8 @@ export class NodeHub {
       const event = args as ChannelEvent;
       const key = `${event.appId}\n${event.channel}`;
       for (const to of this.interest.get(key) ?? []) if (to !== from) to.peer.notify(EVENT_OP, event);
-      // A publish fills the cache: the next miss is news again.
-      if (this.cacheMisses.size > 0) this.cacheMisses.delete(key);
+      // An API publish fills the cache: the next miss is news again (client events are never cached).
+      if (this.cacheMisses.size > 0 && event.source === 'api') this.cacheMisses.delete(key);
     });
     peer.handle(CONTROL_OP, (args) => {
       const message = args as ControlMessage;

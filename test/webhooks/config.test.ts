@@ -1,6 +1,7 @@
 /** HERALD_APP_WEBHOOK_URL and the webhook settings; endpoint filters, header hygiene, signing vector. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +84,13 @@ describe('webhook configuration', () => {
   it('sends only safe custom headers and never lets them replace the signed ones', () => {
     const headers = customHeaders({ url: 'http://x.example/', headers: { 'X-Token': 'abc', 'content-type': 'text/plain', 'X-Pusher-Signature': 'forged', 'X-Bad': 'a\r\nInjected: 1', 'Bad Name': 'v' } });
     assert.deepEqual(headers, { 'X-Token': 'abc' });
+  });
+
+  it('skips custom header values Node cannot send (control characters, beyond Latin-1) instead of failing every delivery', () => {
+    const headers = customHeaders({ url: 'http://x.example/', headers: { 'X-Ok': 'caf\u00e9\tv', 'X-Euro': '5 \u20ac', 'X-Ctl': 'a\u0001b', 'X-Del': 'a\u007fb' } });
+    assert.deepEqual(headers, { 'X-Ok': 'caf\u00e9\tv' });
+    // What is kept is accepted by node:http (a refused header would fail every request to the endpoint).
+    assert.doesNotThrow(() => http.request('http://127.0.0.1:1/', { headers }).on('error', () => undefined).destroy());
   });
 
   it('signs the exact body bytes (spec test vector)', () => {

@@ -51,18 +51,24 @@ describe('webhook event source', () => {
     assert.deepEqual(events.map((e) => e.timing), [{}, {}]);
   });
 
-  it('de-duplicates cache_miss until the channel is published to or the window passes', () => {
+  it('de-duplicates cache_miss until the channel is published to through the API (not a client event) or the window passes', () => {
     const { source, events, advance } = recorder(0);
     source.cacheMiss(app, 'cache-a');
     source.cacheMiss(app, 'cache-a');
     source.cacheMiss(app, 'cache-b');
-    source.published(app, 'cache-a');
+    // A client event is not cached: the channel is still empty, the next miss no news.
+    source.published(app, 'private-cache-b', 'client-e', '{}', 1, 'client');
+    source.cacheMiss(app, 'private-cache-b');
+    source.published(app, 'private-cache-b', 'client-e', '{}', 1, 'client');
+    source.cacheMiss(app, 'private-cache-b');
+    source.published(app, 'cache-a', 'e', '{}', 0, 'api');
     source.cacheMiss(app, 'cache-a');
     advance(5000);
     source.cacheMiss(app, 'cache-b');
     assert.deepEqual(events.map((e) => e.event), [
       { name: 'cache_miss', channel: 'cache-a' },
       { name: 'cache_miss', channel: 'cache-b' },
+      { name: 'cache_miss', channel: 'private-cache-b' },
       { name: 'cache_miss', channel: 'cache-a' },
       { name: 'cache_miss', channel: 'cache-b' },
     ]);

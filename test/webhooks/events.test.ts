@@ -10,19 +10,28 @@ const APP = { id: 'wh-events', key: 'wh-events-key', secret: 'wh-events-secret-1
 
 describe('webhook events', () => {
   let receiver: WebhookReceiver;
+  /** Wants the removals but not the re-adds that cancel them. */
+  let removalsOnly: WebhookReceiver;
   let h: TestHerald;
 
   before(async () => {
     receiver = await WebhookReceiver.start(APP);
+    removalsOnly = await WebhookReceiver.start(APP);
     h = await startTestHerald({
-      app: { ...APP, webhooks: [{ url: receiver.url, events: [...WEBHOOK_EVENT_TYPES] }] },
+      app: {
+        ...APP,
+        webhooks: [
+          { url: receiver.url, events: [...WEBHOOK_EVENT_TYPES] },
+          { url: removalsOnly.url, events: ['channel_vacated', 'member_removed'], channelPrefix: 'presence-flap' },
+        ],
+      },
       config: { ...FAST_RETRY, webhookVacateDelayMs: 1000 },
     });
   });
 
   after(async () => {
     await h.stop();
-    await receiver.close();
+    await Promise.all([receiver.close(), removalsOnly.close()]);
   });
 
   it('reports presence, client, cache and subscription events with Pusher fields and valid signatures', async () => {
@@ -97,6 +106,15 @@ describe('webhook events', () => {
       ['channel_occupied', 'member_added', 'member_removed', 'channel_vacated'],
     );
     assert.equal(receiver.invalidCount, 0);
+    // An endpoint filtered to the removals is spared the cancelled pair too (it never gets the re-add).
+    // A later vacancy marks the end: removals are sent in the order their hold ends.
+    await subscribed(client, 'presence-flap-end');
+    client.unsubscribe('presence-flap-end');
+    await removalsOnly.waitUntil(() => removalsOnly.deliveredMatching('channel_vacated', 'presence-flap-end').length === 1, WAIT_MS, 'marker vacancy (removals only)');
+    assert.deepEqual(
+      removalsOnly.delivered.filter((e) => e.channel === 'presence-flap').map((e) => e.name),
+      ['member_removed', 'channel_vacated'],
+    );
   });
 
   it('reports one cache_miss when many clients hit the same empty cache channel', async () => {

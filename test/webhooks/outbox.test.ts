@@ -77,6 +77,10 @@ describe('webhook outbox store', () => {
     const held = row('c', 'channel_vacated', { hold: { key, until: T0 + 3000 } });
     // Within one write batch.
     assert.deepEqual(await store.write([held, row('c', 'channel_occupied', { cancels: key })], T0), { written: 0, cancelled: 2 });
+    // Also in one batch (buffered while the database was down), but back after the hold: both reported.
+    assert.deepEqual(await store.write([held, row('c', 'channel_occupied', { cancels: key, createdAt: T0 + 60_000 })], T0 + 61_000), { written: 2, cancelled: 0 });
+    assert.deepEqual(names(await claim(T0 + 61_000)), ['c:channel_vacated', 'c:channel_occupied']);
+    await db.query('DELETE FROM herald_webhook_outbox');
     // Across batches: the held row is stored, not due yet, then cancelled.
     await store.write([held], T0);
     assert.equal((await claim(T0 + 1000)).length, 0);
@@ -87,6 +91,19 @@ describe('webhook outbox store', () => {
     await store.write([held], T0);
     assert.deepEqual(await store.write([row('c', 'channel_occupied', { cancels: key })], T0 + 4000), { written: 1, cancelled: 0 });
     assert.deepEqual(names(await claim(T0 + 4000)), ['c:channel_vacated', 'c:channel_occupied']);
+  });
+
+  it('a cancel-only row (an endpoint that does not want the re-add) cancels the held removal and is never stored', async () => {
+    const key = '["vacated","d"]';
+    const held = row('d', 'channel_vacated', { hold: { key, until: T0 + 3000 } });
+    const cancelOnly = row('d', 'channel_occupied', { cancels: key, cancelOnly: true });
+    assert.deepEqual(await store.write([held, cancelOnly], T0), { written: 0, cancelled: 1 });
+    await store.write([held], T0);
+    assert.deepEqual(await store.write([cancelOnly], T0 + 1000), { written: 0, cancelled: 1 });
+    assert.equal(await store.pendingCount(APP), 0);
+    // Nothing held to cancel: still not stored.
+    assert.deepEqual(await store.write([cancelOnly], T0 + 1000), { written: 0, cancelled: 0 });
+    assert.equal(await store.pendingCount(APP), 0);
   });
 
   it('does not block a channel behind a held removal, and a claimed held row can no longer be cancelled', async () => {

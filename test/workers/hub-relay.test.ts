@@ -92,7 +92,7 @@ test('a watching worker that exits stops the forwarding', async () => {
   }
 });
 
-test('a cache miss is news once per node and channel; again after a publish or the window', async () => {
+test('a cache miss is news once per node and channel; again after an API publish (not a client event) or the window', async () => {
   let now = 1_000_000;
   const { hub, workers } = nodeOf(2, () => now);
   const [w0, w1] = workers as [FakeWorker, FakeWorker];
@@ -101,6 +101,8 @@ test('a cache miss is news once per node and channel; again after a publish or t
     assert.equal(await miss(w0), true);
     assert.equal(await miss(w1), false, 'the other worker missing it too is no news');
     assert.equal(await miss(w1, 'cache-y'), true, 'per channel');
+    w1.peer.notify(EVENT_OP, { appId: 'a', channel: 'cache-x', frame: '', eventName: 'client-e', data: '', source: 'client' });
+    assert.equal(await miss(w0), false, 'a client event is not cached: still no news');
     w1.peer.notify(EVENT_OP, { appId: 'a', channel: 'cache-x', frame: '', eventName: 'e', data: '', source: 'api' });
     assert.equal(await miss(w0), true, 'after a publish');
     now += 4999;
