@@ -5,7 +5,8 @@ export const USAGE = `Usage: npm run bench -- [options]
 
   --scenario a,b,…     scenarios to run (default: a,b,c,d,e,f,g,idle; "all" = the same; "huge" only when named)
   --duration S         measured seconds per scenario (default: each scenario's own, 10–15 s)
-  --warmup S           warm-up seconds before measuring (default 20 for the paced a, b, f, g; 2 for c, e)
+  --warmup S           warm-up seconds before measuring (default 20 for the paced a, b, f, g, after a 3 s
+                       burst of publishes to unsubscribed channels; 2 for c, e; 0 skips both)
   --json FILE          also write the results as JSON
   --workers N          load generator processes (default 2)
   --server-workers L   Herald worker processes (herald start --workers), a comma-separated list:

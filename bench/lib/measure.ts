@@ -58,6 +58,34 @@ async function awaitEmbeddedStore(ctx: BenchContext): Promise<void> {
   ctx.log(`waited ${((performance.now() - started) / 1000).toFixed(1)} s for the embedded store to be created and opened`);
 }
 
+/**
+ * The request path warmed the way hours of traffic leave it, before a paced warm-up: a few seconds
+ * of back-to-back signed publishes to channels nobody subscribes to. At 2–100 publishes a second V8
+ * keeps optimizing per-request code for about a minute (`--trace-opt` on Herald in b: 53, 36, 10, 10
+ * and 2 functions finished per 10 s, none after ~55 s), and that compilation runs on V8's worker
+ * threads, which count as server CPU; a burst of ~20,000 requests gets it done in seconds. Every
+ * server under test gets the same burst.
+ */
+export async function primeRequestPath(ctx: BenchContext, seconds = PRIME_BURST_S): Promise<void> {
+  const publisher = new Publisher(ctx.publishTarget, PRIME_BURST_CONCURRENCY);
+  try {
+    const result = await publisher.run({
+      channels: Array.from({ length: 10 }, (_, i) => `bench-prime-${i}`),
+      durationMs: seconds * 1000,
+      concurrency: PRIME_BURST_CONCURRENCY,
+      phase: 0,
+      payloadBytes: ctx.options.payloadBytes,
+    });
+    ctx.log(`request-path warm-up: ${result.published} publishes in ${seconds} s${result.failed > 0 ? `, ${result.failed} failed (${result.firstError})` : ''}`);
+  } finally {
+    publisher.close();
+  }
+  await waitUntilServerIdle(ctx, performance.now() + IDLE_WAIT_MS);
+}
+
+const PRIME_BURST_S = 3;
+const PRIME_BURST_CONCURRENCY = 16;
+
 /** Waits until the server used under 5 % of a core for half a second (its start-up work is done). */
 async function waitUntilServerIdle(ctx: BenchContext, deadline: number): Promise<void> {
   let previous = serverSample(ctx);

@@ -6,7 +6,7 @@
  *  g) 18,000 subscribers on 1 channel, 2 events/s: how long one event takes to reach a large
  *     channel (e and g run with 1 and N Herald workers: --server-workers)
  */
-import { connectClients, runPublishPhase, sleep } from '../measure.js';
+import { connectClients, primeRequestPath, runPublishPhase, sleep } from '../measure.js';
 import { emptyResult, type BenchContext, type ScenarioResult, type TargetCheck } from '../results.js';
 import { applyDeliveryPhase, atLeast, atMost, channelNames, noLoss, reportConnectFailures, warmupSeconds, type ScenarioDefinition } from './common.js';
 
@@ -46,6 +46,7 @@ async function runFanout(ctx: BenchContext, spec: FanoutSpec, durationS: number)
   const phaseOptions = saturate ? { saturationWindow: SATURATION_WINDOW } : {};
   const warmupS = warmupSeconds(ctx, !saturate);
   if (warmupS > 0) {
+    if (!saturate) await primeRequestPath(ctx);
     ctx.log(`warm-up ${warmupS} s…`);
     await runPublishPhase(ctx, plan(1, warmupS), phaseOptions);
   }

@@ -4,7 +4,7 @@
  * spikes: of event deliveries to the stable members and of the churners' joins.
  */
 import { Histogram } from '../histogram.js';
-import { connectClients, runPublishPhase, sleep } from '../measure.js';
+import { connectClients, primeRequestPath, runPublishPhase, sleep } from '../measure.js';
 import type { ChurnResult } from '../messages.js';
 import { emptyResult, type BenchContext, type ScenarioResult } from '../results.js';
 import { applyDeliveryPhase, atMost, channelNames, noLoss, reportConnectFailures, warmupSeconds, type ScenarioDefinition } from './common.js';
@@ -40,6 +40,7 @@ async function run(ctx: BenchContext, durationS: number): Promise<ScenarioResult
   });
   const warmupS = warmupSeconds(ctx, true);
   if (warmupS > 0) {
+    await primeRequestPath(ctx);
     ctx.log(`warm-up ${warmupS} s…`);
     await runPublishPhase(ctx, plan(1, warmupS));
   }
