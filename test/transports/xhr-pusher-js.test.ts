@@ -117,6 +117,28 @@ for (const transport of ['xhr_streaming', 'xhr_polling']) {
   });
 }
 
+test('xhr_streaming: past 256 KiB pusher-js opens a new stream, and no event is lost in between', async (t) => {
+  const c = client('xhr_streaming');
+  t.after(() => c.disconnect());
+  await connectedVia(c, 'xhr_streaming');
+  const socketId = c.connection.socket_id;
+  const channel = await subscribed(c, 'long-stream');
+  const received: number[] = [];
+  channel.bind('e', (data: { i: number }) => received.push(data.i));
+  const states: string[] = [];
+  c.connection.bind('state_change', (s: { current: string }) => states.push(s.current));
+  // ~9 KB events, one after the other: the stream crosses pusher-js's 256 KiB reopen limit
+  // (HTTPRequest's MAX_BUFFER_LENGTH) while the next events are being published.
+  const padding = 'x'.repeat(9000);
+  const count = 40;
+  for (let i = 0; i < count; i++) await server.trigger('long-stream', 'e', { i, padding });
+  // Waits for all of them; a lost one shows in the comparison below (which names it).
+  await eventually(() => received.length >= count, 10_000).catch(() => undefined);
+  assert.deepEqual(received, Array.from({ length: count }, (_, i) => i), 'every event, in order');
+  assert.equal(c.connection.socket_id, socketId, 'the same session throughout');
+  assert.deepEqual(states, [], 'no reconnection');
+});
+
 test('the default strategy falls back to xhr_streaming while the WebSocket port is unreachable', async () => {
   const closed = createServer();
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));

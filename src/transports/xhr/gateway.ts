@@ -154,8 +154,9 @@ export class XhrGateway implements SessionHost {
       return respondOnce(ctx.res, OPEN_FRAME);
     }
     startReceive(ctx.res, kind);
-    ctx.res.write(STREAMING_PRELUDE + OPEN_FRAME);
-    session.attach(ctx.res, kind, now);
+    const opening = STREAMING_PRELUDE + OPEN_FRAME;
+    ctx.res.write(opening);
+    session.attach(ctx.res, kind, now, opening.length);
   }
 
   // ---- SessionHost ----------------------------------------------------------------------

@@ -1,7 +1,8 @@
 /**
  * pusher-js's HTTP fallback transports as a Herald module: routes under `/pusher/app/{key}/…`
- * (pusher-js's default `httpPath`) and, when `wsPath` is set, under `{wsPath}/app/{key}/…` too
- * (pusher-js puts its `httpPath` option in front of both its WebSocket and its HTTP URLs).
+ * (pusher-js's default `httpPath`) and, when `wsPath` is set, under `{wsPath}/app/{key}/…` too,
+ * for clients that set `httpPath` to the same prefix as `wsPath` (pusher-js puts `wsPath` in front
+ * of its WebSocket URLs only, and `httpPath` in front of its HTTP ones).
  */
 import type { HeraldModule, ModuleContext } from '../../core/module.js';
 import { CloseCode } from '../../protocol/errors.js';

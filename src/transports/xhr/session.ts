@@ -11,6 +11,13 @@ import { closeFrame, HEARTBEAT_FRAME, messagesFrame } from './framing.js';
 
 export type XhrKind = 'xhr_streaming' | 'xhr_polling';
 
+/**
+ * pusher-js reopens its stream once it has read more than this many characters of one streaming
+ * response (HTTPRequest's MAX_BUFFER_LENGTH, core/http/http_request.ts, 256 KiB) and aborts the
+ * old response: whatever is written to that one afterwards never reaches it.
+ */
+export const STREAM_REOPEN_CHARS = 256 * 1024;
+
 /** What a session needs from its gateway (limits, the shared flush, and being told it closed). */
 export interface SessionHost {
   readonly maxBufferedBytes: number;
@@ -25,6 +32,8 @@ export class XhrSession implements ConnectionTransport {
   private pendingChars = 0;
   private receiver: ServerResponse | undefined = undefined;
   private receiverKind: XhrKind | undefined = undefined;
+  /** Characters written to the attached streaming response (the client's buffer length). */
+  private streamedChars = 0;
   /** When the attached receive request began, or when the last one ended (idle timing). */
   since: number;
   /** The last write to a streaming receiver (heartbeat timing). */
@@ -66,17 +75,30 @@ export class XhrSession implements ConnectionTransport {
     if (this.receiver && !this.flushQueued) this.host.scheduleFlush(this);
   }
 
+  /**
+   * A stream past STREAM_REOPEN_CHARS is about to be replaced by pusher-js: nothing more is
+   * written to it, so messages wait (bounded by maxBufferedBytes) for the new receive request.
+   */
+  private get streamFull(): boolean {
+    return this.receiverKind === 'xhr_streaming' && this.streamedChars > STREAM_REOPEN_CHARS;
+  }
+
   /** Writes what is pending to the attached receiver; a poll ends after one frame. */
   flush(now: number): void {
     this.flushQueued = false;
     const res = this.receiver;
-    if (!res || this.pending.length === 0) return;
+    if (!res || this.pending.length === 0 || this.streamFull) return;
     const frame = messagesFrame(this.pending);
     this.pending = [];
     this.pendingChars = 0;
-    res.write(frame);
-    this.lastWrite = now;
+    this.write(res, frame, now);
     if (this.receiverKind === 'xhr_polling') this.endReceiver(now);
+  }
+
+  private write(res: ServerResponse, text: string, now: number): void {
+    res.write(text);
+    this.streamedChars += text.length;
+    this.lastWrite = now;
   }
 
   closeWith(code: number, reason: string): void {
@@ -92,11 +114,15 @@ export class XhrSession implements ConnectionTransport {
     this.host.sessionClosed(this, code);
   }
 
-  /** A receive request for this session: it replaces any earlier one (pusher-js reopens its stream). */
-  attach(res: ServerResponse, kind: XhrKind, now: number): void {
+  /**
+   * A receive request for this session: it replaces any earlier one (pusher-js reopens its stream).
+   * `written`: characters the gateway already wrote to it (a new stream's prelude and open frame).
+   */
+  attach(res: ServerResponse, kind: XhrKind, now: number, written = 0): void {
     this.endReceiver(now);
     this.receiver = res;
     this.receiverKind = kind;
+    this.streamedChars = written;
     this.since = now;
     this.lastWrite = now;
     res.once('close', () => this.detached(res));
@@ -106,9 +132,8 @@ export class XhrSession implements ConnectionTransport {
   /** Streaming heartbeat, or the end of a poll that had nothing to say. */
   heartbeat(now: number): void {
     const res = this.receiver;
-    if (!res) return;
-    res.write(HEARTBEAT_FRAME);
-    this.lastWrite = now;
+    if (!res || this.streamFull) return;
+    this.write(res, HEARTBEAT_FRAME, now);
     if (this.receiverKind === 'xhr_polling') this.endReceiver(now);
   }
 
