@@ -47,6 +47,22 @@ for (const [what, path, code] of refusals) {
   });
 }
 
+test('an unreadable query closes 4008 with the reason it could not be read', async () => {
+  const crowded = Array.from({ length: 101 }, (_, i) => `p${i}=1`).join('&');
+  const cases: Array<[string, string]> = [
+    [`?protocol=7&${crowded}`, 'No protocol version read: Too many query parameters (limit 100)'],
+    ['?protocol=7&x=%E0%A4%A', 'No protocol version read: Malformed percent-encoding in the query string'],
+  ];
+  for (const [query, reason] of cases) {
+    const raw = await RawClient.connect(`${h.wsUrl}/app/${h.app.key}${query}`);
+    const closed = await raw.closed;
+    assert.deepEqual([closed.code, closed.reason], [4008, reason]);
+  }
+  // The server is still up and takes the next client.
+  const ok = await RawClient.established(h.wsUrl, h.app.key);
+  ok.close();
+});
+
 test('pusher-js gives up on 4001 (unknown app) instead of reconnecting forever', async () => {
   const client = new PusherJs('no-such-key', { cluster: 'local', wsHost: '127.0.0.1', wsPort: h.port, forceTLS: false, enabledTransports: ['ws'] });
   const states: string[] = [];
