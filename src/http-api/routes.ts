@@ -4,7 +4,7 @@ import type { AppRegistry } from '../apps/registry.js';
 import type { ChannelsEngine } from '../channels/engine.js';
 import { channelNameError, isPresenceChannel, channelType } from '../protocol/names.js';
 import { sendJson } from '../platform/http-context.js';
-import type { HttpContext, Router } from '../platform/router.js';
+import type { ApiContext, Router } from '../platform/router.js';
 import { invalid, rateLimited, unavailable } from '../platform/errors.js';
 import { TokenBuckets } from '../platform/token-buckets.js';
 import { apiAppOf, verifyApiBody, verifyApiQuery } from './authenticate.js';
@@ -28,10 +28,10 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
   const { engine } = deps;
   const now = deps.nowSeconds ?? (() => Date.now() / 1000);
   const rateLimiter = deps.rateLimiter ?? new TokenBuckets();
-  const authed = (route: string, handler: (ctx: HttpContext, app: App) => Promise<unknown> | unknown) => {
+  const authed = (route: string, handler: (ctx: ApiContext, app: App) => Promise<unknown> | unknown) => {
     // One promise turn per request (the body): everything after it runs in that callback, and
     // handlers answer synchronously when they can (a publish on the in-process broker).
-    return (ctx: HttpContext): Promise<void> => {
+    return (ctx: ApiContext): Promise<void> => {
       // The signature is checked before the body is read: an unsigned request costs no buffering or hashing.
       const app = verifyApiQuery(ctx, apiAppOf(ctx, deps.apps), now());
       return ctx.body().then((body) => {
@@ -61,7 +61,7 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
     })();
   };
 
-  router.add(
+  router.addLean(
     'POST',
     '/apps/:appId/events',
     authed('events', (ctx, app) => {
@@ -72,7 +72,7 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
     }),
   );
 
-  router.add(
+  router.addLean(
     'POST',
     '/apps/:appId/batch_events',
     authed('batch_events', async (ctx, app) => {
@@ -101,7 +101,7 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
     }),
   );
 
-  router.add(
+  router.addLean(
     'GET',
     '/apps/:appId/channels',
     authed('channels', async (ctx, app) => {
@@ -122,7 +122,7 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
     }),
   );
 
-  router.add(
+  router.addLean(
     'GET',
     '/apps/:appId/channels/:channel',
     authed('channel', async (ctx, app) => {
@@ -144,7 +144,7 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
     }),
   );
 
-  router.add(
+  router.addLean(
     'GET',
     '/apps/:appId/channels/:channel/users',
     authed('channel_users', async (ctx, app) => {
@@ -158,7 +158,7 @@ export function registerHttpApi(router: Router, deps: HttpApiDeps): void {
     }),
   );
 
-  router.add(
+  router.addLean(
     'POST',
     '/apps/:appId/users/:userId/terminate_connections',
     authed('terminate_connections', (ctx, app) => {

@@ -1,7 +1,7 @@
 /** Builds the per-request context and writes responses. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { HttpContext } from './router.js';
+import type { ApiContext, HttpContext, RequestLike, Responder } from './router.js';
 import { invalid, tooLarge } from './errors.js';
 import { JSON_DEPTH_MESSAGE, jsonTextTooDeep } from '../protocol/json-depth.js';
 
@@ -42,22 +42,20 @@ function decodeLoose(value: string): string {
   }
 }
 
-/** Per-request state; a class so a request costs one object, not one closure per accessor. */
-class RequestContext implements HttpContext {
+/**
+ * Per-request state; a class so a request costs one object, not one closure per accessor.
+ * Subclasses say where the body comes from (Node's request stream, or the lean path's buffer).
+ */
+abstract class RequestState {
   readonly method: string;
   readonly path: string;
   params: Record<string, string> = {};
   readonly query: Array<[string, string]>;
   readonly requestId: string;
-  private bodyPromise: Promise<Buffer> | undefined = undefined;
-  /** Set by readBody just before its promise resolves (no extra promise turn to record it). */
+  /** Set once the whole body is in (by readBody just before its promise resolves: no extra turn). */
   bodyRead: Buffer | undefined = undefined;
 
-  constructor(
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
-    private readonly maxBodyBytes: number,
-  ) {
+  constructor(req: RequestLike) {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     this.path = q < 0 ? rawUrl : rawUrl.slice(0, q);
@@ -69,14 +67,11 @@ class RequestContext implements HttpContext {
     this.method = method === 'POST' || method === 'GET' ? method : method.toUpperCase();
   }
 
+  abstract body(): Promise<Buffer>;
+
   queryValue(name: string): string | undefined {
     for (const [k, v] of this.query) if (k === name) return v;
     return undefined;
-  }
-
-  body(): Promise<Buffer> {
-    this.bodyPromise ??= readBody(this.req, this.maxBodyBytes, this);
-    return this.bodyPromise;
   }
 
   async json<T>(): Promise<T> {
@@ -86,6 +81,40 @@ class RequestContext implements HttpContext {
   bodyJson<T>(): T {
     if (this.bodyRead === undefined) throw new Error('bodyJson() before the body was read');
     return parseJsonBody<T>(this.bodyRead);
+  }
+}
+
+/** A request Node's HTTP server parsed: the body is read from its stream on demand. */
+class NodeRequestContext extends RequestState implements HttpContext {
+  private bodyPromise: Promise<Buffer> | undefined = undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    private readonly maxBodyBytes: number,
+  ) {
+    super(req);
+  }
+
+  body(): Promise<Buffer> {
+    this.bodyPromise ??= readBody(this.req, this.maxBodyBytes, this);
+    return this.bodyPromise;
+  }
+}
+
+/** A request of the lean path (platform/http1): its body arrived whole before the handler runs. */
+class LeanRequestContext extends RequestState implements ApiContext {
+  constructor(
+    readonly req: RequestLike,
+    readonly res: Responder,
+    body: Buffer,
+  ) {
+    super(req);
+    this.bodyRead = body;
+  }
+
+  body(): Promise<Buffer> {
+    return Promise.resolve(this.bodyRead!);
   }
 }
 
@@ -120,7 +149,11 @@ function nextRequestId(): string {
 }
 
 export function createContext(req: IncomingMessage, res: ServerResponse, maxBodyBytes: number): HttpContext {
-  return new RequestContext(req, res, maxBodyBytes);
+  return new NodeRequestContext(req, res, maxBodyBytes);
+}
+
+export function createLeanContext(req: RequestLike, res: Responder, body: Buffer): ApiContext {
+  return new LeanRequestContext(req, res, body);
 }
 
 function readBody(req: IncomingMessage, limit: number, into: { bodyRead: Buffer | undefined }): Promise<Buffer> {
@@ -156,7 +189,7 @@ function readBody(req: IncomingMessage, limit: number, into: { bodyRead: Buffer 
   });
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(res: Responder, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
   // Every 429 says when to come back; the rate limits are per second, so one second is enough.
   if (status === 429 && headers['Retry-After'] === undefined && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', '1');
@@ -165,7 +198,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-export function sendText(res: ServerResponse, status: number, text: string, contentType = 'text/plain; charset=utf-8'): void {
+export function sendText(res: Responder, status: number, text: string, contentType = 'text/plain; charset=utf-8'): void {
   if (res.headersSent) return;
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
   res.end(text);

@@ -3,7 +3,7 @@
  * Route handlers throw DomainError; the router's request handler (and the xhr forwarder) answer
  * with `sendError`. Beams keeps its own body format on top of `HTTP_STATUS` (beams/errors.ts).
  */
-import type { ServerResponse } from 'node:http';
+import type { Responder } from './router.js';
 import type { DomainError, ErrorKind } from './errors.js';
 import { sendJson } from './http-context.js';
 
@@ -40,7 +40,7 @@ export function errorHeaders(err: DomainError): Record<string, string> {
   return { 'Retry-After': '1', 'X-RateLimit-Limit': String(err.limitPerSecond), 'X-RateLimit-Remaining': '0' };
 }
 
-export function sendError(res: ServerResponse, err: DomainError): void {
+export function sendError(res: Responder, err: DomainError): void {
   const { status, body, headers } = httpErrorResponse(err);
   sendJson(res, status, body, headers);
 }

@@ -2,11 +2,33 @@
  * A small HTTP router: exact segments and `:param` captures; capabilities register their routes.
  * Handlers refuse by throwing DomainError (platform/errors.ts); http-errors.ts maps it to a response.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 
-export interface HttpContext {
-  req: IncomingMessage;
-  res: ServerResponse;
+/** The request as every route may read it: Node's IncomingMessage or the lean path's request. */
+export interface RequestLike {
+  method?: string;
+  url?: string;
+  headers: IncomingHttpHeaders;
+  socket: { remoteAddress?: string };
+}
+
+/** The response as every route may write it: Node's ServerResponse or the lean path's response. */
+export interface Responder {
+  statusCode: number;
+  readonly headersSent: boolean;
+  setHeader(name: string, value: string | number): unknown;
+  hasHeader(name: string): boolean;
+  writeHead(status: number, headers?: Record<string, string | number>): { end(body?: string): unknown };
+  end(body?: string): unknown;
+}
+
+/**
+ * What a lean route (Router.addLean) uses: no streams, a body read whole. The Pusher HTTP API is
+ * written against this, so it runs on the lean path (platform/http1) and on Node's alike.
+ */
+export interface ApiContext {
+  req: RequestLike;
+  res: Responder;
   method: string;
   /** Raw request path without the query string (as signed by Pusher clients). */
   path: string;
@@ -25,21 +47,29 @@ export interface HttpContext {
   requestId: string;
 }
 
-export type RouteHandler = (ctx: HttpContext) => unknown | Promise<unknown>;
+/** The context of routes served by Node's HTTP server: its request and response objects. */
+export interface HttpContext extends ApiContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+}
 
-interface Route {
+export type RouteHandler = (ctx: HttpContext) => unknown | Promise<unknown>;
+export type ApiRouteHandler = (ctx: ApiContext) => unknown | Promise<unknown>;
+
+/** A lean route's handler needs only ApiContext; the others get Node's request and response. */
+type RouteKind = { lean: true; handler: ApiRouteHandler } | { lean: false; handler: RouteHandler };
+
+type Route = RouteKind & {
   method: string;
   segments: string[];
-  handler: RouteHandler;
   /** Metric label, e.g. `POST /apps/:appId/events`. */
   name: string;
-}
+};
 
-export interface RouteMatch {
-  handler: RouteHandler;
+export type RouteMatch = RouteKind & {
   params: Record<string, string>;
   name: string;
-}
+};
 
 export class Router {
   private readonly routes: Route[] = [];
@@ -49,7 +79,19 @@ export class Router {
   private readonly anyFirstSegment: Route[] = [];
 
   add(method: string, pattern: string, handler: RouteHandler): this {
-    const route: Route = { method: method.toUpperCase(), segments: pattern.split('/').slice(1), handler, name: `${method.toUpperCase()} ${pattern}` };
+    return this.register(method, pattern, { lean: false, handler });
+  }
+
+  /**
+   * A route whose handler needs only ApiContext (no streaming, no Node objects): plain HTTP/1.1
+   * requests to it are served on the lean path (platform/http1), the rest by Node's server.
+   */
+  addLean(method: string, pattern: string, handler: ApiRouteHandler): this {
+    return this.register(method, pattern, { lean: true, handler });
+  }
+
+  private register(method: string, pattern: string, kind: RouteKind): this {
+    const route: Route = { ...kind, method: method.toUpperCase(), segments: pattern.split('/').slice(1), name: `${method.toUpperCase()} ${pattern}` };
     this.routes.push(route);
     const first = route.segments[0] ?? '';
     if (first.startsWith(':') || first === '*') {
@@ -76,7 +118,7 @@ export class Router {
         pathMatched = true;
         continue;
       }
-      return { handler: route.handler, params, name: route.name };
+      return route.lean ? { lean: true, handler: route.handler, params, name: route.name } : { lean: false, handler: route.handler, params, name: route.name };
     }
     return pathMatched ? 'method' : undefined;
   }
