@@ -26,6 +26,8 @@ export const configSchema = z.object({
   maxBufferedBytes: z.number().int().min(16 * 1024).default(4 * 1024 * 1024),
   /** Concurrent WebSocket connections from one IP address (0 = unlimited); over it: close 4100. */
   maxConnectionsPerIp: z.number().int().min(0).default(0),
+  /** Serve plain HTTP/1.1 API requests on Herald's own request path (platform/http1); false: Node's server for all. */
+  leanHttp: z.boolean().default(true),
   /** Time allowed for a client to send complete HTTP/upgrade request headers. */
   handshakeTimeoutMs: z.number().int().min(1000).max(600000).default(10000),
   /** Path prefix in front of /app/{key} (pusher-js `wsPath`). */
@@ -110,6 +112,7 @@ export const SETTINGS: Setting[] = [
   { path: 'pongTimeout', env: 'HERALD_PONG_TIMEOUT', flag: '--pong-timeout', type: 'int', default: '30', description: 'Seconds to wait for a reply to a server ping before closing with 4201.' },
   { path: 'maxFrameBytes', env: 'HERALD_MAX_FRAME_BYTES', flag: '--max-frame-bytes', type: 'int', default: '262144', description: 'Largest WebSocket message accepted; larger ones close the socket with 1009.' },
   { path: 'maxBodyBytes', env: 'HERALD_MAX_BODY_BYTES', flag: '--max-body-bytes', type: 'int', default: '1048576', description: 'Largest HTTP request body accepted (413 beyond).' },
+  { path: 'leanHttp', env: 'HERALD_LEAN_HTTP', flag: '--lean-http', type: 'bool', default: 'true', description: 'Serve plain HTTP/1.1 API requests (the Pusher HTTP API, /health) on Herald\'s own lean request path; false sends every request through Node\'s HTTP server. Without TLS only.' },
   { path: 'maxBufferedBytes', env: 'HERALD_MAX_BUFFERED_BYTES', flag: '--max-buffered-bytes', type: 'int', default: '4194304', description: 'Bytes queued for a client that does not read before it is disconnected with 4100.' },
   { path: 'wsPath', env: 'HERALD_WS_PATH', flag: '--ws-path', type: 'string', default: '', description: 'Path prefix before /app/{key} (pusher-js wsPath).' },
   { path: 'app.id', env: 'HERALD_APP_ID', flag: '--app-id', type: 'string', description: 'Default app id.' },

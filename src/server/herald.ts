@@ -14,15 +14,15 @@ import { CloseCode } from '../protocol/errors.js';
 import type { Broker } from '../scaling/broker.js';
 import { createScaling } from '../scaling/create.js';
 import { memoryScaling, type Scaling } from '../scaling/scaling.js';
-import { createContext, sendJson } from '../platform/http-context.js';
+import { sendJson } from '../platform/http-context.js';
 import { createLogger, type Logger } from '../platform/logger.js';
 import type { ValidEvent } from '../http-api/publish.js';
 import type { CoreContext, HeraldHooks, HeraldModule } from '../core/module.js';
 import { planStart, ServiceRegistry } from '../platform/module-graph.js';
 import { defaultModules } from './modules.js';
-import { Router } from '../platform/router.js';
-import { DomainError, notFound } from '../platform/errors.js';
-import { sendError } from '../platform/http-errors.js';
+import { Router, type RouteMatch } from '../platform/router.js';
+import { LeanHttpFront } from '../platform/http1/front.js';
+import { handleHttp, handleLean, type DispatchDeps } from './http-dispatch.js';
 import { loadTlsMaterial, reloadTls, type TlsFiles } from './tls.js';
 import { WebSocketGateway } from '../transports/websocket/gateway.js';
 import { TokenBuckets } from '../platform/token-buckets.js';
@@ -68,6 +68,8 @@ export interface Herald {
   services: ServiceRegistry;
   hooks: HeraldHooks;
   server: Server;
+  /** The lean request path's counters; undefined when it is off (TLS, HERALD_LEAN_HTTP=false). */
+  leanHttp: { served: number; handedOff: number } | undefined;
   /** Graceful stop: refuse new work, tell clients to reconnect (4200), drain, close. */
   close(): Promise<void>;
   /** True once close() has begun (readiness fails while draining). */
@@ -119,6 +121,8 @@ interface HttpServer {
   server: Server;
   /** Set when TLS is configured (SIGHUP reloads its certificate). */
   https: { server: HttpsServer; files: TlsFiles } | undefined;
+  /** The lean request path, unless TLS is on or HERALD_LEAN_HTTP=false. */
+  lean: LeanHttpFront<RouteMatch & { lean: true }> | undefined;
 }
 
 async function createCore(options: StartOptions): Promise<Core> {
@@ -158,8 +162,8 @@ function registerCoreRoutes(core: Core, state: NodeState): void {
       for (const hook of hooks.apiCall) hook(app, route);
     },
   });
-  router.add('GET', '/health', (ctx) => sendJson(ctx.res, 200, { status: 'ok' }));
-  router.add('GET', '/ready', async (ctx) => {
+  router.addLean('GET', '/health', (ctx) => sendJson(ctx.res, 200, { status: 'ok' }));
+  router.addLean('GET', '/ready', async (ctx) => {
     const problems: string[] = [];
     // While starting, the modules' checks would wait for the very connections start-up retries.
     if (state.starting) return sendJson(ctx.res, 503, { status: 'not ready', problems: ['starting: waiting for dependencies (PostgreSQL, Redis or NATS)'] });
@@ -187,21 +191,24 @@ function createGateway({ engine, config, logger }: Core): WebSocketGateway {
 
 /** The HTTP(S) server: requests to the router, upgrades to the gateway or a module. Not listening yet. */
 function createHttpServer(core: Core, gateway: WebSocketGateway, state: NodeState): HttpServer {
-  const { config, router, logger, hooks } = core;
+  const { config, router, hooks } = core;
+  const dispatch: DispatchDeps = { logger: core.logger, hooks };
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (state.starting && !PROBE_PATHS.has((req.url ?? '').split('?')[0]!)) return refuseWhileStarting(res);
-    handleHttp(req, res, router, config.maxBodyBytes, logger, hooks);
+    handleHttp(req, res, router, config.maxBodyBytes, dispatch);
   };
   const tlsFiles: TlsFiles | undefined = config.tlsCert && config.tlsKey ? { certPath: config.tlsCert, keyPath: config.tlsKey } : undefined;
   // Node checks headersTimeout only every connectionsCheckingInterval (30 s by default), which
   // would let a slow handshake live up to 30 s past its limit: check at a quarter of the limit.
-  const serverOptions = { keepAliveTimeout: 65_000, connectionsCheckingInterval: Math.max(250, Math.min(5000, config.handshakeTimeoutMs / 4)) };
+  const serverOptions = { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, connectionsCheckingInterval: checkingInterval(config) };
   const httpsServer = tlsFiles ? createHttpsServer({ ...loadTlsMaterial(tlsFiles), ...serverOptions }, onRequest) : undefined;
   // https.Server has every http.Server method modules use (on('upgrade'), close…), so one type serves both.
   const server: Server = httpsServer ?? createServer(serverOptions, onRequest);
   // A client that opens a socket and dribbles its headers must not hold it forever (slowloris).
   server.headersTimeout = config.handshakeTimeoutMs;
   server.requestTimeout = Math.max(config.handshakeTimeoutMs, 30_000);
+  // Installed before any module adds its own 'connection' listener (it replaces Node's).
+  const lean = !httpsServer && config.leanHttp ? createLeanFront(server, core, state, dispatch) : undefined;
   server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0]!;
     if (state.draining || state.starting) {
@@ -218,14 +225,52 @@ function createHttpServer(core: Core, gateway: WebSocketGateway, state: NodeStat
     // Requests that never reach the router (docs/hardening.md) still get a JSON error body.
     const [status, message] =
       err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? ['408 Request Timeout', `Request timed out: headers must arrive within ${server.headersTimeout} ms, the whole request within ${server.requestTimeout} ms`]
+        ? ['408 Request Timeout', requestTimeoutMessage(server)]
         : err.code === 'HPE_HEADER_OVERFLOW'
           ? ['431 Request Header Fields Too Large', 'Request line and headers together must stay under 16 KB']
           : ['400 Bad Request', 'Malformed HTTP request'];
-    const body = JSON.stringify({ error: message });
-    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(closingJsonResponse(status, message));
   });
-  return { server, https: httpsServer && tlsFiles ? { server: httpsServer, files: tlsFiles } : undefined };
+  return { server, https: httpsServer && tlsFiles ? { server: httpsServer, files: tlsFiles } : undefined, lean };
+}
+
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+function checkingInterval(config: HeraldConfig): number {
+  return Math.max(250, Math.min(5000, config.handshakeTimeoutMs / 4));
+}
+
+function requestTimeoutMessage(server: Server): string {
+  return `Request timed out: headers must arrive within ${server.headersTimeout} ms, the whole request within ${server.requestTimeout} ms`;
+}
+
+function closingJsonResponse(status: string, message: string): string {
+  const body = JSON.stringify({ error: message });
+  return `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+/**
+ * The lean request path (platform/http1) in front of Node's server: plain requests to lean routes
+ * (the Pusher HTTP API, /health) once the node serves; everything else, and everything while
+ * starting, goes to Node's server as before.
+ */
+function createLeanFront(server: Server, core: Core, state: NodeState, dispatch: DispatchDeps): LeanHttpFront<RouteMatch & { lean: true }> {
+  const { config, router } = core;
+  return new LeanHttpFront<RouteMatch & { lean: true }>(server, {
+    route: (head) => {
+      if (state.starting) return undefined;
+      const q = head.url.indexOf('?');
+      const match = router.match(head.method, q < 0 ? head.url : head.url.slice(0, q));
+      return match !== undefined && match !== 'method' && match.lean ? match : undefined;
+    },
+    serve: (match, req, res, body) => handleLean(match, req, res, body, dispatch),
+    maxBodyBytes: config.maxBodyBytes,
+    headersTimeoutMs: server.headersTimeout,
+    requestTimeoutMs: server.requestTimeout,
+    keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+    checkIntervalMs: checkingInterval(config),
+    timeoutResponse: () => closingJsonResponse('408 Request Timeout', requestTimeoutMessage(server)),
+  });
 }
 
 function listen(server: Server, config: HeraldConfig): Promise<void> {
@@ -284,6 +329,7 @@ function heraldHandle(core: Core, http: HttpServer, gateway: WebSocketGateway, s
     services,
     hooks: core.hooks,
     server,
+    leanHttp: http.lean?.stats,
     get draining() {
       return state.draining;
     },
@@ -293,18 +339,21 @@ function heraldHandle(core: Core, http: HttpServer, gateway: WebSocketGateway, s
       return true;
     },
     close() {
-      closing ??= shutDown(core, server, gateway, state, started);
+      closing ??= shutDown(core, http, gateway, state, started);
       return closing;
     },
   };
 }
 
 /** Graceful stop: refuse new work, tell clients to reconnect (4200), drain, stop the modules, close. */
-async function shutDown(core: Core, server: Server, gateway: WebSocketGateway, state: NodeState, started: HeraldModule[]): Promise<void> {
+async function shutDown(core: Core, http: HttpServer, gateway: WebSocketGateway, state: NodeState, started: HeraldModule[]): Promise<void> {
+  const { server, lean } = http;
   const { config, engine, logger, hooks, scaling, broker } = core;
   state.draining = true;
   engine.stop();
   server.close();
+  // Node's close() ends its idle keep-alive connections; the lean path's are ended the same way.
+  lean?.closeIdle();
   const deadlineAt = Date.now() + Math.max(100, config.shutdownTimeoutMs);
   // 1. Tell clients to reconnect elsewhere (4200) and let them finish the close handshake
   //    (terminating at once would lose the close frame: clients would see 1006 and back off).
@@ -333,6 +382,7 @@ async function shutDown(core: Core, server: Server, gateway: WebSocketGateway, s
   await broker.stop().catch(() => undefined);
   gateway.terminateAll();
   server.closeAllConnections();
+  lean?.closeAll();
 }
 
 /** Runs the beforePublish hooks in order; synchronous unless a hook returns a promise. */
@@ -364,95 +414,6 @@ function withdrawDevelopmentApp(registry: MemoryAppRegistry, devId: string, logg
   const unsubscribe = registry.onChange((id) => {
     if (id !== devId && check()) unsubscribe();
   });
-}
-
-const CORS_HEADERS = {
-  'Access-Control-Allow-Origin': '*',
-  'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE, OPTIONS',
-  'Access-Control-Allow-Headers': 'Content-Type, Authorization, X-Pusher-Library, X-Request-Id',
-  'Access-Control-Max-Age': '600',
-};
-const CORS_ENTRIES = Object.entries(CORS_HEADERS);
-
-/**
- * Routes one request. Not an async function: a handler that answers synchronously (or whose promise
- * is already settled) finishes without the extra promise turns an `await` and an async wrapper
- * cost on every API call; errors of either kind go through the same responder.
- */
-function handleHttp(req: IncomingMessage, res: ServerResponse, router: Router, maxBodyBytes: number, logger: Logger, hooks: HeraldHooks): void {
-  const started = performance.now();
-  let routeName = 'unmatched';
-  let requestId: string | undefined;
-  // CORS headers matter only to browsers, which always send Origin on cross-origin requests and
-  // preflights; server-to-server API calls (the SDKs) skip the header work.
-  if (req.headers.origin !== undefined) for (const [k, v] of CORS_ENTRIES) res.setHeader(k, v);
-  let pending: unknown;
-  try {
-    const ctx = createContext(req, res, maxBodyBytes);
-    requestId = ctx.requestId;
-    res.setHeader('X-Request-Id', ctx.requestId);
-    if (ctx.method === 'OPTIONS') {
-      res.writeHead(204).end();
-      return finishHttp(req, res, routeName, requestId, started, logger, hooks);
-    }
-    const match = router.match(ctx.method, ctx.path);
-    if (match === 'method') throw new DomainError('not_allowed', `Method ${ctx.method} not allowed on ${ctx.path}`);
-    if (!match) throw notFound(`Not found: ${ctx.method} ${ctx.path.slice(0, 200)}`);
-    routeName = match.name;
-    ctx.params = match.params;
-    pending = match.handler(ctx);
-  } catch (err) {
-    respondWithError(err, req, res, requestId, logger);
-    return finishHttp(req, res, routeName, requestId, started, logger, hooks);
-  }
-  // Any thenable, as `await` would (handlers return promises or plain values).
-  if (isThenable(pending)) {
-    pending.then(
-      () => {
-        if (!res.headersSent) res.writeHead(204).end();
-        finishHttp(req, res, routeName, requestId, started, logger, hooks);
-      },
-      (err: unknown) => {
-        respondWithError(err, req, res, requestId, logger);
-        finishHttp(req, res, routeName, requestId, started, logger, hooks);
-      },
-    );
-    return;
-  }
-  if (!res.headersSent) res.writeHead(204).end();
-  finishHttp(req, res, routeName, requestId, started, logger, hooks);
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value instanceof Promise || (typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function');
-}
-
-function respondWithError(err: unknown, req: IncomingMessage, res: ServerResponse, requestId: string | undefined, logger: Logger): void {
-  if (err instanceof DomainError) {
-    sendError(res, err);
-  } else {
-    logger.error({ err, reqId: requestId, url: req.url?.split('?')[0] }, 'HTTP handler failed');
-    sendJson(res, 500, { error: 'Internal server error' });
-  }
-}
-
-/** Access log (debug) and the httpRequest hooks (metrics), once per request whatever its outcome. */
-function finishHttp(req: IncomingMessage, res: ServerResponse, routeName: string, requestId: string | undefined, started: number, logger: Logger, hooks: HeraldHooks): void {
-  const ms = performance.now() - started;
-  // Access log: path only (query strings carry auth signatures), and only when debug is on.
-  if (logger.isLevelEnabled('debug')) {
-    logger.debug(
-      { reqId: requestId, method: req.method, path: req.url?.split('?')[0]?.slice(0, 200), route: routeName, status: res.statusCode, ms: Math.round(ms * 10) / 10, remote: req.socket.remoteAddress },
-      'http request',
-    );
-  }
-  for (const hook of hooks.httpRequest) {
-    try {
-      hook(req.method ?? 'GET', routeName, res.statusCode, ms);
-    } catch {
-      /* metrics must not break requests */
-    }
-  }
 }
 
 /** Liveness and readiness answer during start-up; everything else waits for the dependencies. */
