@@ -84,7 +84,10 @@ export class Router {
 
   /**
    * A route whose handler needs only ApiContext (no streaming, no Node objects): plain HTTP/1.1
-   * requests to it are served on the lean path (platform/http1), the rest by Node's server.
+   * requests to it are served on the lean path (platform/http1), the rest by Node's server. On the
+   * lean path `ctx.req.headers` holds only host, content-length, content-type, connection, origin,
+   * x-request-id, authorization and user-agent (http1/head.ts): a route that reads another header
+   * must be added with add().
    */
   addLean(method: string, pattern: string, handler: ApiRouteHandler): this {
     return this.register(method, pattern, { lean: true, handler });

@@ -18,7 +18,10 @@ export interface RequestHead {
   method: string;
   /** The request target as received (path and query). */
   url: string;
-  /** Lower-case names, one value each (duplicates are handed off). */
+  /**
+   * The headers the lean path keeps (KEPT_BY_LENGTH: host, content-length, content-type,
+   * connection, origin, x-request-id, authorization, user-agent), lower-case names, one value each.
+   */
   headers: IncomingHttpHeaders;
   /** Body length from Content-Length (0 without one). */
   contentLength: number;
@@ -32,16 +35,15 @@ export type HeadResult = RequestHead | 'incomplete' | 'handOff';
 
 const CRLF2 = Buffer.from('\r\n\r\n');
 /**
- * Visible ASCII, space, tab and CRLF line ends only: control bytes, a bare CR or LF and obs-text
- * are Node's to judge.
+ * The whole head in the plain shape, checked in one pass: a request line with a lean method
+ * (GET/POST/DELETE; HEAD, OPTIONS, PUT… go to Node), an origin-form target of visible characters
+ * and HTTP/1.1, then `token:value` header lines of visible characters, spaces and tabs, separated
+ * by CRLF. A bare CR or LF, control bytes, obs-text and obs-fold do not match. The classes on
+ * either side of each separator are disjoint, so the match never backtracks.
  */
-const UNUSUAL_BYTE = /[^\t\r\n\x20-\x7e]|\r(?!\n)|(?<!\r)\n/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const PLAIN_HEAD = /^(?:GET|POST|DELETE) \/[!-~]* HTTP\/1\.1(?:\r\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e]*)*$/;
 const DIGITS = /^\d{1,15}$/;
-/** Methods whose lean handling is defined; the rest (HEAD, OPTIONS, PUT…) go to Node. */
-const LEAN_METHODS = new Set(['GET', 'POST', 'DELETE']);
-/** Headers whose presence alone means Node must handle the request. */
-const NODE_ONLY_HEADERS = new Set(['transfer-encoding', 'upgrade', 'expect', 'te', 'trailer', 'http2-settings']);
+const REQUEST_LINE_SUFFIX = ' HTTP/1.1'.length;
 
 /** Reads the head starting at `start` of `buf`. */
 export function readRequestHead(buf: Buffer, start: number): HeadResult {
@@ -50,20 +52,21 @@ export function readRequestHead(buf: Buffer, start: number): HeadResult {
   if (end - start > MAX_HEAD_BYTES) return 'handOff';
   // latin1: one char per byte, so a stray non-ASCII byte is seen (and handed off), never decoded.
   const text = buf.toString('latin1', start, end);
-  if (UNUSUAL_BYTE.test(text)) return 'handOff';
-  const lineEnd = text.indexOf('\r\n');
-  const line = lineEnd < 0 ? text : text.slice(0, lineEnd);
-  const requestLine = readRequestLine(line);
-  if (!requestLine) return 'handOff';
-  const headers = lineEnd < 0 ? {} : readHeaders(text, lineEnd + 2);
+  if (!PLAIN_HEAD.test(text)) return 'handOff';
+  let lineEnd = text.indexOf('\r\n');
+  if (lineEnd < 0) lineEnd = text.length;
+  const space = text.indexOf(' ');
+  const headers = readHeaders(text, lineEnd + 2);
   if (!headers || headers.host === undefined) return 'handOff';
+  if (headers['transfer-encoding'] !== undefined || headers.upgrade !== undefined || headers.expect !== undefined) return 'handOff';
+  if (headers.te !== undefined || headers.trailer !== undefined || headers['http2-settings'] !== undefined) return 'handOff';
   const length = headers['content-length'];
   if (length !== undefined && !DIGITS.test(length)) return 'handOff';
   const connection = headers.connection?.toLowerCase();
   if (connection !== undefined && connection.includes('upgrade')) return 'handOff';
   return {
-    method: requestLine.method,
-    url: requestLine.url,
+    method: text.slice(0, space),
+    url: text.slice(space + 1, lineEnd - REQUEST_LINE_SUFFIX),
     headers,
     contentLength: length === undefined ? 0 : Number(length),
     keepAlive: connection === undefined || !connection.includes('close'),
@@ -71,32 +74,44 @@ export function readRequestHead(buf: Buffer, start: number): HeadResult {
   };
 }
 
-function readRequestLine(line: string): { method: string; url: string } | undefined {
-  const firstSpace = line.indexOf(' ');
-  const lastSpace = line.lastIndexOf(' ');
-  if (firstSpace <= 0 || lastSpace === firstSpace) return undefined;
-  if (line.slice(lastSpace + 1) !== 'HTTP/1.1') return undefined;
-  const method = line.slice(0, firstSpace);
-  const url = line.slice(firstSpace + 1, lastSpace);
-  if (!LEAN_METHODS.has(method) || url.charCodeAt(0) !== 0x2f /* / */ || url.includes(' ')) return undefined;
-  return { method, url };
+/**
+ * Headers the lean path keeps (what lean routes and the dispatcher read, and what decides whether
+ * the request is lean), by name length so that most other headers cost one length check. A lean
+ * route sees only these (Router.addLean says so); every other header is skipped unread.
+ */
+const KEPT_BY_LENGTH: ReadonlyMap<number, readonly string[]> = groupByLength([
+  'host', 'content-length', 'content-type', 'connection', 'origin', 'x-request-id', 'authorization', 'user-agent',
+  // Present means Node's: they are kept only to be seen.
+  'transfer-encoding', 'upgrade', 'expect', 'te', 'trailer', 'http2-settings',
+]);
+
+function groupByLength(names: string[]): Map<number, string[]> {
+  const byLength = new Map<number, string[]>();
+  for (const name of names) byLength.set(name.length, [...(byLength.get(name.length) ?? []), name]);
+  return byLength;
 }
 
-/** Header lines from `from` to the end of `text`; undefined when any of them needs Node. */
-function readHeaders(text: string, from: number): Record<string, string> | undefined {
+/**
+ * The kept header lines from `from` to the end of `text` (PLAIN_HEAD has checked their shape);
+ * undefined when a kept one repeats (Node joins or refuses repeats) or there are too many lines.
+ */
+function readHeaders(text: string, from: number): IncomingHttpHeaders | undefined {
   const headers: Record<string, string> = {};
   let count = 0;
   let at = from;
   while (at < text.length) {
     let next = text.indexOf('\r\n', at);
     if (next < 0) next = text.length;
+    if (++count > MAX_HEADERS) return undefined;
     const colon = text.indexOf(':', at);
-    if (colon <= at || colon > next || ++count > MAX_HEADERS) return undefined;
-    const rawName = text.slice(at, colon);
-    if (!TOKEN.test(rawName)) return undefined;
-    const name = rawName.toLowerCase();
-    if (NODE_ONLY_HEADERS.has(name) || headers[name] !== undefined) return undefined;
-    headers[name] = text.slice(colon + 1, next).trim();
+    const candidates = KEPT_BY_LENGTH.get(colon - at);
+    if (candidates !== undefined) {
+      const name = text.slice(at, colon).toLowerCase();
+      if (candidates.includes(name)) {
+        if (headers[name] !== undefined) return undefined;
+        headers[name] = text.slice(colon + 1, next).trim();
+      }
+    }
     at = next + 2;
   }
   return headers;
