@@ -7,7 +7,7 @@ const oneShotHash = (crypto as { hash?: OneShotHash }).hash;
 
 interface OneShotHash {
   (algorithm: string, data: string | Uint8Array, encoding: 'buffer'): Buffer;
-  (algorithm: string, data: string | Uint8Array, encoding: 'hex'): string;
+  (algorithm: string, data: string | Uint8Array, encoding: 'hex' | 'latin1'): string;
 }
 
 /**
@@ -30,9 +30,11 @@ function outerBlock(secret: string, message: string | Uint8Array): Buffer {
   const inner = maxBytes <= HMAC_SCRATCH.length - SHA256_BLOCK ? HMAC_SCRATCH : Buffer.allocUnsafe(SHA256_BLOCK + maxBytes);
   pads.inner.copy(inner, 0);
   const length = typeof message === 'string' ? inner.write(message, SHA256_BLOCK, 'utf8') : (inner.set(message, SHA256_BLOCK), message.length);
-  const innerDigest = oneShotHash!('sha256', inner.subarray(0, SHA256_BLOCK + length), 'buffer');
+  // The inner digest as a latin1 string (one char per byte), written into the outer block's digest
+  // slot: a 'buffer' digest costs ~0.9 µs more per call (Node allocates a backing store for it).
+  const innerDigest = oneShotHash!('sha256', inner.subarray(0, SHA256_BLOCK + length), 'latin1');
   // The outer block is per secret and used synchronously, so its digest slot can be rewritten.
-  innerDigest.copy(pads.outer, SHA256_BLOCK);
+  pads.outer.write(innerDigest, SHA256_BLOCK, 'latin1');
   return pads.outer;
 }
 
