@@ -1,5 +1,5 @@
 /** Pusher HTTP API request signing, auth_version 1.0 (spec B.1). Pure: no I/O. */
-import { hexEquals, hmacSha256Hex, md5Hex, type Credentials } from './signatures.js';
+import { hexMatchesDigest, hmacSha256Binary, hmacSha256Hex, md5Binary, type Credentials } from './signatures.js';
 
 export const TIMESTAMP_WINDOW_SECONDS = 600;
 
@@ -105,7 +105,7 @@ export function verifySignedQuery(
   }
   const signed = stringToSign(req.method, req.path, req.query);
   let credential: Credentials | undefined;
-  for (const c of candidates) if (hexEquals(authSignature, hmacSha256Hex(c.secret, signed)) && !credential) credential = c;
+  for (const c of candidates) if (hexMatchesDigest(authSignature, hmacSha256Binary(c.secret, signed)) && !credential) credential = c;
   if (!credential) {
     return fail(
       `Invalid signature: you should have sent HmacSHA256Hex(${JSON.stringify(signed)}, your_secret_key), but you sent "${authSignature}"`,
@@ -120,7 +120,7 @@ export function bodyMd5Problem(req: Pick<SignedRequest, 'query' | 'body'>): stri
   let bodyMd5: string | undefined;
   for (const [k, v] of req.query) if (k === 'body_md5') bodyMd5 ??= v;
   if (bodyMd5 === undefined) return 'body_md5 is required when the request has a body';
-  if (!hexEquals(bodyMd5, md5Hex(req.body))) return 'body_md5 does not match the request body';
+  if (!hexMatchesDigest(bodyMd5, md5Binary(req.body))) return 'body_md5 does not match the request body';
   return undefined;
 }
 

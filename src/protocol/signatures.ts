@@ -89,20 +89,46 @@ export function md5Hex(body: string | Uint8Array): string {
 }
 
 /**
- * Constant-time check that `given` (hex in either case, from a caller) spells `expectedHex` (lower
- * case, as Node's digests print it), in JavaScript: the API's signature check runs it twice per
- * request, and each native round trip (a Buffer per operand, timingSafeEqual) cost more than the
- * whole loop. Time depends on the lengths only: every character is visited, differences are
- * OR-ed together, and the one branch (upper-case A-F to lower) looks at the caller's input alone.
+ * HMAC-SHA256 as a binary string (one char per byte, latin1): the cheapest form a digest comes in
+ * (no hex encoding, no Buffer), for comparing with hexMatchesDigest.
  */
-export function hexEquals(given: string, expectedHex: string): boolean {
-  const length = expectedHex.length;
-  let diff = given.length ^ length;
+export function hmacSha256Binary(secret: string, message: string | Uint8Array): string {
+  if (!oneShotHash) return createHmac('sha256', secret).update(message).digest().toString('latin1');
+  return oneShotHash('sha256', outerBlock(secret, message), 'latin1');
+}
+
+/** MD5 as a binary string (one char per byte, latin1), for comparing with hexMatchesDigest. */
+export function md5Binary(body: string | Uint8Array): string {
+  if (oneShotHash) return oneShotHash('md5', body, 'latin1');
+  return createHash('md5').update(body).digest().toString('latin1');
+}
+
+/** Hex digit values by character code; 16 marks a character that is not a hex digit. */
+const HEX_VALUE = new Uint8Array(128).fill(16);
+for (let i = 0; i < 10; i++) HEX_VALUE[0x30 + i] = i;
+for (let i = 0; i < 6; i++) HEX_VALUE[0x41 + i] = HEX_VALUE[0x61 + i] = 10 + i;
+
+/**
+ * Constant-time check that `given` (hex in either case, from a caller) spells the bytes of
+ * `digest` (a binary string: hmacSha256Binary, md5Binary), in JavaScript: the API's signature check
+ * runs it twice per request, and each native round trip (a Buffer per operand, timingSafeEqual)
+ * cost more than the whole loop. Decoding the caller's hex costs half the character visits of
+ * comparing two hex strings, and the digest needs no hex encoding. Time depends on the lengths only:
+ * a wrong length (public: digests have a fixed size) is refused at once, then every byte is visited
+ * and differences, non-hex characters included, are OR-ed together; the table lookups are indexed
+ * by the caller's input alone.
+ */
+export function hexMatchesDigest(given: string, digest: string): boolean {
+  const length = digest.length;
+  if (given.length !== 2 * length) return false;
+  let diff = 0;
   for (let i = 0; i < length; i++) {
-    // Past the end of a shorter input charCodeAt gives NaN, which `| 0` makes 0: still a mismatch.
-    let c = given.charCodeAt(i) | 0;
-    if (c >= 0x41 && c <= 0x46) c += 0x20;
-    diff |= c ^ expectedHex.charCodeAt(i);
+    const high = given.charCodeAt(2 * i);
+    const low = given.charCodeAt(2 * i + 1);
+    const h = HEX_VALUE[high & 0x7f]!;
+    const l = HEX_VALUE[low & 0x7f]!;
+    // Non-zero for a character past ASCII (>> 7) or not a hex digit (a value of 16, >> 4).
+    diff |= ((high | low) >> 7) | ((h | l) >> 4) | (((h << 4) | l) ^ digest.charCodeAt(i));
   }
   return diff === 0;
 }

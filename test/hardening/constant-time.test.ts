@@ -21,7 +21,7 @@ const ALLOWED: Record<string, Array<[fragment: string, why: string]>> = {
   'beams/instances.ts': [['existing.secretKey === secretKey', 'start-up sync of the configured key with the stored one; no caller input']],
   'beams/providers/fcm.ts': [['this.accessToken === entry', 'cache identity of our own OAuth token object']],
   'beams/providers/apns.ts': [['current === usedToken', 'cache identity of our own provider JWT']],
-  'protocol/http-signing.ts': [['c.key === authKey', 'app keys are public (every client page holds one); the secret-bearing signature is compared with hexEquals']],
+  'protocol/http-signing.ts': [['c.key === authKey', 'app keys are public (every client page holds one); the secret-bearing signature is compared with hexMatchesDigest']],
   'scaling/memory-cluster-state.ts': [['token', 'in-process fencing token of the memory backend, not a credential']],
   'scaling/node-lifecycle.ts': [['token', 'node-local registration tokens of the cluster state, not credentials']],
 };
@@ -79,9 +79,9 @@ test('every credential check goes through a constant-time compare', () => {
   // The places that verify caller credentials, and the compare each must use.
   const required: Array<[file: string, needle: string]> = [
     ['protocol/signatures.ts', 'timingSafeEqual(left, right)'],
-    ['protocol/signatures.ts', 'diff |= c ^ expectedHex.charCodeAt(i)'],
-    ['protocol/http-signing.ts', 'hexEquals(authSignature, hmacSha256Hex(c.secret, signed))'],
-    ['protocol/http-signing.ts', 'hexEquals(bodyMd5, md5Hex(req.body))'],
+    ['protocol/signatures.ts', '(((h << 4) | l) ^ digest.charCodeAt(i))'],
+    ['protocol/http-signing.ts', 'hexMatchesDigest(authSignature, hmacSha256Binary(c.secret, signed))'],
+    ['protocol/http-signing.ts', 'hexMatchesDigest(bodyMd5, md5Binary(req.body))'],
     ['apps/admin-api.ts', 'safeEqual(match[1]!, adminToken)'],
     ['beams/routes-admin.ts', 'safeEqual(match[1]!, adminToken)'],
     ['beams/service.ts', 'safeEqual(token, instance.secretKey)'],

@@ -1,7 +1,19 @@
 import { test } from 'node:test';
 import { createHash, createHmac } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { channelAuthString, hexEquals, hmacSha256Digest, hmacSha256Hex, md5Digest, md5Hex, safeEqual, userAuthString, verifyAuth } from '../../src/protocol/signatures.js';
+import {
+  channelAuthString,
+  hexMatchesDigest,
+  hmacSha256Binary,
+  hmacSha256Digest,
+  hmacSha256Hex,
+  md5Binary,
+  md5Digest,
+  md5Hex,
+  safeEqual,
+  userAuthString,
+  verifyAuth,
+} from '../../src/protocol/signatures.js';
 import { stringToSign, verifySignedRequest } from '../../src/protocol/http-signing.js';
 
 const DOC = { key: '278d425bdf160c739803', secret: '7ad3773142a6692b25b8' };
@@ -108,17 +120,44 @@ test('stringToSign sorts lower-cased keys and keeps the received order of equal 
   assert.equal(stringToSign('post', '/p', query), 'POST\n/p\na=1&a=0&b=2&c=3');
 });
 
-test('hexEquals: either case of the expected hex matches; wrong, short, long, odd-length or non-hex input does not', () => {
-  const hex = md5Hex('hello');
-  assert.equal(hexEquals(hex, hex), true);
-  assert.equal(hexEquals(hex.toUpperCase(), hex), true);
-  assert.equal(hexEquals(hex.replace('5d', '5e'), hex), false);
-  assert.equal(hexEquals(hex.slice(0, -1), hex), false);
-  assert.equal(hexEquals(`${hex}0`, hex), false);
-  assert.equal(hexEquals('', hex), false);
-  assert.equal(hexEquals(`${hex.slice(0, 10)}zz${hex.slice(12)}`, hex), false);
-  // Characters that lower-case onto hex digits under a blunt `| 0x20` are still refused.
-  assert.equal(hexEquals(hex.replace(/[0-9]/, (d) => String.fromCharCode(d.charCodeAt(0) - 0x20)), hex), false);
+test('hexMatchesDigest: either case of the digest\'s hex matches; wrong, short, long, odd-length or non-hex input does not', () => {
+  for (const digest of [md5Binary('hello'), hmacSha256Binary(DOC.secret, 'hello')]) {
+    const hex = Buffer.from(digest, 'latin1').toString('hex');
+    assert.equal(hexMatchesDigest(hex, digest), true);
+    assert.equal(hexMatchesDigest(hex.toUpperCase(), digest), true);
+    const mixed = [...hex].map((c, i) => (i % 2 ? c.toUpperCase() : c)).join('');
+    assert.equal(hexMatchesDigest(mixed, digest), true);
+    // A parsed query value is a slice of the query string.
+    assert.equal(hexMatchesDigest(`?x=${hex}&`.slice(3, -1), digest), true);
+    const flipped = (i: number) => `${hex.slice(0, i)}${hex[i] === '0' ? '1' : '0'}${hex.slice(i + 1)}`;
+    for (const i of [0, 1, hex.length - 2, hex.length - 1]) assert.equal(hexMatchesDigest(flipped(i), digest), false, `digit ${i} changed`);
+    assert.equal(hexMatchesDigest(hex.slice(0, -1), digest), false, 'odd length');
+    assert.equal(hexMatchesDigest(hex.slice(0, -2), digest), false, 'short');
+    assert.equal(hexMatchesDigest(`${hex}0`, digest), false, 'odd length, long');
+    assert.equal(hexMatchesDigest(`${hex}00`, digest), false, 'long');
+    assert.equal(hexMatchesDigest('', digest), false);
+    assert.equal(hexMatchesDigest(`${hex.slice(0, 10)}zz${hex.slice(12)}`, digest), false);
+    assert.equal(hexMatchesDigest(hex.replace(/./g, 'g'), digest), false);
+  }
+  // Characters that decode onto the right value when taken loosely are refused: a digit lowered by
+  // 0x20 (what a blunt `| 0x20` case fold would accept), and characters past ASCII whose low seven
+  // bits are the right digit (what a table lookup by `c & 0x7f` alone would accept).
+  const digest = Buffer.from('0123456789abcdef', 'hex').toString('latin1');
+  assert.equal(hexMatchesDigest('0123456789abcdef', digest), true);
+  assert.equal(hexMatchesDigest('\x10123456789abcdef', digest), false);
+  assert.equal(hexMatchesDigest('\xb0123456789abcdef', digest), false);
+  assert.equal(hexMatchesDigest('\u01b0123456789abcdef', digest), false);
+  assert.equal(hexMatchesDigest('0123456789abcde\xe6', digest), false);
+  assert.equal(hexMatchesDigest('0123456789ABCDE\uffc6', digest), false);
+});
+
+test('hmacSha256Binary and md5Binary are the raw digests, one latin1 character per byte', () => {
+  for (const [secret, message] of [['s', 'm'], ['x'.repeat(100), 'y'.repeat(20000)], ['ключ', 'сообщение'], [DOC.secret, Buffer.from([0, 255])]] as const) {
+    assert.equal(hmacSha256Binary(secret, message), createHmac('sha256', secret).update(message).digest().toString('latin1'));
+    assert.equal(md5Binary(message), createHash('md5').update(message).digest().toString('latin1'));
+  }
+  assert.equal(Buffer.from(hmacSha256Binary(DOC.secret, 'one'), 'latin1').length, 32);
+  assert.equal(Buffer.from(md5Binary('one'), 'latin1').length, 16);
 });
 
 test('hmacSha256Hex and md5Hex print what createHmac and createHash print', () => {
