@@ -1,6 +1,6 @@
 /** Client events (spec A.6): client-* on private/presence channels, relayed to the other subscribers. */
 import { ErrorCode } from '../protocol/errors.js';
-import { dataToString, encodeEvent, type InboundFrame } from '../protocol/messages.js';
+import { dataToString, type InboundFrame } from '../protocol/messages.js';
 import { channelType, eventNameError } from '../protocol/names.js';
 import type { AppState } from './app-state.js';
 import type { Connection } from './connection.js';
@@ -50,10 +50,10 @@ export function handleClientEvent(engine: ChannelsEngine, state: AppState, conn:
     return;
   }
   const userId = subscription.userId;
+  // No frame: the nodes with subscribers build it (eventFrame), user_id included.
   void engine.broker.publish({
     appId: app.id,
     channel: channelName,
-    frame: encodeEvent(frame.event, channelName, data, userId),
     excludeSocketId: conn.socketId,
     eventName: frame.event,
     data,

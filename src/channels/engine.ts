@@ -10,8 +10,8 @@ import type { AppRegistry } from '../apps/registry.js';
 import { CloseCode } from '../protocol/errors.js';
 import { checkHandshake } from '../protocol/handshake.js';
 import { channelType } from '../protocol/names.js';
-import { encodeConnectionEstablished, encodeEvent, parseInboundFrame, PING_FRAME, PONG_FRAME } from '../protocol/messages.js';
-import type { Broker, ChannelEvent, Control, ModuleMessage } from '../scaling/broker.js';
+import { encodeConnectionEstablished, parseInboundFrame, PING_FRAME, PONG_FRAME } from '../protocol/messages.js';
+import { eventFrame, type Broker, type ChannelEvent, type Control, type ModuleMessage } from '../scaling/broker.js';
 import { systemClock, type Clock } from '../scaling/clock.js';
 import type { ChannelCache, ClusterNode, Membership, UserPresence } from '../scaling/cluster-state.js';
 import { isPromise, type MaybePromise } from '../scaling/maybe-promise.js';
@@ -303,11 +303,10 @@ export class ChannelsEngine {
     let accepted: Array<Promise<void>> | undefined;
     for (const channel of request.channels) {
       if (channelType(channel).cache) this.cacheEvent(request, channel);
+      // No frame: a node serializes the event only if it has subscribers on the channel (eventFrame).
       const sent = this.broker.publish({
         appId: request.appId,
         channel,
-        // Serialized once per channel; every recipient on every node gets these same bytes.
-        frame: encodeEvent(request.event, channel, request.data),
         excludeSocketId: request.excludeSocketId,
         eventName: request.event,
         data: request.data,
@@ -335,15 +334,19 @@ export class ChannelsEngine {
     const state = this.states.get(event.appId);
     const app = state?.app ?? this.apps.byId(event.appId);
     if (!app) return;
-    const delivered = state ? this.deliverLocal(state, event.channel, event.frame, event.excludeSocketId) : 0;
+    const delivered = state ? this.deliverLocal(state, event) : 0;
     this.emit('published', app, event.channel, event.eventName, event.data, delivered, event.source);
   }
 
-  /** Writes one serialized frame to every local subscriber except `excludeSocketId`. */
-  deliverLocal(state: AppState, channelName: string, frame: string, excludeSocketId?: string): number {
-    const channel = state.channels.get(channelName);
+  /**
+   * Writes the event's frame to every local subscriber but `excludeSocketId`; the frame is built
+   * (once, for all of them) only when the channel has a local subscriber.
+   */
+  deliverLocal(state: AppState, event: ChannelEvent): number {
+    const channel = state.channels.get(event.channel);
     if (!channel || channel.subscribers.size === 0) return 0;
-    const message = new OutboundMessage(frame);
+    const message = new OutboundMessage(eventFrame(event));
+    const excludeSocketId = event.excludeSocketId;
     let count = 0;
     for (const conn of channel.subscribers) {
       if (conn.socketId === excludeSocketId) continue;

@@ -12,14 +12,19 @@
  * implement the same interfaces (docs/scaling.md). Sync/async: methods answer with a plain value
  * in process and with a promise over a network (MaybePromise).
  */
+import { encodeEvent } from '../protocol/messages.js';
 import type { MaybePromise } from './maybe-promise.js';
 
 /** A channel event for local subscribers of `channel`, minus `excludeSocketId`. */
 export interface ChannelEvent {
   appId: string;
   channel: string;
-  /** The serialized frame (rebuilt by a receiving node from the fields below). */
-  frame: string;
+  /**
+   * The serialized frame, once eventFrame() has built it from the fields below: only a node with
+   * local subscribers on the channel needs it (the wire does not carry it), so a publish to a channel
+   * nobody on this node watches is never serialized.
+   */
+  frame?: string;
   excludeSocketId?: string;
   eventName: string;
   data: string;
@@ -102,6 +107,14 @@ export interface Control {
   send(message: ControlMessage): MaybePromise<void>;
   /** Registers the local handler. Only one handler: the node's engine. */
   onMessage(handler: (message: ControlMessage) => void): void;
+}
+
+/**
+ * The event's frame, built on first use and kept on the event (one serialization for all of a
+ * node's recipients; ~0.45 µs for a 100-byte event, most of an in-process publish).
+ */
+export function eventFrame(event: ChannelEvent): string {
+  return (event.frame ??= encodeEvent(event.eventName, event.channel, event.data, event.userId));
 }
 
 export function isChannelControl(message: ControlMessage): message is ChannelControlMessage {

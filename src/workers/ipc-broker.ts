@@ -5,7 +5,7 @@
  * (per-channel interest, as the Redis broker has). Nothing is framed per recipient: the
  * receiving engine builds the WebSocket frame once for all its sockets.
  */
-import type { Broker, ChannelEvent, Control, ControlMessage } from '../scaling/broker.js';
+import { eventFrame, type Broker, type ChannelEvent, type Control, type ControlMessage } from '../scaling/broker.js';
 import type { IpcPeer } from '../platform/ipc.js';
 
 export const EVENT_OP = 'bus.event';
@@ -32,6 +32,8 @@ export class IpcBroker implements Broker {
   }
 
   publish(event: ChannelEvent): void {
+    // The frame travels with the event: serialized once here, not by each worker it reaches.
+    eventFrame(event);
     // Back to this worker's engine after the publishing code has run, as a networked broker's
     // echo is; a microtask, so still in this event-loop turn.
     queueMicrotask(() => this.handler(event));

@@ -1,7 +1,9 @@
 /** The protocol engine driven without any socket: a fake transport records what it is sent. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeTransport, harness, subscribeFrame } from './fake.js';
+import { FakeTransport, harness, sharedNodes, subscribeFrame } from './fake.js';
+import { encodeEvent } from '../../src/protocol/messages.js';
+import type { ChannelEvent } from '../../src/scaling/broker.js';
 
 const last = (transport: FakeTransport) => transport.frames().at(-1);
 
@@ -34,6 +36,42 @@ test('a broadcast is serialized once: every recipient gets the same message obje
   assert.equal(got[0], got[1], 'same OutboundMessage instance');
   assert.deepEqual(JSON.parse(got[0]!.text), { event: 'e', channel: 'news', data: '{"x":1}' });
   assert.equal(last(clients[2]!.transport)?.event, 'pusher_internal:subscription_succeeded', 'excluded socket got nothing');
+});
+
+test('a publish nobody on this node subscribes to is never serialized; observers and the cache still get it', async () => {
+  const { engine, open } = harness();
+  const handed: ChannelEvent[] = [];
+  const publish = engine.broker.publish.bind(engine.broker);
+  engine.broker.publish = (event) => (handed.push(event), publish(event));
+  const published: string[] = [];
+  engine.observe({ published: (_app, channel, event, data, recipients, source) => published.push(`${channel} ${event} ${data} ${recipients} ${source}`) });
+  const subscriber = open();
+  engine.receive(subscriber.conn, JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'news' } }));
+
+  engine.publish({ appId: '1', channels: ['nobody', 'cache-nobody', 'news'], event: 'e', data: '{"x":1}' });
+  assert.deepEqual(published, ['nobody e {"x":1} 0 api', 'cache-nobody e {"x":1} 0 api', 'news e {"x":1} 1 api']);
+  assert.deepEqual(handed.map((e) => e.frame), [undefined, undefined, encodeEvent('e', 'news', '{"x":1}')], 'a frame only where it was delivered');
+  assert.equal(subscriber.transport.sent.at(-1)!.text, encodeEvent('e', 'news', '{"x":1}'));
+  const cached = await engine.queries.cachedEvent('1', 'cache-nobody');
+  assert.deepEqual([cached?.event, cached?.data], ['e', '{"x":1}'], 'cache channels keep the event');
+
+  // Only the excluded socket subscribes: the frame is built, nobody is written to.
+  engine.publish({ appId: '1', channels: ['news'], event: 'e', data: '2', excludeSocketId: subscriber.conn.socketId });
+  assert.equal(published.at(-1), 'news e 2 0 api');
+  assert.equal(subscriber.transport.sent.at(-1)!.text, encodeEvent('e', 'news', '{"x":1}'));
+});
+
+test('every node delivers the same frame; client events carry their user_id', () => {
+  const { nodes } = sharedNodes(2);
+  const [a, b] = nodes as [ReturnType<typeof harness>, ReturnType<typeof harness>];
+  const onA = a.open();
+  const onB = b.open();
+  for (const [node, client] of [[a, onA], [b, onB]] as const) node.engine.receive(client.conn, subscribeFrame(client.conn, 'presence-room', { user_id: client === onA ? 'ann' : 'bob' }));
+  a.engine.receive(onA.conn, JSON.stringify({ event: 'client-hi', channel: 'presence-room', data: { q: '"é' } }));
+  const expected = encodeEvent('client-hi', 'presence-room', '{"q":"\\"é"}', 'ann');
+  assert.equal(onB.transport.sent.at(-1)!.text, expected);
+  b.engine.publish({ appId: '1', channels: ['presence-room'], event: 'e', data: 'd' });
+  for (const client of [onA, onB]) assert.equal(client.transport.sent.at(-1)!.text, encodeEvent('e', 'presence-room', 'd'));
 });
 
 test('presence: roster on join, member_added once per user, member_removed when the last socket leaves', () => {

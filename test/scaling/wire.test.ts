@@ -7,6 +7,7 @@ import { subjectToken } from '../../src/scaling/nats-broker.js';
 import { parseRedisTarget, redactUrl } from '../../src/scaling/redis-link.js';
 import { decodeBrokerMessage, encodeBrokerMessage } from '../../src/scaling/wire.js';
 import { encodeEvent } from '../../src/protocol/messages.js';
+import { eventFrame, type ChannelEvent } from '../../src/scaling/broker.js';
 
 test('every broker message survives the wire; event frames are rebuilt byte for byte', () => {
   const messages: WireMessage[] = [
@@ -19,6 +20,17 @@ test('every broker message survives the wire; event frames are rebuilt byte for 
     { type: 'user-status', appId: 'a', userId: 'u', online: true, revision: 15 },
   ];
   for (const message of messages) assert.deepEqual(decodeBrokerMessage(encodeBrokerMessage(message)), message);
+});
+
+test('eventFrame builds an event\'s frame from its fields on first use and keeps it', () => {
+  const client: ChannelEvent = { appId: 'a', channel: 'presence-x', eventName: 'client-hi', data: '{"q":"\\"é"}', source: 'client', userId: 'u1' };
+  assert.equal(client.frame, undefined);
+  assert.equal(eventFrame(client), encodeEvent('client-hi', 'presence-x', '{"q":"\\"é"}', 'u1'));
+  assert.equal(client.frame, encodeEvent('client-hi', 'presence-x', '{"q":"\\"é"}', 'u1'));
+  const api: ChannelEvent = { appId: 'a', channel: 'c', eventName: 'e', data: '', source: 'api', excludeSocketId: '1.2' };
+  assert.equal(eventFrame(api), '{"event":"e","channel":"c","data":""}');
+  // A frame already there (built by the publishing worker, or rebuilt from the wire) is used as is.
+  assert.equal(eventFrame({ ...api, frame: 'as received' }), 'as received');
 });
 
 test('malformed or foreign wire messages are ignored, never thrown', () => {

@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { NodeHub } from '../../src/workers/hub.js';
 import { IpcPeer, type IpcEndpoint } from '../../src/platform/ipc.js';
-import { EVENT_OP } from '../../src/workers/ipc-broker.js';
+import { EVENT_OP, IpcBroker } from '../../src/workers/ipc-broker.js';
+import type { ChannelEvent } from '../../src/scaling/broker.js';
+import { encodeEvent } from '../../src/protocol/messages.js';
 import { RELAY_EVENT_OP, RELAY_WANTED_OP, RELAY_WATCH_OP, type RelayedEvent } from '../../src/workers/observer-relay.js';
 import { CACHE_MISS_OP } from '../../src/core/worker-services.js';
 import { eventually } from '../helpers/wait.js';
@@ -109,6 +111,29 @@ test('a cache miss is news once per node and channel; again after an API publish
     assert.equal(await miss(w1), false);
     now += 1;
     assert.equal(await miss(w1), true, 'after the window');
+  } finally {
+    hub.stop();
+  }
+});
+
+test('a worker\'s publish reaches its own engine and the other workers with its frame, serialized once by the publisher', async () => {
+  const { hub, workers } = nodeOf(2);
+  const [w0, w1] = workers as [FakeWorker, FakeWorker];
+  try {
+    const publisher = new IpcBroker(w0.peer);
+    const other = new IpcBroker(w1.peer);
+    const seen: Array<[string, ChannelEvent]> = [];
+    publisher.onEvent((event) => seen.push(['w0', event]));
+    other.onEvent((event) => seen.push(['w1', event]));
+    await other.subscribe('a', 'c');
+    const event: ChannelEvent = { appId: 'a', channel: 'c', eventName: 'e', data: '{"x":"é"}', source: 'api' };
+    publisher.publish(event);
+    assert.equal(event.frame, encodeEvent('e', 'c', '{"x":"é"}'), 'built before it left');
+    await eventually(() => seen.length === 2);
+    assert.deepEqual(
+      seen.map(([worker, e]) => [worker, e.frame]),
+      [['w0', event.frame], ['w1', event.frame]],
+    );
   } finally {
     hub.stop();
   }
