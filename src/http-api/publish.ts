@@ -58,7 +58,8 @@ export function validateEvent(body: EventBody, app: App, where = ''): ValidEvent
     const error = channelNameError(channel, limits.maxChannelNameLength, true);
     if (error) throw bad(error);
   }
-  const unique = [...new Set(channels as string[])];
+  // Most publishes name one channel: no Set and spread for it (~40 ns of a ~100 ns validation).
+  const unique = channels.length === 1 ? [channels[0] as string] : [...new Set(channels as string[])];
   if (unique.length > 1 && unique.some((c) => channelType(c).kind === 'encrypted')) {
     throw bad('an event to an encrypted channel must be sent to that channel alone');
   }

@@ -30,3 +30,15 @@ test('rule breaks are `invalid` with the message the REST API answers', () => {
 test('oversized data is `too_large`', () => {
   assert.deepEqual(refusal({ name: 'e', data: 'x'.repeat(17), channels: ['c'] }), { kind: 'too_large', message: 'event data is 17 bytes; the limit is 16' });
 });
+
+test('channels: repeated names count once, in first-seen order; the event gets its own array', () => {
+  assert.deepEqual(validateEvent({ name: 'e', channels: ['b', 'a', 'b', 'a'] }, app).channels, ['b', 'a']);
+  for (const body of [{ name: 'e', channels: ['c'] }, { name: 'e', channels: ['c', 'd'] }]) {
+    const channels = validateEvent(body, app).channels;
+    assert.deepEqual(channels, body.channels);
+    assert.notEqual(channels, body.channels, 'not the request body\'s array');
+  }
+  assert.deepEqual(validateEvent({ name: 'e', channel: 'c' }, app).channels, ['c']);
+  assert.deepEqual(validateEvent({ name: 'e', channels: ['private-encrypted-x', 'private-encrypted-x'] }, app).channels, ['private-encrypted-x']);
+  assert.deepEqual(refusal({ name: 'e', channels: ['private-encrypted-x', 'c'] }), { kind: 'invalid', message: 'an event to an encrypted channel must be sent to that channel alone' });
+});
