@@ -12,16 +12,19 @@ export class TokenBuckets {
    * True when a request costing `units` may proceed (all units taken at once, or none); `perSecond`
    * 0 means unlimited. More units than one second's worth never fit.
    */
-  take(key: string, perSecond: number, now: number = Date.now(), units = 1): boolean {
+  take(key: string, perSecond: number, now?: number, units = 1): boolean {
     if (perSecond <= 0) return true;
+    // The clock is read past the check above, not as a default parameter: the HTTP API asks on
+    // every request, and most apps have no limit.
+    const at = now ?? Date.now();
     let bucket = this.buckets.get(key);
     if (!bucket) {
       if (this.buckets.size >= this.maxKeys) this.buckets.clear();
-      bucket = { tokens: perSecond, at: now };
+      bucket = { tokens: perSecond, at };
       this.buckets.set(key, bucket);
     }
-    bucket.tokens = Math.min(perSecond, bucket.tokens + ((now - bucket.at) * perSecond) / 1000);
-    bucket.at = now;
+    bucket.tokens = Math.min(perSecond, bucket.tokens + ((at - bucket.at) * perSecond) / 1000);
+    bucket.at = at;
     if (bucket.tokens < units) return false;
     bucket.tokens -= units;
     return true;
