@@ -24,23 +24,55 @@ export function hmacSha256Digest(secret: string, message: string | Uint8Array): 
 /** The outer HMAC block (K ^ opad || inner digest), valid until the next call for the same secret. */
 function outerBlock(secret: string, message: string | Uint8Array): Buffer {
   const pads = hmacPads(secret);
-  const maxBytes = typeof message === 'string' ? message.length * 3 : message.length;
-  // Messages are short (a string to sign, a socket id and channel): they go through one scratch
-  // buffer after the inner key block; a long one (a webhook body) gets its own.
-  const inner = maxBytes <= HMAC_SCRATCH.length - SHA256_BLOCK ? HMAC_SCRATCH : Buffer.allocUnsafe(SHA256_BLOCK + maxBytes);
-  pads.inner.copy(inner, 0);
-  const length = typeof message === 'string' ? inner.write(message, SHA256_BLOCK, 'utf8') : (inner.set(message, SHA256_BLOCK), message.length);
   // The inner digest as a latin1 string (one char per byte), written into the outer block's digest
   // slot: a 'buffer' digest costs ~0.9 µs more per call (Node allocates a backing store for it).
-  const innerDigest = oneShotHash!('sha256', inner.subarray(0, SHA256_BLOCK + length), 'latin1');
+  const innerDigest = oneShotHash!('sha256', innerBlock(pads, message), 'latin1');
   // The outer block is per secret and used synchronously, so its digest slot can be rewritten.
   pads.outer.write(innerDigest, SHA256_BLOCK, 'latin1');
   return pads.outer;
 }
 
+/** K ^ ipad followed by the message: a view exactly as long as the two. */
+function innerBlock(pads: HmacPads, message: string | Uint8Array): Buffer {
+  const maxBytes = typeof message === 'string' ? message.length * 3 : message.length;
+  // Messages are short (a string to sign, a socket id and channel): they go through one scratch
+  // buffer after the inner key block; a long one (a webhook body) gets its own.
+  if (maxBytes > HMAC_SCRATCH.length - SHA256_BLOCK) {
+    const block = Buffer.allocUnsafe(SHA256_BLOCK + maxBytes);
+    pads.inner.copy(block, 0);
+    return block.subarray(0, SHA256_BLOCK + writeMessage(block, message));
+  }
+  // The scratch keeps the key block of the secret that used it last (nothing else writes there):
+  // the API checks every request against the same few secrets, so the copy is mostly skipped.
+  if (scratchPads !== pads) {
+    pads.inner.copy(HMAC_SCRATCH, 0);
+    scratchPads = pads;
+  }
+  return scratchView(SHA256_BLOCK + writeMessage(HMAC_SCRATCH, message));
+}
+
+/** Writes the message after the key block; its length in bytes. */
+function writeMessage(block: Buffer, message: string | Uint8Array): number {
+  if (typeof message === 'string') return block.write(message, SHA256_BLOCK, 'utf8');
+  block.set(message, SHA256_BLOCK);
+  return message.length;
+}
+
+/**
+ * The first `length` bytes of the scratch, one view per length made once: a subarray per call is a
+ * Buffer to allocate (and collect) for each digest, and the lengths of strings to sign repeat.
+ */
+function scratchView(length: number): Buffer {
+  return (scratchViews[length] ??= HMAC_SCRATCH.subarray(0, length));
+}
+
 const SHA256_BLOCK = 64;
 const SHA256_BYTES = 32;
 const HMAC_SCRATCH = Buffer.allocUnsafe(16 * 1024);
+/** Whose key block is at the start of HMAC_SCRATCH (innerBlock). */
+let scratchPads: HmacPads | undefined;
+/** Views of HMAC_SCRATCH by length (scratchView); at most one per possible length. */
+const scratchViews: Buffer[] = [];
 
 interface HmacPads {
   /** K ^ 0x36 repeated over one block. */

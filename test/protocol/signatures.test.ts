@@ -192,3 +192,22 @@ test('hmacSha256Digest (prepared key blocks) equals createHmac for every key and
   hmacSha256Digest(DOC.secret, 'two');
   assert.equal(first.toString('hex'), createHmac('sha256', DOC.secret).update('one').digest('hex'));
 });
+
+test('hmacSha256Hex stays right when secrets alternate, the prepared table starts over, and lengths repeat', () => {
+  const expected = (secret: string, message: string) => createHmac('sha256', secret).update(message).digest('hex');
+  // Alternating secrets: each call must put its own key block in front of the message.
+  for (let i = 0; i < 60; i++) {
+    const secret = `secret-${i % 3}`;
+    const message = `message ${i % 10}${'x'.repeat(i % 7)}`;
+    assert.equal(hmacSha256Hex(secret, message), expected(secret, message), `call ${i}`);
+  }
+  // More secrets than the table keeps (1024): it starts over, and old secrets are prepared again.
+  for (let i = 0; i < 1100; i++) hmacSha256Hex(`rotated-${i}`, 'm');
+  assert.equal(hmacSha256Hex('secret-0', 'again'), expected('secret-0', 'again'));
+  assert.equal(hmacSha256Hex('rotated-1099', 'again'), expected('rotated-1099', 'again'));
+  // A long message (its own block) between two short ones leaves the shared one intact.
+  assert.equal(hmacSha256Hex('secret-1', 'short'), expected('secret-1', 'short'));
+  assert.equal(hmacSha256Hex('secret-1', 'y'.repeat(20_000)), expected('secret-1', 'y'.repeat(20_000)));
+  assert.equal(hmacSha256Hex('secret-1', 'trohs'), expected('secret-1', 'trohs'));
+  assert.equal(hmacSha256Binary('secret-2', Buffer.from('trohs')), createHmac('sha256', 'secret-2').update('trohs').digest().toString('latin1'));
+});
