@@ -23,6 +23,7 @@ import { defaultModules } from './modules.js';
 import { Router, type RouteMatch } from '../platform/router.js';
 import { LeanHttpFront } from '../platform/http1/front.js';
 import { handleHttp, handleLean, type DispatchDeps } from './http-dispatch.js';
+import { LeanResponseWriter } from './lean-writer.js';
 import { loadTlsMaterial, reloadTls, type TlsFiles } from './tls.js';
 import { WebSocketGateway } from '../transports/websocket/gateway.js';
 import { TokenBuckets } from '../platform/token-buckets.js';
@@ -270,6 +271,7 @@ function createLeanFront(server: Server, core: Core, state: NodeState, dispatch:
     keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
     checkIntervalMs: checkingInterval(config),
     timeoutResponse: () => closingJsonResponse('408 Request Timeout', requestTimeoutMessage(server)),
+    openWriter: (socket) => new LeanResponseWriter(socket),
   });
 }
 

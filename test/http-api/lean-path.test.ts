@@ -6,6 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { nextEvent } from '../helpers/wait.js';
 import { md5Hex } from '../../src/protocol/signatures.js';
@@ -94,6 +95,33 @@ test('a chunked publish (no Content-Length) is served by Node\'s path and delive
   assert.equal(status, 200);
   assert.deepEqual(await got, { chunked: true });
   client.disconnect();
+});
+
+test('pipelined requests from a client that reads late are all answered, in order, through the native send path', async () => {
+  const socket = connect(h.port, '127.0.0.1');
+  socket.pause();
+  const count = 2000;
+  const ids = Array.from({ length: count }, (_, i) => `pipe-${i}`);
+  socket.write(ids.map((id) => `GET /health HTTP/1.1\r\nHost: t\r\nX-Request-Id: ${id}\r\n\r\n`).join(''));
+  let received = '';
+  let complete = 0;
+  let searchFrom = 0;
+  await new Promise<void>((resolve, reject) => {
+    socket.on('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      // Each answer ends with its body; count whole answers as they arrive.
+      for (let at = received.indexOf('{"status":"ok"}', searchFrom); at >= 0; at = received.indexOf('{"status":"ok"}', searchFrom)) {
+        complete++;
+        searchFrom = at + 1;
+      }
+      if (complete >= count) resolve();
+    });
+    socket.resume();
+  });
+  const seen = [...received.matchAll(/X-Request-Id: (pipe-\d+)\r\n/g)].map((m) => m[1]);
+  socket.destroy();
+  assert.deepEqual(seen, ids);
 });
 
 test('HERALD_LEAN_HTTP=false: every request goes through Node\'s server and publishing works the same', async () => {

@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { LEAN_MAX_BODY_BYTES, LeanHttpFront, type LeanFrontOptions } from '../../src/platform/http1/front.js';
 import type { LeanResponse } from '../../src/platform/http1/response.js';
+import { LeanResponseWriter } from '../../src/server/lean-writer.js';
 
 interface Started {
   server: Server;
@@ -251,17 +252,35 @@ test('closeIdle ends idle lean connections and makes the response in flight the 
   await busy.untilEnd();
 });
 
-test('a client that stops reading: pipelined requests wait, nothing is lost once it reads again', async () => {
-  const { port, front } = await start();
+for (const [writerName, openWriter] of [
+  ['socket.write per response', undefined],
+  ['the pass-batched WebSocket write path', (socket: Socket) => new LeanResponseWriter(socket)],
+] as const) {
+  test(`a client that stops reading (${writerName}): pipelined requests wait, nothing is lost once it reads again`, async () => {
+    const { port, front } = await start(openWriter ? { openWriter } : {});
+    const client = new RawHttp(port);
+    client.socket.pause();
+    const body = 'y'.repeat(60_000);
+    const count = 40;
+    client.send(Array.from({ length: count }, (_, i) => post(`/lean/${i}`, body)).join(''));
+    // The server answers into the socket buffers while the client reads nothing.
+    while (front.stats.served < 10) await new Promise((resolve) => setImmediate(resolve));
+    client.socket.resume();
+    const answers = await client.responses(count);
+    assert.deepEqual(answers.map((a) => a.body.slice(0, 12)), Array.from({ length: count }, (_, i) => `lean POST /lean/${i} `.slice(0, 12)));
+    client.socket.destroy();
+  });
+}
+
+test('with the pass-batched writer, answers queued in a pass still precede Node\'s after a hand-off, and Connection: close ends after them', async () => {
+  const { port } = await start({ openWriter: (socket) => new LeanResponseWriter(socket) });
   const client = new RawHttp(port);
-  client.socket.pause();
-  const body = 'y'.repeat(60_000);
-  const count = 40;
-  client.send(Array.from({ length: count }, (_, i) => post(`/lean/${i}`, body)).join(''));
-  // The server answers into the socket buffers while the client reads nothing.
-  while (front.stats.served < 10) await new Promise((resolve) => setImmediate(resolve));
-  client.socket.resume();
-  const answers = await client.responses(count);
-  assert.deepEqual(answers.map((a) => a.body.slice(0, 12)), Array.from({ length: count }, (_, i) => `lean POST /lean/${i} `.slice(0, 12)));
-  client.socket.destroy();
+  client.send(get('/lean/1') + get('/lean/2') + get('/node/3') + get('/lean/4', 'Connection: close\r\n'));
+  const answers = await client.responses(4);
+  assert.deepEqual(answers.map((a) => a.body), ['lean GET /lean/1 ', 'lean GET /lean/2 ', 'node GET /node/3 0', 'node GET /lean/4 0']);
+  await client.untilEnd();
+  const closing = new RawHttp(port);
+  closing.send(get('/lean/a') + get('/lean/b', 'Connection: close\r\n'));
+  assert.deepEqual((await closing.responses(2)).map((a) => a.body), ['lean GET /lean/a ', 'lean GET /lean/b ']);
+  await closing.untilEnd();
 });

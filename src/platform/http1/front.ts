@@ -27,6 +27,22 @@ import { LeanRequest, LeanResponse, type ResponseSink } from './response.js';
  */
 export const LEAN_MAX_BODY_BYTES = 64 * 1024;
 
+/**
+ * Where a connection's responses go. The default writes each with socket.write(); the composition
+ * root passes the WebSocket write path's (transports/websocket/frame-writer.ts), which sends what
+ * a pass produced for all sockets together, natively with one io_uring call where it can.
+ */
+export interface ResponseWriter {
+  /** Queues one whole response (flushed at the end of this event-loop pass at the latest). */
+  queue(response: Buffer): void;
+  /** Writes what is queued now, ahead of whatever is written to the socket next (end, hand-off). */
+  flushNow(): void;
+  /** True while earlier responses wait in Node or in a backlog: serve nothing more until 'drain'. */
+  readonly congested: boolean;
+  /** The socket is gone. */
+  discard(): void;
+}
+
 export interface LeanFrontOptions<R> {
   /** The route of a request served here, or undefined to hand the connection to Node. */
   route(head: RequestHead): R | undefined;
@@ -44,6 +60,21 @@ export interface LeanFrontOptions<R> {
   checkIntervalMs: number;
   /** The whole 408 response for a request that did not arrive in time. */
   timeoutResponse: () => string;
+  /** The response writer of a new connection; without it, socket.write() per response. */
+  openWriter?: (socket: Socket) => ResponseWriter;
+}
+
+/** One socket.write() per response, in order; congested while Node holds unwritten bytes. */
+class DirectWriter implements ResponseWriter {
+  constructor(private readonly socket: Socket) {}
+  queue(response: Buffer): void {
+    this.socket.write(response);
+  }
+  flushNow(): void {}
+  get congested(): boolean {
+    return this.socket.writableLength !== 0;
+  }
+  discard(): void {}
 }
 
 export class LeanHttpFront<R> {
@@ -155,14 +186,20 @@ class LeanConnection<R> implements ResponseSink {
   private readonly onData = (chunk: Buffer) => this.received(chunk);
   private readonly onEnd = () => this.ended();
   private readonly onError = () => this.socket.destroy();
-  private readonly onClose = () => this.finish();
-  private readonly onDrain = () => this.serveBuffered();
+  private readonly onClose = () => {
+    this.writer.discard();
+    this.finish();
+  };
+  private readonly onDrain = () => this.drained();
+  private waitingForDrain = false;
+  private readonly writer: ResponseWriter;
 
   constructor(
     readonly socket: Socket,
     private readonly front: LeanHttpFront<R>,
   ) {
     this.requestStartedAt = Date.now();
+    this.writer = front.options.openWriter?.(socket) ?? new DirectWriter(socket);
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
@@ -180,12 +217,8 @@ class LeanConnection<R> implements ResponseSink {
   respond(text: string, close: boolean): void {
     this.inFlight = undefined;
     if (this.done || this.socket.destroyed) return;
-    const flushed = this.socket.write(text);
-    if (close || (this.clientEnded && this.unread === undefined)) {
-      this.finish();
-      this.socket.end();
-      return;
-    }
+    this.writer.queue(Buffer.from(text));
+    if (close || (this.clientEnded && this.unread === undefined)) return this.endAfterResponses();
     if (this.unread === undefined) {
       this.idleSince = Date.now();
       this.requestStartedAt = undefined;
@@ -193,18 +226,35 @@ class LeanConnection<R> implements ResponseSink {
       this.requestStartedAt = Date.now();
     }
     if (this.socket.isPaused()) this.socket.resume();
-    if (!flushed) {
-      // The client is not reading: serve nothing more until it does.
-      this.socket.once('drain', this.onDrain);
-      return;
-    }
     if (!this.serving) this.serveBuffered();
+  }
+
+  /** Ends the connection once what is queued is written. */
+  private endAfterResponses(): void {
+    this.writer.flushNow();
+    this.finish();
+    this.socket.end();
+  }
+
+  /** Node has written what it held: serve again, unless a backlog is still waiting. */
+  private drained(): void {
+    this.waitingForDrain = false;
+    this.serveBuffered();
+  }
+
+  /** True (and 'drain' awaited) while the client has not read earlier responses. */
+  private congested(): boolean {
+    if (!this.writer.congested) return false;
+    if (!this.waitingForDrain) {
+      this.waitingForDrain = true;
+      this.socket.once('drain', this.onDrain);
+    }
+    return true;
   }
 
   closeWhenIdle(): void {
     if (this.inFlight) return this.inFlight.closeAfter();
-    this.finish();
-    this.socket.end();
+    this.endAfterResponses();
   }
 
   checkDeadline(now: number): void {
@@ -226,8 +276,9 @@ class LeanConnection<R> implements ResponseSink {
       this.idleSince = undefined;
       this.requestStartedAt = Date.now();
     }
-    if (this.inFlight) {
-      // Pipelined requests wait for the response in flight; stop reading if they pile up.
+    if (this.inFlight || this.waitingForDrain) {
+      // Pipelined requests wait for the response in flight (or for the client to read earlier
+      // ones); stop reading if they pile up.
       if (this.unread.length > 2 * LEAN_MAX_BODY_BYTES) this.socket.pause();
       return;
     }
@@ -238,13 +289,12 @@ class LeanConnection<R> implements ResponseSink {
     this.serving = true;
     try {
       while (this.unread !== undefined && this.inFlight === undefined && !this.done && !this.socket.destroyed) {
+        // The client is not reading its answers: serve nothing more until it does.
+        if (this.congested()) return;
         if (!this.serveOne(this.unread)) break;
       }
       // The client sent its FIN after complete requests: once they are answered, end.
-      if (this.clientEnded && this.inFlight === undefined && !this.done) {
-        this.finish();
-        this.socket.end();
-      }
+      if (this.clientEnded && this.inFlight === undefined && !this.done) this.endAfterResponses();
     } finally {
       this.serving = false;
     }
@@ -275,6 +325,8 @@ class LeanConnection<R> implements ResponseSink {
   }
 
   private giveToNode(): void {
+    // Responses queued for this pass go first: Node's own will follow them.
+    this.writer.flushNow();
     const unread = this.unread;
     this.finish(false);
     this.front.handOff(this.socket, unread);

@@ -179,6 +179,11 @@ export class FrameWriter implements SendOwner {
     }
   }
 
+  /** True while Node or the backlog still holds bytes of this socket's (a client not reading). */
+  get congested(): boolean {
+    return this.backlog !== undefined || this.socket.writableLength !== 0;
+  }
+
   /** The socket is gone: nothing more will be written. */
   discard(): void {
     this.drop();
