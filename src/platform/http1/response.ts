@@ -35,6 +35,7 @@ const LINE_BREAK = /[\r\n]/;
 export class LeanResponse {
   statusCode = 200;
   headersSent = false;
+  private finished = false;
   /** Set headers as [name, value] pairs, names in the case they were given. */
   private readonly headerList: Array<[string, string]> = [];
 
@@ -47,21 +48,14 @@ export class LeanResponse {
   setHeader(name: string, value: string | number): this {
     const text = String(value);
     if (LINE_BREAK.test(name) || LINE_BREAK.test(text)) throw new TypeError(`Invalid character in header ${name}`);
-    const lower = name.toLowerCase();
-    const existing = this.headerList.findIndex(([n]) => n.toLowerCase() === lower);
+    const existing = this.indexOfHeader(name);
     if (existing >= 0) this.headerList[existing] = [name, text];
     else this.headerList.push([name, text]);
     return this;
   }
 
   hasHeader(name: string): boolean {
-    const lower = name.toLowerCase();
-    return this.headerList.some(([n]) => n.toLowerCase() === lower);
-  }
-
-  getHeader(name: string): string | undefined {
-    const lower = name.toLowerCase();
-    return this.headerList.find(([n]) => n.toLowerCase() === lower)?.[1];
+    return this.indexOfHeader(name) >= 0;
   }
 
   writeHead(status: number, headers?: Record<string, string | number>): this {
@@ -82,18 +76,19 @@ export class LeanResponse {
     this.finished = true;
     this.headersSent = true;
     const status = this.statusCode;
+    const noBody = bodiless(status);
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
-    let hasLength = false;
-    for (const [name, value] of this.headerList) {
-      if (name.length === 14 && name.toLowerCase() === 'content-length') hasLength = true;
-      head += `${name}: ${value}\r\n`;
-    }
-    const text = body === undefined || bodiless(status) ? '' : body;
-    if (!hasLength && !bodiless(status)) head += `Content-Length: ${Buffer.byteLength(text)}\r\n`;
+    for (const [name, value] of this.headerList) head += `${name}: ${value}\r\n`;
+    const text = body === undefined || noBody ? '' : body;
+    if (!noBody && !this.hasHeader('content-length')) head += `Content-Length: ${Buffer.byteLength(text)}\r\n`;
     head += `Date: ${this.sink.date()}\r\n${this.close ? 'Connection: close' : this.sink.keepAliveLines}\r\n\r\n`;
     this.sink.respond(head + text, this.close);
     return this;
   }
 
-  private finished = false;
+  /** Header names are case-insensitive: one lookup for setHeader and hasHeader. */
+  private indexOfHeader(name: string): number {
+    const lower = name.toLowerCase();
+    return this.headerList.findIndex(([n]) => n.toLowerCase() === lower);
+  }
 }
