@@ -89,13 +89,50 @@ static void build_frame(unsigned char *f, long seq) {
 
 /* ---- clients ---------------------------------------------------------------------------- */
 
-static void client(int k, int n, const struct sockaddr_in *sa) {
-  struct conn { int fd, have; long last; unsigned char part[FRAME]; } *c = calloc(n, sizeof *c);
-  int ep = epoll_create1(0), open = n;
+struct conn { int fd, have; long last; unsigned char part[FRAME]; };
+
+/* Checks framing and order of `len` received bytes and records their latency; returns the frames. */
+static long account(int k, struct conn *x, const unsigned char *p, size_t left, long now) {
+  long from = __atomic_load_n(&S->measure_from, __ATOMIC_ACQUIRE), frames = 0;
+  const unsigned char *f;
+  while (left) {
+    if (x->have == 0 && left >= FRAME) {
+      f = p, p += FRAME, left -= FRAME;
+    } else { /* a frame split across reads: reassemble it */
+      size_t need = FRAME - x->have, t = need < left ? need : left;
+      memcpy(x->part + x->have, p, t), x->have += t, p += t, left -= t;
+      if (x->have < FRAME) break;
+      x->have = 0, f = x->part;
+    }
+    frames++;
+    if (f[0] != 0x81 || f[1] != 100) { S->cl[k].bad++; continue; }
+    long t = digits(f + 7, 20), seq = digits(f + 32, 10);
+    if (seq <= x->last) S->cl[k].order++; /* duplicate or reordered; gaps show as lost */
+    x->last = seq;
+    if (seq >= from) {
+      long us = (now - t) / 1000;
+      S->hist[k][us / 10 < HB ? us / 10 : HB - 1]++;
+      if (seq < MAXEV && us > S->evmax[k][seq]) S->evmax[k][seq] = us;
+    }
+  }
+  return frames;
+}
+
+static struct conn *connect_all(int n, const struct sockaddr_in *sa) {
+  struct conn *c = calloc(n, sizeof *c);
   for (int i = 0; i < n; i++) {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     if (s < 0 || connect(s, (const struct sockaddr *)sa, sizeof *sa)) die("client connect");
     c[i].fd = s, c[i].last = -1;
+  }
+  return c;
+}
+
+static void client(int k, int n, const struct sockaddr_in *sa) {
+  struct conn *c = connect_all(n, sa);
+  int ep = epoll_create1(0), open = n;
+  for (int i = 0; i < n; i++) {
+    int s = c[i].fd;
     struct epoll_event e = { .events = EPOLLIN, .data.u32 = i };
     if (epoll_ctl(ep, EPOLL_CTL_ADD, s, &e)) die("epoll_ctl");
   }
@@ -117,29 +154,7 @@ static void client(int k, int n, const struct sockaddr_in *sa) {
         continue;
       }
       /* One clock read per read(): frames that arrived together share their receive time. */
-      long now = now_ns(), from = __atomic_load_n(&S->measure_from, __ATOMIC_ACQUIRE);
-      const unsigned char *p = buf, *f;
-      size_t left = r;
-      while (left) {
-        if (x->have == 0 && left >= FRAME) {
-          f = p, p += FRAME, left -= FRAME;
-        } else { /* a frame split across reads: reassemble it */
-          size_t need = FRAME - x->have, t = need < left ? need : left;
-          memcpy(x->part + x->have, p, t), x->have += t, p += t, left -= t;
-          if (x->have < FRAME) break;
-          x->have = 0, f = x->part;
-        }
-        frames++;
-        if (f[0] != 0x81 || f[1] != 100) { S->cl[k].bad++; continue; }
-        long t = digits(f + 7, 20), seq = digits(f + 32, 10);
-        if (seq <= x->last) S->cl[k].order++; /* duplicate or reordered; gaps show as lost */
-        x->last = seq;
-        if (seq >= from) {
-          long us = (now - t) / 1000;
-          S->hist[k][us / 10 < HB ? us / 10 : HB - 1]++;
-          if (seq < MAXEV && us > S->evmax[k][seq]) S->evmax[k][seq] = us;
-        }
-      }
+      frames += account(k, x, buf, r, now_ns());
     }
     /* Progress for the server's closed loop (scenario e). */
     __atomic_store_n(&S->cl[k].frames, frames, __ATOMIC_RELEASE);
@@ -223,6 +238,90 @@ static void send_uring(const int *subs, int n, const int *fds, const unsigned ch
   }
 }
 
+/* ---- the same client on io_uring (--client-io uring) ----------------------------------- */
+
+/* One multishot recv per socket into a ring of provided buffers: a delivery costs a completion
+ * instead of an epoll_wait() share plus a read(), i.e. no user/kernel crossing per delivery, and
+ * with --client-wait W the client sleeps until W completions are ready (or 1 ms passed). It shows
+ * what receiving costs once the syscalls are gone (docs/benchmarks.md, session 12). */
+enum { CBUFS = 4096, CBUFSZ = 2048 };
+static struct io_uring_buf_ring *cbr;
+static unsigned char *cbufs;
+static unsigned short cbr_tail;
+static unsigned c_tail, c_queued;
+
+static void recycle_buffer(unsigned bid) {
+  struct io_uring_buf *b = &cbr->bufs[cbr_tail++ & (CBUFS - 1)];
+  b->addr = (unsigned long)(cbufs + (size_t)bid * CBUFSZ), b->len = CBUFSZ, b->bid = bid;
+}
+
+static void arm_recv(int i) {
+  struct io_uring_sqe *s = &sqes[c_tail & *sq_mask];
+  memset(s, 0, sizeof *s);
+  s->opcode = IORING_OP_RECV, s->fd = i, s->flags = IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
+  s->ioprio = IORING_RECV_MULTISHOT, s->buf_group = 0, s->user_data = i;
+  sq_array[c_tail & *sq_mask] = c_tail & *sq_mask;
+  c_tail++, c_queued++;
+}
+
+/* Submits what is queued and waits for `wait` completions or 1 ms, whichever comes first. */
+static void client_enter(unsigned wait) {
+  __atomic_store_n(sq_tail, c_tail, __ATOMIC_RELEASE);
+  struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 1000000 };
+  struct io_uring_getevents_arg arg = { .ts = (unsigned long)&ts };
+  unsigned flags = wait ? IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG : 0;
+  if (syscall(__NR_io_uring_enter, ring, c_queued, wait, flags, wait ? &arg : NULL, wait ? sizeof arg : 0) < 0 &&
+      errno != EINTR && errno != ETIME)
+    die("client io_uring_enter");
+  c_queued = 0;
+}
+
+static void client_uring(int k, int n, const struct sockaddr_in *sa, unsigned wait) {
+  struct conn *c = connect_all(n, sa);
+  int *fds = malloc(n * sizeof *fds), open = n;
+  for (int i = 0; i < n; i++) fds[i] = c[i].fd;
+  if (ring_init(4096, fds, n)) die("client io_uring");
+  cbr = mmap(0, CBUFS * sizeof(struct io_uring_buf), PROT_READ | PROT_WRITE,
+             MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  cbufs = malloc((size_t)CBUFS * CBUFSZ);
+  struct io_uring_buf_reg reg = { .ring_addr = (unsigned long)cbr, .ring_entries = CBUFS, .bgid = 0 };
+  if (cbr == MAP_FAILED || !cbufs || syscall(__NR_io_uring_register, ring, IORING_REGISTER_PBUF_RING, &reg, 1))
+    die("client provided buffers");
+  for (unsigned b = 0; b < CBUFS; b++) recycle_buffer(b);
+  __atomic_store_n(&cbr->tail, cbr_tail, __ATOMIC_RELEASE);
+  c_tail = *sq_tail;
+  for (int i = 0; i < n; i++) {
+    arm_recv(i);
+    if (c_queued == ring_n) client_enter(0);
+  }
+  long frames = 0;
+  while (open) {
+    client_enter(wait);
+    S->cl[k].wakes++;
+    long now = now_ns(); /* as with epoll: completions reaped together share their receive time */
+    unsigned h = *cq_head;
+    for (; h != __atomic_load_n(cq_tail, __ATOMIC_ACQUIRE); h++) {
+      struct io_uring_cqe *q = &cqes[h & *cq_mask];
+      struct conn *x = &c[q->user_data];
+      if (q->res == -ENOBUFS) { arm_recv(q->user_data); continue; } /* all buffers in use: re-arm */
+      if (q->res <= 0) { /* the server's shutdown(SHUT_WR), or an error */
+        if (q->res < 0) S->cl[k].errs++;
+        if (x->have) S->cl[k].bad++;
+        close(x->fd), open--;
+        continue;
+      }
+      unsigned bid = q->flags >> IORING_CQE_BUFFER_SHIFT;
+      frames += account(k, x, cbufs + (size_t)bid * CBUFSZ, q->res, now);
+      recycle_buffer(bid);
+      if (!(q->flags & IORING_CQE_F_MORE)) arm_recv(q->user_data); /* the multishot ended */
+    }
+    __atomic_store_n(&cbr->tail, cbr_tail, __ATOMIC_RELEASE);
+    __atomic_store_n(cq_head, h, __ATOMIC_RELEASE);
+    __atomic_store_n(&S->cl[k].frames, frames, __ATOMIC_RELEASE);
+  }
+  _exit(0);
+}
+
 /* ---- server ----------------------------------------------------------------------------- */
 
 /* CPU time of one task: /proc/PID/schedstat is exact (the scheduler's runtime, in ns). */
@@ -288,7 +387,7 @@ static double pct(unsigned long *h, unsigned long total, double q) { /* ms, buck
 
 int main(int argc, char **argv) {
   char scen = 'a';
-  int mode = M_WRITE, B = 0, K = 2, window = 16, N = 0, C = 0, P = 1;
+  int mode = M_WRITE, B = 0, K = 2, window = 16, N = 0, C = 0, P = 1, cio = 0, cwait = 1;
   double secs = 10, warm = 1, rate = -1;
   for (int i = 1; i + 1 < argc; i += 2) {
     const char *o = argv[i], *v = argv[i + 1];
@@ -305,6 +404,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(o, "--channels")) C = atoi(v);
     else if (!strcmp(o, "--rate")) rate = atof(v);
     else if (!strcmp(o, "--servers")) P = atoi(v);
+    else if (!strcmp(o, "--client-io")) cio = !strcmp(v, "epoll") ? 0 : !strcmp(v, "uring") ? 1 : -1;
+    else if (!strcmp(o, "--client-wait")) cwait = atoi(v);
     else mode = -1;
   }
   if (argc % 2 == 0) mode = -1; /* an option without its value */
@@ -314,11 +415,12 @@ int main(int argc, char **argv) {
   B = B ? B : mode == M_WRITEV ? 8 : 1;
   if (mode < 0 || !scen || !strchr("abeg", scen) || N < 1 || C < 1 || N % C || K < 1 || K > MAXCL ||
       B < 1 || B > MAXB || (B > 1 && rate > 0) || (mode == M_WRITE && B > 1) || window < B ||
-      P < 1 || P > MAXSV || (P > 1 && (rate <= 0 || N % (C * P)))) {
+      P < 1 || P > MAXSV || (P > 1 && (rate <= 0 || N % (C * P))) || cio < 0 || cwait < 1) {
     fprintf(stderr, "usage: %s --scenario a|b|e|g --mode write|writev|uring [--seconds S] "
             "[--warmup S] [--batch B (saturation only)] [--clients K<=%d] [--window W>=B] "
             "[--subs N --channels C (N%%C==0) --rate R/s (0 = back-to-back)] "
-            "[--servers P<=%d (paced only, N%%(C*P)==0)]\n", argv[0], MAXCL, MAXSV);
+            "[--servers P<=%d (paced only, N%%(C*P)==0)] [--client-io epoll|uring] [--client-wait W]\n",
+            argv[0], MAXCL, MAXSV);
     return 2;
   }
   /* 5,000 sockets per side: take the whole hard limit (the shell's ulimit -n may be lower). */
@@ -335,7 +437,11 @@ int main(int argc, char **argv) {
     die("listen");
   pid_t pids[MAXCL];
   for (int k = 0; k < K; k++)
-    if ((pids[k] = fork()) == 0) close(ls), client(k, N / K + (k < N % K), &sa);
+    if ((pids[k] = fork()) == 0) {
+      close(ls);
+      if (cio) client_uring(k, N / K + (k < N % K), &sa, cwait);
+      else client(k, N / K + (k < N % K), &sa);
+    }
     else if (pids[k] < 0) die("fork");
 
   alarm(60); /* a client that failed to connect would leave accept() waiting forever */
@@ -458,7 +564,7 @@ int main(int argc, char **argv) {
          ne > 0 ? ev[ne / 2] / 1000.0 : 0, ne > 0 ? ev[ne - 1] / 1000.0 : 0, lost);
   fprintf(stderr, "%c %s: %d subs, %d ch, %ld events measured, %ld deliveries in %.2f s; server "
           "CPU %.0f%% of a core; clients %.2f us/delivery, %.1f deliveries per epoll_wait (all "
-          "phases); closed-loop waits %ld; short uring sends %ld; other load %.0f%% of a core; "
+          "phases; per io_uring_enter with --client-io uring); closed-loop waits %ld; short uring sends %ld; other load %.0f%% of a core; "
           "bad frames %ld; out of order %ld; client errors %ld\n",
           scen, mname, N, C, last - from, d, wall, (us + sy) * d / wall / 1e4,
           ((tv(rc.ru_utime) + tv(rc.ru_stime)) * 1e6 - others_life_ns / 1e3) / sent, (double)sent / (wakes ? wakes : 1),
