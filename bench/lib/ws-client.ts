@@ -1,10 +1,10 @@
 /**
- * A minimal Pusher protocol 7 client for load generation: one `ws` socket, at most one channel at a
- * time, and just enough protocol (connection_established, subscribe with private/presence auth,
+ * A minimal Pusher protocol 7 client for load generation: one socket, at most one channel at a
+ * time (a LeanWebSocket, not `ws`: see lean-websocket.ts), and just enough protocol (connection_established, subscribe with private/presence auth,
  * unsubscribe, ping/pong). It keeps a few counters per client instead of event emitters so that
  * 100,000 of them fit in a handful of generator processes.
  */
-import { WebSocket } from 'ws';
+import { CLOSED, LeanWebSocket, OPEN } from './lean-websocket.js';
 import { channelAuth } from './signing.js';
 import { SequenceWindow } from './sequence.js';
 import { BENCH_EVENT, decodeBenchFrame, frameEventName, nowMillis, type BenchPayload } from './payload.js';
@@ -29,7 +29,7 @@ export interface ClientOptions {
 type Pending = { resolve: () => void; reject: (error: Error) => void; timer: NodeJS.Timeout };
 
 export class BenchClient {
-  socket: WebSocket | undefined;
+  socket: LeanWebSocket | undefined;
   socketId: string | undefined;
   channel: string | undefined;
   /** Channel of the last subscribe; kept after a close so a dropped subscriber's losses still count. */
@@ -46,24 +46,22 @@ export class BenchClient {
   ) {}
 
   get isOpen(): boolean {
-    return this.socket !== undefined && this.socket.readyState === WebSocket.OPEN && this.socketId !== undefined;
+    return this.socket !== undefined && this.socket.readyState === OPEN && this.socketId !== undefined;
   }
 
   /** Opens the socket and resolves once `pusher:connection_established` arrived. */
   connect(): Promise<void> {
     this.closing = false;
     this.socketId = undefined;
-    const socket = new WebSocket(this.options.url, {
-      perMessageDeflate: false,
-      skipUTF8Validation: true,
+    const socket = new LeanWebSocket(this.options.url, {
       handshakeTimeout: this.options.timeoutMs,
       localAddress: this.options.localAddress,
     });
     this.socket = socket;
     const established = this.expectReply('connection');
-    socket.on('message', (data: Buffer) => this.handleFrame(data.toString()));
+    socket.onText = (text) => this.handleFrame(text);
     socket.on('error', (error) => this.failPending(error));
-    socket.on('close', (code) => {
+    socket.on('close', (code: number) => {
       this.failPending(new Error(`socket closed with code ${code}`));
       if (!this.closing) this.sink.onUnexpectedClose(this, code);
       if (this.socket === socket) {
@@ -103,7 +101,7 @@ export class BenchClient {
   /** Closes on purpose (not reported as unexpected); resolves when the socket is gone. */
   close(): Promise<void> {
     const socket = this.socket;
-    if (!socket || socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+    if (!socket || socket.readyState === CLOSED) return Promise.resolve();
     this.closing = true;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
