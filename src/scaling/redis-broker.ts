@@ -38,6 +38,11 @@ export class RedisBroker implements Broker {
   private readonly subscribed = new Set<string>();
   /** Counts connection losses: a publish whose reply comes from another epoch was not in place. */
   private epoch = 0;
+  /**
+   * Rejects when this epoch's connection drops, so publishes in flight are refused at once rather
+   * than after PUBLISH_TIMEOUT_MS (ioredis would hold them for the reconnect).
+   */
+  private connectionLost = lossSignal();
   /** Re-subscribing after a reconnect: publishes are refused until it is done. */
   private restoring: Promise<void> | undefined;
   private detachHealth: (() => void) | undefined;
@@ -67,8 +72,11 @@ export class RedisBroker implements Broker {
     this.link.subscriber.on('smessage', onMessage);
     await this.subscribeTopic(this.busTopic);
     this.detachHealth = this.link.onHealthChange((up) => {
-      if (!up) this.epoch++;
-      else this.restoring = this.resubscribe().finally(() => (this.restoring = undefined));
+      if (!up) {
+        this.epoch++;
+        this.connectionLost.fire();
+        this.connectionLost = lossSignal();
+      } else this.restoring = this.resubscribe().finally(() => (this.restoring = undefined));
     });
   }
 
@@ -112,7 +120,7 @@ export class RedisBroker implements Broker {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS);
     });
-    const done = Promise.race([sent, timeout]).then(
+    const done = Promise.race([sent, timeout, this.connectionLost.lost]).then(
       () => {
         clearTimeout(timer);
         if (this.epoch !== epoch) throw brokerUnavailable();
@@ -177,6 +185,16 @@ export class RedisBroker implements Broker {
     if (this.link.sharded) await this.link.subscriber.sunsubscribe(topic);
     else await this.link.subscriber.unsubscribe(topic);
   }
+}
+
+/** One connection's loss, as a promise that rejects when it happens (and never resolves). */
+function lossSignal(): { lost: Promise<never>; fire: () => void } {
+  let fire: () => void = () => undefined;
+  const lost = new Promise<never>((_, reject) => {
+    fire = () => reject(new Error('connection to Redis lost before it answered'));
+  });
+  lost.catch(() => undefined);
+  return { lost, fire };
 }
 
 /** Longest wait for Redis to acknowledge a publish before it is refused. */
