@@ -23,6 +23,7 @@ import { buildCompiled, externalServer, launchHerald, stopAllServers, type Serve
 import { effectiveOpenFilesLimit } from './lib/spawn.js';
 import type { ScenarioDefinition } from './lib/scenarios/common.js';
 import { scenarioA, scenarioB, scenarioE, scenarioG } from './lib/scenarios/fanout.js';
+import { scenarioGc } from './lib/scenarios/c-subscribers.js';
 import { scenarioC } from './lib/scenarios/publish-only.js';
 import { scenarioD, scenarioHuge } from './lib/scenarios/memory.js';
 import { scenarioF } from './lib/scenarios/presence.js';
@@ -30,7 +31,7 @@ import { scenarioIdle } from './lib/scenarios/idle.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SCENARIOS: Record<string, ScenarioDefinition> = Object.fromEntries(
-  [scenarioA, scenarioB, scenarioC, scenarioD, scenarioE, scenarioF, scenarioG, scenarioIdle, scenarioHuge].map((s) => [s.id, s]),
+  [scenarioA, scenarioB, scenarioC, scenarioD, scenarioE, scenarioF, scenarioG, scenarioGc, scenarioIdle, scenarioHuge].map((s) => [s.id, s]),
 );
 /** The scenario named `id`; parseArgs already rejected unknown names, so a miss here is a bug. */
 function scenarioNamed(id: string): ScenarioDefinition {
@@ -53,8 +54,9 @@ interface Topology {
 }
 
 /** huge needs more descriptors than one process may hold here: spread over nodes and generators. */
-function topologyFor(id: string, options: RunOptions): Topology {
-  if (id !== 'huge') return { nodes: 1, workers: options.workers, env: {} };
+function topologyFor(definition: ScenarioDefinition, options: RunOptions): Topology {
+  const id = definition.id;
+  if (id !== 'huge') return { nodes: 1, workers: definition.usesGeneratorPool === false ? 0 : options.workers, env: {} };
   const limit = effectiveOpenFilesLimit();
   const perProcess = Math.max(1000, limit - FD_HEADROOM);
   const needed = Math.ceil(options.hugeConnections / perProcess);
@@ -69,7 +71,7 @@ function topologyFor(id: string, options: RunOptions): Topology {
 
 async function runScenario(definition: ScenarioDefinition, options: RunOptions, serverWorkers: number): Promise<ScenarioResult> {
   const durationS = options.durationS ?? definition.defaultDurationS;
-  const topology = topologyFor(definition.id, options);
+  const topology = topologyFor(definition, options);
   const app = { id: options.appId, key: options.appKey, secret: options.appSecret };
   let server: ServerUnderTest;
   if (options.targets.length > 0) {

@@ -168,14 +168,18 @@ export class CpuWindow {
   private readonly machine0 = machineCpuMicros();
   private readonly wall0 = performance.now();
 
-  constructor(private readonly ctx: BenchContext) {
+  /** `receivers`: processes outside the pool that receive deliveries (scenario gc's C subscribers). */
+  constructor(
+    private readonly ctx: BenchContext,
+    private readonly receivers: readonly number[] = [],
+  ) {
     this.server0 = serverSample(ctx);
-    this.generator0 = generatorCpuMicros(ctx);
+    this.generator0 = generatorCpuMicros(ctx, receivers);
   }
 
   finish(): CpuReading {
     const server1 = serverSample(this.ctx);
-    const generator1 = generatorCpuMicros(this.ctx);
+    const generator1 = generatorCpuMicros(this.ctx, this.receivers);
     const wallMs = performance.now() - this.wall0;
     const serverCpuMicros = this.server0 && server1 ? server1.cpuMicros - this.server0.cpuMicros : undefined;
     const generatorCpuMicrosTotal = generator1.reduce((sum, micros, i) => sum + micros - (this.generator0[i] ?? 0), 0);
@@ -211,9 +215,9 @@ export interface CpuReading {
   serverAfter: ProcSample | undefined;
 }
 
-/** CPU of the load generator: this runner first, then every generator process. */
-export function generatorCpuMicros(ctx: BenchContext): number[] {
-  return [process.pid, ...ctx.pool.pids].map((pid) => cpuMicros(pid));
+/** CPU of the load generator: this runner first, then every generator process, then `receivers`. */
+export function generatorCpuMicros(ctx: BenchContext, receivers: readonly number[] = []): number[] {
+  return [process.pid, ...ctx.pool.pids, ...receivers].map((pid) => cpuMicros(pid));
 }
 
 /** Per-process CPU between two `generatorCpuMicros` readings, % of one core. */

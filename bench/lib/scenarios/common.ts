@@ -14,6 +14,8 @@ export interface ScenarioDefinition {
   standard: boolean;
   /** Run once per --server-workers entry (compares 1 and N Herald workers in one run). */
   perWorkerCount?: boolean;
+  /** false: the scenario brings its own receivers, so no generator processes are started. */
+  usesGeneratorPool?: boolean;
   /** Start the server with the inspector so memory readings can follow a forced GC. */
   inspect?: boolean;
   run(ctx: BenchContext, durationS: number): Promise<ScenarioResult>;
