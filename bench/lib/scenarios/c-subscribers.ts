@@ -30,7 +30,7 @@ const READY_TIMEOUT_MS = 180_000;
 type Outcome = Omit<LatencySummary, 'count'> & { frames: number; expected: number; order: number; bad: number };
 
 /** Compiles c-subscribers.c into node_modules/.cache (again only when the source is newer). */
-function compile(root: string): string | undefined {
+export function compileCSubscribers(root: string): string | undefined {
   const source = join(root, 'bench', 'reference', 'c-subscribers.c');
   const dir = join(root, 'node_modules', '.cache', 'herald-bench');
   const binary = join(dir, 'c-subscribers');
@@ -133,7 +133,7 @@ export const scenarioGc: ScenarioDefinition = {
   perWorkerCount: true,
   usesGeneratorPool: false,
   async run(ctx, durationS) {
-    const binary = compile(ctx.options.root);
+    const binary = compileCSubscribers(ctx.options.root);
     if (binary) return runWithC(ctx, binary, durationS);
     const result = emptyResult('gc', scenarioGc.title, 0);
     result.notes.push('skipped: no C compiler (set CC, or install gcc) to build bench/reference/c-subscribers.c');
