@@ -51,11 +51,26 @@ function setCloseTimeout(ws: WebSocket, ms: number): void {
 }
 
 /**
+ * ws reads a socket's negotiated extensions from this table; Herald negotiates none
+ * (`perMessageDeflate: false`), so every socket shares one frozen empty table instead of its own
+ * `{}` (56 bytes a connection: 5.6 MB at 100,000).
+ */
+const NO_EXTENSIONS = Object.freeze({});
+
+/** The largest payload of a control frame (RFC 6455 5.5): a pong's fits the 7-bit length. */
+const MAX_CONTROL_PAYLOAD = 125;
+
+/**
  * `ws` lets the server construct a subclass, and Herald makes that subclass the engine's transport:
- * one object per connection for the engine's side, and module-level listeners (no per-connection
- * closures) reach their connection through `this`. At 100,000 connections every field counts:
- * the write path's state is one FrameWriter (a second small object, so it is testable without ws
- * and a socket; its fields used to live here).
+ * one object per connection for the engine's side. At 100,000 connections every field counts:
+ * - the events ws emits (message, ping, pong, close, error) are handled in `emit` itself rather
+ *   than by listeners: five listeners cost a 256-byte dictionary per socket (~100 bytes more than
+ *   none); listeners added by others (shutdown waits for 'close') are still called;
+ * - pings are answered by Herald (`autoPong: false`), through the write path: ws' own answer keeps
+ *   a closure and three fields per socket (~128 bytes), and a client that pings without reading
+ *   meets the same bounded queue and 4100 cut-off as one that stops reading events;
+ * - the write path's state is one FrameWriter (a second small object, so it is testable without
+ *   ws and a socket; its fields used to live here).
  */
 class HeraldWebSocket extends WebSocket implements ConnectionTransport {
   connection: Connection | undefined = undefined;
@@ -64,6 +79,37 @@ class HeraldWebSocket extends WebSocket implements ConnectionTransport {
   peer: Peer | undefined = undefined;
   /** Writes to the TCP socket (ws keeps it too, but privately); set once accepted. */
   writer: FrameWriter | undefined = undefined;
+
+  /**
+   * Replaces the `{}` ws' constructor gives each socket (field initializers run right after it);
+   * ws reads it only later, when it builds the socket's Receiver and Sender.
+   */
+  protected readonly _extensions: object = NO_EXTENSIONS;
+
+  /** ws' events, handled here (see the class comment); two arguments is the most ws passes. */
+  override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
+    switch (event) {
+      case 'message':
+        this.received(a as Buffer, b as boolean);
+        return true;
+      case 'ping':
+        this.answerPing(a as Buffer);
+        this.touched();
+        return true;
+      case 'pong':
+        this.touched();
+        return true;
+      case 'close':
+        // Only a socket that got as far as its writer was counted (released() undoes that).
+        if (this.writer) this.closed(a as number);
+        return super.emit(event, a, b);
+      case 'error':
+        // ws closes the socket itself after an error; a listener of others still hears it.
+        return this.listenerCount('error') > 0 ? super.emit(event, a, b) : true;
+      default:
+        return super.emit(event, a, b);
+    }
+  }
 
   /**
    * Every close frame — Herald's own, or ws answering a client's close or a protocol error
@@ -96,7 +142,32 @@ class HeraldWebSocket extends WebSocket implements ConnectionTransport {
     if (this.readyState === 0 || this.readyState === 1) this.close(code, reason);
   }
 
-  /** The socket is gone (onClose, registered once accepted): forget queued frames and tell the engine. */
+  private received(data: Buffer, isBinary: boolean): void {
+    const connection = this.connection;
+    if (!connection) return;
+    if (!isBinary) return this.gateway!.engine.receive(connection, data.toString('utf8'));
+    // Refused, but any frame from the client is activity (spec A.4), as for text frames and pongs.
+    this.gateway!.engine.touch(connection);
+    connection.sendError('Binary frames are not supported; send JSON text frames', null);
+  }
+
+  private touched(): void {
+    if (this.connection) this.gateway!.engine.touch(this.connection);
+  }
+
+  /** The pong goes behind the frames already queued, and counts against the same buffer limit. */
+  private answerPing(data: Buffer): void {
+    const writer = this.writer;
+    if (!writer || this.readyState !== 1 || writer.socket.destroyed) return;
+    const length = Math.min(data.length, MAX_CONTROL_PAYLOAD);
+    const frame = Buffer.allocUnsafe(2 + length);
+    frame[0] = 0x8a; // FIN + pong
+    frame[1] = length;
+    data.copy(frame, 2, 0, length);
+    if (!writer.queue(frame, this.gateway!.maxBufferedBytes)) this.cutOff();
+  }
+
+  /** The socket is gone (its 'close', once it has a writer): forget queued frames and tell the engine. */
   closed(code: number): void {
     this.writer?.discard();
     const gateway = this.gateway!;
@@ -107,23 +178,6 @@ class HeraldWebSocket extends WebSocket implements ConnectionTransport {
 
 function destroyOnError(this: Duplex): void {
   this.destroy();
-}
-function ignoreError(): void {}
-function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-  const ws = this as HeraldWebSocket;
-  const connection = ws.connection;
-  if (!connection) return;
-  if (!isBinary) return ws.gateway!.engine.receive(connection, data.toString('utf8'));
-  // Refused, but any frame from the client is activity (spec A.4), as for text frames and pongs.
-  ws.gateway!.engine.touch(connection);
-  connection.sendError('Binary frames are not supported; send JSON text frames', null);
-}
-function onPingOrPong(this: WebSocket): void {
-  const ws = this as HeraldWebSocket;
-  if (ws.connection) ws.gateway!.engine.touch(ws.connection);
-}
-function onClose(this: WebSocket, code: number): void {
-  (this as HeraldWebSocket).closed(code);
 }
 
 /** Open connections from one address; `ip` is the one copy of the address string they all share. */
@@ -161,6 +215,7 @@ export class WebSocketGateway {
       perMessageDeflate: false,
       clientTracking: false,
       WebSocket: HeraldWebSocket,
+      autoPong: false,
       // A peer that never finishes the close handshake is cut off quickly (ws' default is 30 s).
       closeTimeout: options.closeTimeoutMs ?? 3000,
     } as ConstructorParameters<typeof WebSocketServer>[0]);
@@ -182,7 +237,6 @@ export class WebSocketGateway {
     // ws now handles socket errors itself; dropping ours keeps one 'error' listener, not an array.
     socket.off('error', destroyOnError);
     this.connections.add(ws);
-    ws.on('error', ignoreError);
     const handshake = parseHandshake({ url: req.url ?? '', origin: req.headers.origin }, this.options.wsPath, (key) => this.engine.apps.byKey(key));
     if (!handshake.ok) {
       if (handshake.appKey !== undefined) this.engine.emit('connectionRefused', handshake.appKey, handshake.code, handshake.reason);
@@ -195,7 +249,6 @@ export class WebSocketGateway {
     ws.peer = peer;
     // Duplex is all ws needs; Herald only upgrades node:net sockets, which are FrameSockets.
     ws.writer = new FrameWriter(socket as Duplex & FrameSocket, nativeBatchActive() ? nativeFd(socket) : -1);
-    ws.on('close', onClose);
     const request = handshake.request;
     request.remoteAddress = address === undefined ? undefined : peer.ip;
     // The engine checks the handshake again (it serves the HTTP fallbacks too), then its quotas.
@@ -205,9 +258,6 @@ export class WebSocketGateway {
       return;
     }
     ws.connection = result.connection;
-    ws.on('message', onMessage);
-    ws.on('pong', onPingOrPong);
-    ws.on('ping', onPingOrPong);
   }
 
   /** Closes a socket that never became a connection. */

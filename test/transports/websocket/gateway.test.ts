@@ -187,6 +187,74 @@ test('a binary frame is refused with pusher:error but still counts as client act
   }
 });
 
+test('a ping is answered with a pong carrying its payload, behind the frames already queued, and counts as activity', async () => {
+  const { gateway, transportOf, clock } = setUp();
+  try {
+    const socket = upgrade(gateway, '/app/k?protocol=7');
+    await nextPass();
+    const ws = [...gateway.connections][0] as unknown as { connection: { lastActivity: number } };
+    clock.advance(60_000);
+    transportOf().deliver(new OutboundMessage('{"event":"queued first"}'));
+    socket.push(clientFrame(9, 'are you there?'));
+    await nextPass();
+    const frames = framesOf(socket).slice(1);
+    assert.deepEqual(
+      frames.map((f) => [f.opcode, f.payload.toString()]),
+      [
+        [1, '{"event":"queued first"}'],
+        [10, 'are you there?'],
+      ],
+    );
+    assert.equal(ws.connection.lastActivity, clock.now(), 'the activity timer restarted');
+    clock.advance(1_000);
+    socket.push(clientFrame(10, 'unsolicited pong'));
+    await nextPass();
+    assert.equal(ws.connection.lastActivity, clock.now(), 'a pong is activity too');
+  } finally {
+    gateway.terminateAll();
+  }
+});
+
+test('a client that pings without reading the pongs is cut off with 4100 like any client that stops reading', async () => {
+  const limit = 4 * 1024;
+  const { gateway, transportOf } = setUp(limit);
+  try {
+    const socket = upgrade(gateway, '/app/k?protocol=7');
+    await nextPass();
+    socket.hold = true;
+    const transport = transportOf();
+    const ping = clientFrame(9, 'p'.repeat(125));
+    let pings = 0;
+    while (transport.readyState === 1 && pings < 1000) {
+      socket.push(Buffer.concat(Array.from({ length: 10 }, () => ping)));
+      pings += 10;
+      await nextPass();
+    }
+    assert.notEqual(transport.readyState, 1, `cut off after ${pings} pings`);
+    socket.drain();
+    assert.deepEqual(closeOf(framesOf(socket).at(-1)), SLOW_CLIENT_CLOSE);
+  } finally {
+    gateway.terminateAll();
+  }
+});
+
+test('a socket closes once: the engine hears of it, and other listeners of its close still do', async () => {
+  const { gateway, transportOf } = setUp();
+  try {
+    const socket = upgrade(gateway, '/app/k?protocol=7');
+    await nextPass();
+    const transport = transportOf() as ConnectionTransport & { readyState: number; once(event: 'close', listener: () => void): void };
+    let heard = 0;
+    transport.once('close', () => heard++);
+    socket.destroy();
+    for (let pass = 0; pass < 100 && gateway.connections.size > 0; pass++) await nextPass();
+    assert.equal(gateway.connections.size, 0, 'released');
+    assert.equal(heard, 1);
+  } finally {
+    gateway.terminateAll();
+  }
+});
+
 test('flush-before-close: frames sent in the pass of a close precede the close frame', async () => {
   const { gateway, transportOf } = setUp();
   try {
