@@ -25,9 +25,59 @@ export interface OnlineRecord {
   token: string | undefined;
 }
 
+/**
+ * A connection's subscriptions by channel name: the part of Map's interface the engine uses. Most
+ * connections are on one channel, so the first subscription is kept inline and a Map exists only
+ * from the second: an empty Map costs ~184 bytes of heap (1.8 MB per 10,000 connections), this
+ * object ~24.
+ */
+export class ChannelSubscriptions {
+  private firstName: string | undefined = undefined;
+  private first: Subscription | undefined = undefined;
+  private more: Map<string, Subscription> | undefined = undefined;
+
+  get size(): number {
+    return (this.first === undefined ? 0 : 1) + (this.more?.size ?? 0);
+  }
+
+  get(name: string): Subscription | undefined {
+    return name === this.firstName ? this.first : this.more?.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  set(name: string, subscription: Subscription): this {
+    if (name === this.firstName || (this.first === undefined && !this.more?.has(name))) {
+      this.firstName = name;
+      this.first = subscription;
+    } else {
+      (this.more ??= new Map()).set(name, subscription);
+    }
+    return this;
+  }
+
+  delete(name: string): boolean {
+    if (name === this.firstName) {
+      this.firstName = undefined;
+      this.first = undefined;
+      return true;
+    }
+    return this.more?.delete(name) ?? false;
+  }
+
+  /** A snapshot (callers unsubscribe while they walk it): the inline one first, then the rest in order. */
+  keys(): string[] {
+    const names = this.firstName === undefined ? [] : [this.firstName];
+    if (this.more) for (const name of this.more.keys()) names.push(name);
+    return names;
+  }
+}
+
 export class Connection {
   /** Mutated only by the Hub. */
-  readonly subscriptions = new Map<string, Subscription>();
+  readonly subscriptions = new ChannelSubscriptions();
   /** Mutated only by the Hub. */
   user: SignedInUser | undefined;
   online: OnlineRecord | undefined;

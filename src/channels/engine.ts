@@ -206,7 +206,7 @@ export class ChannelsEngine {
     conn.closed = true;
     const state = this.states.get(conn.app.id);
     if (!state) return;
-    for (const name of [...conn.subscriptions.keys()]) unsubscribe(this, state, conn, name);
+    for (const name of conn.subscriptions.keys()) unsubscribe(this, state, conn, name);
     if (conn.user) signOut(this, state, conn);
     state.connections.delete(conn.socketId);
     this.emit('connectionClosed', conn.app, { socketId: conn.socketId, appId: conn.app.id, remoteAddress: conn.remoteAddress, transport: conn.transport.kind ?? 'ws' }, code);
