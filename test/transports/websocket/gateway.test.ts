@@ -101,6 +101,22 @@ function setUp(maxBufferedBytes = 1024 * 1024) {
   return { gateway, refused, transportOf, clock: h.clock };
 }
 
+/** An accepted socket whose client has stopped reading (writes wait in Node), with `maxBufferedBytes` = limit. */
+async function withHeldSocket(
+  limit: number,
+  body: (held: { socket: WireSocket; transport: ConnectionTransport & { readyState: number } }) => Promise<void>,
+): Promise<void> {
+  const { gateway, transportOf } = setUp(limit);
+  try {
+    const socket = upgrade(gateway, '/app/k?protocol=7');
+    await nextPass();
+    socket.hold = true;
+    await body({ socket, transport: transportOf() });
+  } finally {
+    gateway.terminateAll();
+  }
+}
+
 /** A client frame as RFC 6455 §5.3 requires it: masked (a zero mask keeps the payload readable). */
 function clientFrame(opcode: number, payload: string): Buffer {
   const bytes = Buffer.from(payload);
@@ -216,14 +232,8 @@ test('a ping is answered with a pong carrying its payload, behind the frames alr
 });
 
 test('a client that pings without reading the pongs is cut off with 4100 like any client that stops reading', async () => {
-  const limit = 4 * 1024;
-  const { gateway, transportOf } = setUp(limit);
-  try {
-    const socket = upgrade(gateway, '/app/k?protocol=7');
-    await nextPass();
-    socket.hold = true;
-    const transport = transportOf();
-    const ping = clientFrame(9, 'p'.repeat(125));
+  const ping = clientFrame(9, 'p'.repeat(125));
+  await withHeldSocket(4 * 1024, async ({ socket, transport }) => {
     let pings = 0;
     while (transport.readyState === 1 && pings < 1000) {
       socket.push(Buffer.concat(Array.from({ length: 10 }, () => ping)));
@@ -233,9 +243,7 @@ test('a client that pings without reading the pongs is cut off with 4100 like an
     assert.notEqual(transport.readyState, 1, `cut off after ${pings} pings`);
     socket.drain();
     assert.deepEqual(closeOf(framesOf(socket).at(-1)), SLOW_CLIENT_CLOSE);
-  } finally {
-    gateway.terminateAll();
-  }
+  });
 });
 
 test('a socket closes once: the engine hears of it, and other listeners of its close still do', async () => {
@@ -276,12 +284,7 @@ test('flush-before-close: frames sent in the pass of a close precede the close f
 
 test('backpressure: a client that stops reading is closed with 4100; its backlog is dropped, not written', async () => {
   const limit = 64 * 1024;
-  const { gateway, transportOf } = setUp(limit);
-  try {
-    const socket = upgrade(gateway, '/app/k?protocol=7');
-    await nextPass();
-    socket.hold = true;
-    const transport = transportOf();
+  await withHeldSocket(limit, async ({ socket, transport }) => {
     const payload = 'x'.repeat(10 * 1024);
     let sent = 0;
     while (transport.readyState === 1 && sent < 100) {
@@ -297,7 +300,5 @@ test('backpressure: a client that stops reading is closed with 4100; its backlog
     assert.deepEqual(received, received.map((_, i) => i), 'in order, none skipped before the cut');
     assert.ok(received.length < sent, `the backlog was dropped (${received.length} of ${sent} written)`);
     assert.ok(received.length * payload.length <= limit + 2 * payload.length, 'at most about the limit was ever handed to Node');
-  } finally {
-    gateway.terminateAll();
-  }
+  });
 });
