@@ -16,9 +16,10 @@
  *   c-subscribers --port P --key K --channel C --subs N [--clients 2] [--host 127.0.0.1]
  *                 [--pause-us U]
  *
- * stdout: "ready <client pids>" once every connection is subscribed; then one JSON line after
- * stdin's "end <expected deliveries>". stdin: "phase <p>" selects the measured phase (publishes
- * of other phases are read and ignored: the warm-up).
+ * stdout: "ready <client pids>" once every connection is subscribed; "phase <p>" once stdin's
+ * "phase <p>" is in place (it selects the measured phase: events of other phases, the warm-up,
+ * are read and ignored; publish only after this answer); one JSON line after stdin's
+ * "end <expected deliveries>".
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -274,7 +275,12 @@ int main(int argc, char **argv) {
   char line[128];
   while (fgets(line, sizeof line, stdin)) {
     long v;
-    if (sscanf(line, "phase %ld", &v) == 1) __atomic_store_n(&S->phase, (int)v, __ATOMIC_RELEASE);
+    if (sscanf(line, "phase %ld", &v) == 1) {
+      /* Acknowledged once in place: events published after the answer are counted. */
+      __atomic_store_n(&S->phase, (int)v, __ATOMIC_RELEASE);
+      printf("phase %ld\n", v);
+      fflush(stdout);
+    }
     else if (sscanf(line, "end %ld", &v) == 1) {
       /* Deliveries may trail the last publish's answer: wait for them, at most 10 s. */
       for (int i = 0; i < 1000 && frames_total(K) < v; i++) usleep(10000);

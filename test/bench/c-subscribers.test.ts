@@ -25,6 +25,7 @@ test('c-subscribers: every measured delivery counted once, the warm-up ignored, 
     const publish = (seq: number, phase: number) => sdk.trigger('gc-test', BENCH_EVENT, encodePayload(seq, phase, 'x'));
     await publish(1, 1); // warm-up: read and ignored
     child.stdin.write('phase 2\n');
+    assert.equal((await lines.next()).value, 'phase 2', 'the measured phase is in place before anything is published');
     for (const seq of [1, 2, 2]) await publish(seq, 2);
     child.stdin.write('end 60\n');
     const outcome = JSON.parse((await lines.next()).value as string) as Record<string, number>;

@@ -93,6 +93,8 @@ async function runWithC(ctx: BenchContext, binary: string, durationS: number): P
     }
     ctx.log(`measuring ${durationS} s at ${RATE} events/s…`);
     child.stdin.write('phase 2\n');
+    const acknowledged = await nextLine(10_000);
+    if (acknowledged !== 'phase 2') throw new Error(`c-subscribers: ${acknowledged}`);
     const window = new CpuWindow(ctx, receivers);
     const published = await ctx.profiled(() => publish(ctx, 2, durationS));
     child.stdin.write(`end ${published.published * SUBSCRIBERS}\n`);
