@@ -17,7 +17,7 @@ import type { LatencySummary } from '../histogram.js';
 import { CpuWindow, primeRequestPath } from '../measure.js';
 import { Publisher, type PublishPlan } from '../publisher.js';
 import { emptyResult, type BenchContext, type ScenarioResult } from '../results.js';
-import { applyCpu, MB, noLoss, warmupSeconds, type ScenarioDefinition } from './common.js';
+import { applyCpu, MB, noLoss, round, warmupSeconds, type ScenarioDefinition } from './common.js';
 
 const SUBSCRIBERS = 18_000;
 const RATE = 2;
@@ -124,8 +124,6 @@ async function runWithC(ctx: BenchContext, binary: string, durationS: number): P
     if (child.exitCode === null) child.kill();
   }
 }
-
-const round = (n: number) => Math.round(n * 100) / 100;
 
 export const scenarioGc: ScenarioDefinition = {
   id: 'gc',

@@ -5,6 +5,11 @@ import type { BenchContext, ScenarioResult, TargetCheck } from '../results.js';
 
 export const MB = 1024 * 1024;
 
+/** Two decimals, for the figures shown under the table. */
+export function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
 export interface ScenarioDefinition {
   id: string;
   title: string;

@@ -8,7 +8,7 @@
  */
 import { connectClients, primeRequestPath, runPublishPhase, sleep } from '../measure.js';
 import { emptyResult, type BenchContext, type ScenarioResult, type TargetCheck } from '../results.js';
-import { applyDeliveryPhase, atLeast, atMost, channelNames, noLoss, reportConnectFailures, warmupSeconds, type ScenarioDefinition } from './common.js';
+import { applyDeliveryPhase, atLeast, atMost, channelNames, noLoss, reportConnectFailures, round, warmupSeconds, type ScenarioDefinition } from './common.js';
 
 interface FanoutSpec {
   id: string;
@@ -58,10 +58,6 @@ async function runFanout(ctx: BenchContext, spec: FanoutSpec, durationS: number)
   }
   result.targets = [...spec.targets(result), noLoss(result)];
   return result;
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
 }
 
 export const scenarioA: ScenarioDefinition = {

@@ -1,6 +1,7 @@
 /**
  * RFC 6455 framing of what Herald sends. Server-to-client frames are never masked (§5.1) and every
- * Pusher message is one final text frame, so a frame is a 2, 4 or 10 byte header and the UTF-8 text.
+ * Pusher message is one final text frame, so a frame is a 2, 4 or 10 byte header and the UTF-8 text;
+ * the other frame Herald builds is the pong answering a client's ping.
  */
 import type { OutboundMessage } from '../../channels/transport.js';
 
@@ -22,6 +23,19 @@ export function frameText(text: string): Buffer {
     frame.writeUInt32BE(length, 6);
   }
   frame.write(text, header, 'utf8');
+  return frame;
+}
+
+/** The largest payload of a control frame (RFC 6455 §5.5): it always fits the 7-bit length. */
+const MAX_CONTROL_PAYLOAD = 125;
+
+/** The pong answering a ping (RFC 6455 §5.5.3): the ping's payload echoed, at most 125 bytes. */
+export function framePong(payload: Buffer): Buffer {
+  const length = Math.min(payload.length, MAX_CONTROL_PAYLOAD);
+  const frame = Buffer.allocUnsafe(2 + length);
+  frame[0] = 0x8a; // FIN + opcode 10 (pong)
+  frame[1] = length;
+  payload.copy(frame, 2, 0, length);
   return frame;
 }
 

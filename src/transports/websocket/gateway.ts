@@ -13,7 +13,7 @@ import { closeReason } from '../../protocol/close-reason.js';
 import type { ChannelsEngine } from '../../channels/engine.js';
 import type { Connection } from '../../channels/connection.js';
 import type { ConnectionTransport, OutboundMessage } from '../../channels/transport.js';
-import { frameOf } from './frame.js';
+import { frameOf, framePong } from './frame.js';
 import { FrameWriter, installNativeBatch, nativeBatchActive, type FrameSocket } from './frame-writer.js';
 import { parseHandshake } from './handshake.js';
 import { processSendPath, type SendPath } from './native-send.js';
@@ -65,9 +65,6 @@ const NO_EXTENSIONS = Object.freeze({});
  */
 function ListenerTable(): void {}
 ListenerTable.prototype = Object.create(null) as object;
-
-/** The largest payload of a control frame (RFC 6455 5.5): a pong's fits the 7-bit length. */
-const MAX_CONTROL_PAYLOAD = 125;
 
 /**
  * `ws` lets the server construct a subclass, and Herald makes that subclass the engine's transport:
@@ -158,7 +155,7 @@ class HeraldWebSocket extends WebSocket implements ConnectionTransport {
     if (!connection) return;
     if (!isBinary) return this.gateway!.engine.receive(connection, data.toString('utf8'));
     // Refused, but any frame from the client is activity (spec A.4), as for text frames and pongs.
-    this.gateway!.engine.touch(connection);
+    this.touched();
     connection.sendError('Binary frames are not supported; send JSON text frames', null);
   }
 
@@ -170,12 +167,7 @@ class HeraldWebSocket extends WebSocket implements ConnectionTransport {
   private answerPing(data: Buffer): void {
     const writer = this.writer;
     if (!writer || this.readyState !== 1 || writer.socket.destroyed) return;
-    const length = Math.min(data.length, MAX_CONTROL_PAYLOAD);
-    const frame = Buffer.allocUnsafe(2 + length);
-    frame[0] = 0x8a; // FIN + pong
-    frame[1] = length;
-    data.copy(frame, 2, 0, length);
-    if (!writer.queue(frame, this.gateway!.maxBufferedBytes)) this.cutOff();
+    if (!writer.queue(framePong(data), this.gateway!.maxBufferedBytes)) this.cutOff();
   }
 
   /** The socket is gone (its 'close', once it has a writer): forget queued frames and tell the engine. */

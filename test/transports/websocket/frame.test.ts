@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Writable } from 'node:stream';
 import * as ws from 'ws';
-import { frameOf, frameText } from '../../../src/transports/websocket/frame.js';
+import { frameOf, framePong, frameText } from '../../../src/transports/websocket/frame.js';
 import { OutboundMessage } from '../../../src/channels/transport.js';
 
 /** ws' frame parser (exported by ws, not by its type definitions). */
@@ -59,4 +59,12 @@ test('a broadcast is framed once: every recipient gets the same Buffer', () => {
   const first = frameOf(message);
   assert.equal(frameOf(message), first);
   assert.deepEqual(first, frameText(message.text));
+});
+
+test('a pong echoes the ping payload in one final control frame; a longer payload is cut to 125 bytes', () => {
+  assert.deepEqual([...framePong(Buffer.from('hi'))], [0x8a, 2, 0x68, 0x69]);
+  assert.deepEqual([...framePong(Buffer.alloc(0))], [0x8a, 0]);
+  const long = framePong(Buffer.alloc(200, 0x61));
+  assert.equal(long[1], 125);
+  assert.equal(long.length, 127);
 });
