@@ -15,6 +15,7 @@ import type { Broker } from '../scaling/broker.js';
 import type { Logger } from '../platform/logger.js';
 import type { ModuleDeclaration, ServiceAccess } from '../platform/module-graph.js';
 import type { Router } from '../platform/router.js';
+import type { SocketBytes } from '../platform/socket-bytes.js';
 import type { TokenBuckets } from '../platform/token-buckets.js';
 import type { App } from '../apps/app.js';
 import type { ValidEvent } from '../http-api/publish.js';
@@ -55,6 +56,8 @@ export interface CoreContext {
   apiRateLimiter: TokenBuckets;
   /** The HTTP(S) server (available from start; not yet listening). */
   server: Server;
+  /** Bytes read and written by the server's sockets (the metrics' network counters). */
+  socketBytes: SocketBytes;
 }
 
 /** A module's start context: the core plus the services it declared (need/optional/later/provide). */

@@ -13,7 +13,7 @@ import { AppStatsTable, PendingPublishes } from './app-stats.js';
 import { createMetrics, type HeraldMetrics } from './collectors.js';
 import { Counter } from 'prom-client';
 import { XHR_FORWARDED_SERVICE } from '../transports/xhr/module.js';
-import { NetworkBytes } from './network.js';
+import { networkTotals } from './network.js';
 import { METRICS_RENDER_SERVICE } from '../core/worker-services.js';
 import { onWebhookDelivery, readWebhookGauges, readWebhookQueueDepth } from './sources.js';
 
@@ -45,14 +45,13 @@ export function metricsModule(options: MetricsOptions = {}): HeraldModule {
       const webhookService = ctx.optional(WEBHOOKS_SERVICE);
       const xhrForwarded = ctx.optional(XHR_FORWARDED_SERVICE);
       const apps = new AppStatsTable(options.maxAppLabels ?? 50);
-      const network = new NetworkBytes(ctx.server);
       // Requests by route and status: plain counts on the hot path (prom-client hashes the label
       // object on every inc()), handed to the counter when scraped.
       const requestCounts = new Map<string, Map<number, { route: string; status: string; count: number }>>();
       const metrics = createMetrics({
         apps,
         httpRequestCounts: () => [...requestCounts.values()].flatMap((byStatus) => [...byStatus.values()]),
-        network: () => network.totals(),
+        network: () => networkTotals(ctx.socketBytes),
         brokerName: ctx.broker.name,
         brokerHealthy: () => ctx.broker.healthy(),
         webhookGauges: () => readWebhookGauges(webhookService),

@@ -26,6 +26,7 @@ import { handleHttp, handleLean, type DispatchDeps } from './http-dispatch.js';
 import { LeanResponseWriter } from './lean-writer.js';
 import { loadTlsMaterial, reloadTls, type TlsFiles } from './tls.js';
 import { WebSocketGateway } from '../transports/websocket/gateway.js';
+import { SocketBytes } from '../platform/socket-bytes.js';
 import { TokenBuckets } from '../platform/token-buckets.js';
 import type { WebSocket } from 'ws';
 
@@ -148,7 +149,7 @@ async function createCore(options: StartOptions): Promise<Core> {
   });
   engine.onInternalError = (err) => logger.error({ err }, 'engine error');
   const apiRateLimiter = options.apiRateLimiter ?? new TokenBuckets();
-  return { config, logger, apps, hooks, scaling, broker: scaling.broker, engine, router: new Router(), apiRateLimiter };
+  return { config, logger, apps, hooks, scaling, broker: scaling.broker, engine, router: new Router(), apiRateLimiter, socketBytes: new SocketBytes() };
 }
 
 /** The Pusher HTTP API, /health and /ready. */
@@ -178,13 +179,14 @@ function registerCoreRoutes(core: Core, state: NodeState): void {
   });
 }
 
-function createGateway({ engine, config, logger }: Core): WebSocketGateway {
+function createGateway({ engine, config, logger, socketBytes }: Core): WebSocketGateway {
   const gateway = new WebSocketGateway(engine, {
     wsPath: config.wsPath,
     maxFrameBytes: config.maxFrameBytes,
     maxBufferedBytes: config.maxBufferedBytes,
     maxConnectionsPerIp: config.maxConnectionsPerIp,
     onSendPathFailure: (err) => logger.error({ err: err.message }, 'native send path failed; WebSocket sends use JavaScript from now on'),
+    socketBytes,
   });
   logger.info({ sendPath: gateway.sendPath.name, reason: gateway.sendPath.reason }, `WebSocket send path: ${gateway.sendPath.name}`);
   return gateway;
@@ -210,6 +212,7 @@ function createHttpServer(core: Core, gateway: WebSocketGateway, state: NodeStat
   server.requestTimeout = Math.max(config.handshakeTimeoutMs, 30_000);
   // Installed before any module adds its own 'connection' listener (it replaces Node's).
   const lean = !httpsServer && config.leanHttp ? createLeanFront(server, core, state, dispatch) : undefined;
+  core.socketBytes.track(server);
   server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0]!;
     if (state.draining || state.starting) {

@@ -178,3 +178,29 @@ test('HERALD_METRICS_HOST binds the metrics listener to its own interface, off t
   await assert.rejects(fetch(`http://127.0.0.1:${service.port}/metrics`), 'nothing listens on the main interface at that port');
   assert.equal((await fetch(`${h.httpUrl}/metrics`)).status, 404, 'not on the main port');
 });
+
+test('network byte counters include open WebSocket connections and keep what closed ones moved', async (t) => {
+  const h = await startTestHerald();
+  t.after(() => h.stop());
+  const metricsUrl = `${h.httpUrl}/metrics`;
+  const received = async () => sample(await scrape(metricsUrl), 'herald_network_received_bytes_total') ?? 0;
+  const { WebSocket } = await import('ws');
+  const ws = new WebSocket(`${h.wsUrl}/app/${h.app.key}?protocol=7`);
+  const messages: string[] = [];
+  const next = (event: string) =>
+    new Promise<void>((resolve) => {
+      const check = () => (messages.some((m) => JSON.parse(m).event === event) ? resolve() : ws.once('message', () => check()));
+      check();
+    });
+  ws.on('message', (data) => messages.push(String(data)));
+  await next('pusher:connection_established');
+  const before = await received();
+  // 10 KB from the client (under the 14 KB message limit), answered with a pong once Herald has read it.
+  ws.send(JSON.stringify({ event: 'pusher:ping', data: { pad: 'x'.repeat(10_000) } }));
+  await next('pusher:pong');
+  const whileOpen = await received();
+  assert.ok(whileOpen - before >= 10_000, `an open connection's bytes are counted (grew by ${whileOpen - before})`);
+  ws.close();
+  await eventually(async () => sample(await scrape(metricsUrl), 'herald_connections', { app: h.app.id }) === 0, 5000, 'the connection to close');
+  assert.ok((await received()) >= whileOpen, 'a closed connection\'s bytes stay in the total');
+});

@@ -18,6 +18,7 @@ import { FrameWriter, installNativeBatch, nativeBatchActive, type FrameSocket } 
 import { parseHandshake } from './handshake.js';
 import { processSendPath, type SendPath } from './native-send.js';
 import { nativeFd, peerAddress } from './node-handle.js';
+import type { CountedSocket, SocketBytes } from '../../platform/socket-bytes.js';
 
 export interface WebSocketOptions {
   wsPath: string;
@@ -29,6 +30,17 @@ export interface WebSocketOptions {
   closeTimeoutMs?: number;
   /** The native send path failed as a whole (not one socket); the process uses JavaScript from now on. */
   onSendPathFailure?: (err: Error) => void;
+  /** The server's byte ledger: the gateway adopts the plain TCP sockets it accepts (see ownsBytesOf). */
+  socketBytes?: SocketBytes;
+}
+
+/**
+ * Whether the gateway reports this socket's bytes to the ledger itself: plain TCP sockets, which
+ * the ledger tracked since they connected. Under TLS the upgraded socket is a TLSSocket and the
+ * ledger keeps counting the TCP socket beneath it.
+ */
+function ownsBytesOf(socket: object): boolean {
+  return (socket as { encrypted?: boolean }).encrypted !== true;
 }
 
 /**
@@ -75,6 +87,7 @@ ListenerTable.prototype = Object.create(null) as object;
  * - pings are answered by Herald (`autoPong: false`), through the write path: ws' own answer keeps
  *   a closure and three fields per socket (~128 bytes), and a client that pings without reading
  *   meets the same bounded queue and 4100 cut-off as one that stops reading events;
+ * - ws' receive queue is given back its backing store after each frame (shrinkReceiveQueue);
  * - the write path's state is one FrameWriter (a second small object, so it is testable without
  *   ws and a socket; its fields used to live here).
  */
@@ -99,13 +112,16 @@ class HeraldWebSocket extends WebSocket implements ConnectionTransport {
     switch (event) {
       case 'message':
         this.received(a as Buffer, b as boolean);
+        this.shrinkReceiveQueue();
         return true;
       case 'ping':
         this.answerPing(a as Buffer);
         this.touched();
+        this.shrinkReceiveQueue();
         return true;
       case 'pong':
         this.touched();
+        this.shrinkReceiveQueue();
         return true;
       case 'close':
         // Only a socket that got as far as its writer was counted (released() undoes that).
@@ -159,6 +175,16 @@ class HeraldWebSocket extends WebSocket implements ConnectionTransport {
     connection.sendError('Binary frames are not supported; send JSON text frames', null);
   }
 
+  /**
+   * ws' Receiver queues each incoming chunk in an array and shifts it out, which leaves the array
+   * a 17-slot backing store (152 bytes) for good: 1.5 MB per 10,000 connections that each sent one
+   * frame. Once a frame has used up the queue, a new empty array (no backing store) replaces it.
+   */
+  private shrinkReceiveQueue(): void {
+    const receiver = (this as unknown as { _receiver?: { _buffers?: unknown } })._receiver;
+    if (receiver && Array.isArray(receiver._buffers) && receiver._buffers.length === 0) receiver._buffers = [];
+  }
+
   private touched(): void {
     if (this.connection) this.gateway!.engine.touch(this.connection);
   }
@@ -174,6 +200,7 @@ class HeraldWebSocket extends WebSocket implements ConnectionTransport {
   closed(code: number): void {
     this.writer?.discard();
     const gateway = this.gateway!;
+    gateway.countClosed(this);
     gateway.released(this);
     if (this.connection) gateway.engine.disconnect(this.connection, code);
   }
@@ -222,6 +249,15 @@ export class WebSocketGateway {
       // A peer that never finishes the close handshake is cut off quickly (ws' default is 30 s).
       closeTimeout: options.closeTimeoutMs ?? 3000,
     } as ConstructorParameters<typeof WebSocketServer>[0]);
+    options.socketBytes?.addOwner((visit) => {
+      for (const ws of this.connections) if (ws.writer && ownsBytesOf(ws.writer.socket)) visit(ws.writer.socket as unknown as CountedSocket);
+    });
+  }
+
+  /** A socket with a writer is gone: its bytes go to the ledger's closed totals (it adopted the socket). */
+  countClosed(ws: HeraldWebSocket): void {
+    const socket = ws.writer?.socket;
+    if (socket && ownsBytesOf(socket)) this.options.socketBytes?.closed(socket as unknown as CountedSocket);
   }
 
   /** True when the path is a Pusher WebSocket path this gateway serves. */
@@ -252,6 +288,7 @@ export class WebSocketGateway {
     ws.peer = peer;
     // Duplex is all ws needs; Herald only upgrades node:net sockets, which are FrameSockets.
     ws.writer = new FrameWriter(socket as Duplex & FrameSocket, nativeBatchActive() ? nativeFd(socket) : -1);
+    if (ownsBytesOf(socket)) this.options.socketBytes?.adopt(socket);
     const request = handshake.request;
     request.remoteAddress = address === undefined ? undefined : peer.ip;
     // The engine checks the handshake again (it serves the HTTP fallbacks too), then its quotas.
