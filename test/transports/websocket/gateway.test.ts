@@ -246,6 +246,31 @@ test('a client that pings without reading the pongs is cut off with 4100 like an
   });
 });
 
+test('frames that arrive together or split across reads are all handled; a drained receive queue is a fresh array', async () => {
+  const { gateway } = setUp();
+  try {
+    const socket = upgrade(gateway, '/app/k?protocol=7');
+    await nextPass();
+    const receiver = () => ([...gateway.connections][0] as unknown as { _receiver: { _buffers: Buffer[] } })._receiver;
+    const queueBefore = receiver()._buffers;
+    const ping = (n: number) => clientFrame(1, `{"event":"pusher:ping","data":{"n":${n}}}`);
+    // Two frames in one read, then one frame in two reads (its second half with a third frame).
+    socket.push(Buffer.concat([ping(1), ping(2)]));
+    const split = ping(3);
+    socket.push(split.subarray(0, 7));
+    await nextPass();
+    assert.equal(receiver()._buffers.length, 1, 'half a frame waits in the queue');
+    socket.push(Buffer.concat([split.subarray(7), ping(4)]));
+    await nextPass();
+    const pongs = texts(framesOf(socket)).filter((text) => JSON.parse(text).event === 'pusher:pong');
+    assert.equal(pongs.length, 4, 'every ping answered');
+    assert.equal(receiver()._buffers.length, 0);
+    assert.notEqual(receiver()._buffers, queueBefore, 'the queue that held chunks was replaced (its backing store goes with it)');
+  } finally {
+    gateway.terminateAll();
+  }
+});
+
 test('a socket closes once: the engine hears of it, and other listeners of its close still do', async () => {
   const { gateway, transportOf } = setUp();
   try {
