@@ -78,6 +78,36 @@ const NO_EXTENSIONS = Object.freeze({});
 function ListenerTable(): void {}
 ListenerTable.prototype = Object.create(null) as object;
 
+/** ws' `WebSocket#setSocket` (private in its types): builds the Receiver and attaches the socket. */
+const wsSetSocket = (WebSocket.prototype as unknown as { setSocket?: (this: WebSocket, ...args: unknown[]) => void }).setSocket;
+
+/**
+ * An emitter's listener table when the events that have listeners are exactly `names`. Node's
+ * streams start the table with their own events' keys set to undefined (close, error, prefinish,
+ * finish, drain…): a missing key reads the same.
+ */
+function listenersIfExactly(emitter: { _events?: unknown } | undefined, names: readonly string[]): Record<string, unknown> | undefined {
+  const events = emitter?._events as Record<string, unknown> | undefined;
+  if (!events) return undefined;
+  let used = 0;
+  for (const name of Object.keys(events)) if (events[name] !== undefined) used++;
+  return used === names.length && names.every((name) => events[name] !== undefined) ? events : undefined;
+}
+
+/**
+ * After ws' setSocket, the Receiver's six listeners and the TCP socket's four events (ws' and
+ * Node's) are each moved into a fast-mode object of in-object fields (56-80 bytes) instead of the
+ * dictionaries EventEmitter builds (~128 bytes each with their storage): ~130 bytes a connection.
+ * The prototype inherits nothing, as with Node's table. A ws or Node that adds other listeners
+ * keeps its own tables. Removing a listener later (ws does, once closing) is a plain delete.
+ */
+function compactListenerTables(receiver: { _events?: unknown } | undefined, socket: { _events?: unknown }): void {
+  const r = listenersIfExactly(receiver, ['conclude', 'drain', 'error', 'message', 'ping', 'pong']);
+  if (r) receiver!._events = { __proto__: ListenerTable.prototype, conclude: r.conclude, drain: r.drain, error: r.error, message: r.message, ping: r.ping, pong: r.pong };
+  const t = listenersIfExactly(socket, ['close', 'data', 'end', 'error']);
+  if (t) socket._events = { __proto__: ListenerTable.prototype, close: t.close, data: t.data, end: t.end, error: t.error };
+}
+
 /**
  * `ws` lets the server construct a subclass, and Herald makes that subclass the engine's transport:
  * one object per connection for the engine's side. At 100,000 connections every field counts:
@@ -87,6 +117,7 @@ ListenerTable.prototype = Object.create(null) as object;
  * - pings are answered by Herald (`autoPong: false`), through the write path: ws' own answer keeps
  *   a closure and three fields per socket (~128 bytes), and a client that pings without reading
  *   meets the same bounded queue and 4100 cut-off as one that stops reading events;
+ * - the listeners ws gives its Receiver and the TCP socket sit in fast-mode objects (setSocket);
  * - ws' receive queue is given back its backing store after each frame (shrinkReceiveQueue);
  * - the write path's state is one FrameWriter (a second small object, so it is testable without
  *   ws and a socket; its fields used to live here).
@@ -106,6 +137,12 @@ class HeraldWebSocket extends WebSocket implements ConnectionTransport {
   protected readonly _extensions: object = NO_EXTENSIONS;
   /** Replaces the dictionary EventEmitter's constructor made (no listener was added yet). */
   protected _events: object = new (ListenerTable as unknown as new () => object)();
+
+  /** ws' setup of an upgraded socket, then its listener tables made compact. */
+  setSocket(socket: Duplex, ...rest: unknown[]): void {
+    wsSetSocket!.call(this, socket, ...rest);
+    compactListenerTables((this as unknown as { _receiver?: { _events?: unknown } })._receiver, socket as unknown as { _events?: unknown });
+  }
 
   /** ws' events, handled here (see the class comment); two arguments is the most ws passes. */
   override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {

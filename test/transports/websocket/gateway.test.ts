@@ -246,7 +246,7 @@ test('a client that pings without reading the pongs is cut off with 4100 like an
   });
 });
 
-test('frames that arrive together or split across reads are all handled; a drained receive queue is a fresh array', async () => {
+test('frames that arrive together or split across reads are all handled; a drained receive queue is a fresh array; the listener table is compact', async () => {
   const { gateway } = setUp();
   try {
     const socket = upgrade(gateway, '/app/k?protocol=7');
@@ -266,6 +266,10 @@ test('frames that arrive together or split across reads are all handled; a drain
     assert.equal(pongs.length, 4, 'every ping answered');
     assert.equal(receiver()._buffers.length, 0);
     assert.notEqual(receiver()._buffers, queueBefore, 'the queue that held chunks was replaced (its backing store goes with it)');
+    // The Receiver's listener table is the compact one (its six events, none of Node's placeholders).
+    const events = (receiver() as unknown as { _events: object })._events;
+    assert.deepEqual(Object.keys(events), ['conclude', 'drain', 'error', 'message', 'ping', 'pong']);
+    assert.equal((events as { toString?: unknown }).toString, undefined, 'nothing inherited, as with Node\'s table');
   } finally {
     gateway.terminateAll();
   }
