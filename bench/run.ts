@@ -23,7 +23,7 @@ import { buildCompiled, externalServer, launchHerald, stopAllServers, type Serve
 import { effectiveOpenFilesLimit } from './lib/spawn.js';
 import type { ScenarioDefinition } from './lib/scenarios/common.js';
 import { scenarioA, scenarioB, scenarioE, scenarioG } from './lib/scenarios/fanout.js';
-import { scenarioGc } from './lib/scenarios/c-subscribers.js';
+import { scenarioGc, scenarioGk } from './lib/scenarios/c-subscribers.js';
 import { scenarioC } from './lib/scenarios/publish-only.js';
 import { scenarioD, scenarioHuge } from './lib/scenarios/memory.js';
 import { scenarioF } from './lib/scenarios/presence.js';
@@ -31,7 +31,7 @@ import { scenarioIdle } from './lib/scenarios/idle.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SCENARIOS: Record<string, ScenarioDefinition> = Object.fromEntries(
-  [scenarioA, scenarioB, scenarioC, scenarioD, scenarioE, scenarioF, scenarioG, scenarioGc, scenarioIdle, scenarioHuge].map((s) => [s.id, s]),
+  [scenarioA, scenarioB, scenarioC, scenarioD, scenarioE, scenarioF, scenarioG, scenarioGc, scenarioGk, scenarioIdle, scenarioHuge].map((s) => [s.id, s]),
 );
 /** The scenario named `id`; parseArgs already rejected unknown names, so a miss here is a bug. */
 function scenarioNamed(id: string): ScenarioDefinition {

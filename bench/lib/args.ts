@@ -3,15 +3,15 @@ import type { RunOptions } from './results.js';
 
 export const USAGE = `Usage: npm run bench -- [options]
 
-  --scenario a,b,…     scenarios to run (default: a,b,c,d,e,f,g,gc,idle; "all" = the same; "huge" only when named)
+  --scenario a,b,…     scenarios to run (default: a,b,c,d,e,f,g,gc,gk,idle; "all" = the same; "huge" only when named)
   --duration S         measured seconds per scenario (default: each scenario's own, 10–15 s)
   --warmup S           warm-up seconds before measuring (default 20 for the paced a, b, f, g, after a 3 s
                        burst of publishes to unsubscribed channels; 2 for c, e; 0 skips both)
   --json FILE          also write the results as JSON
   --workers N          load generator processes (default 2)
   --server-workers L   Herald worker processes (herald start --workers), a comma-separated list:
-                       scenarios e, g and gc run once per entry, the others with the first entry
-                       (default 1,2: e, g and gc with 1 and 2 workers in the same run, the rest with 1)
+                       scenarios e, g, gc and gk run once per entry, the others with the first entry
+                       (default 1,2: e, g, gc and gk with 1 and 2 workers in the same run, the rest with 1)
   --payload-bytes N    event data size (default 100)
   --profile            CPU-profile the server during each measured phase (through its inspector),
                        save the .cpuprofile and print the functions with the most self time
@@ -31,7 +31,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --help
 `;
 
-const STANDARD = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'gc', 'idle'];
+const STANDARD = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'gc', 'gk', 'idle'];
 const KNOWN = [...STANDARD, 'huge'];
 
 export function parseArgs(argv: string[], root: string): RunOptions {

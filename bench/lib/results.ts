@@ -65,7 +65,7 @@ export interface RunOptions {
    */
   warmupS?: number;
   workers: number;
-  /** Herald worker processes: e, g and gc run once per entry, the other scenarios with the first. */
+  /** Herald worker processes: e, g, gc and gk run once per entry, the other scenarios with the first. */
   serverWorkers: number[];
   payloadBytes: number;
   jsonPath?: string;

@@ -14,7 +14,13 @@
  * connection counts as out of order.
  *
  *   c-subscribers --port P --key K --channel C --subs N [--clients 2] [--host 127.0.0.1]
- *                 [--pause-us U]
+ *                 [--pause-us U] [--defer-ms D]
+ *
+ * --defer-ms D (scenario gk): the receive time is the kernel's (SO_TIMESTAMPNS: when the frame's
+ * packet reached the socket), and a client woken by a first frame (on the one socket it watches)
+ * sleeps D ms before it reads anything, then drains every socket. With D longer than a fan-out lasts, the receivers take no
+ * CPU while the server sends, as subscribers on other machines would not: the figure is what the
+ * server's design allows on these cores, not what clients sharing them see.
  *
  * stdout: "ready <client pids>" once every connection is subscribed; "phase <p>" once stdin's
  * "phase <p>" is in place (it selects the measured phase: events of other phases, the warm-up,
@@ -31,8 +37,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,7 +52,7 @@ enum { MAXCL = 16, HB = 100000 /* 10 us buckets: 1 s */, PART = 8192 };
 struct shm {
   int phase, stop;
   long ready;
-  struct { long frames, order, bad; } cl[MAXCL];
+  struct { long frames, order, bad, unstamped; } cl[MAXCL];
   unsigned hist[MAXCL][HB];
 };
 static struct shm *S;
@@ -167,19 +176,63 @@ static void open_subscription(struct conn *x, const struct sockaddr_in *sa, cons
   await_frame(x, "pusher_internal:subscription_succeeded");
 }
 
+/* --defer-ms: see the header. 0: read at once and take the receive time from the clock. */
+static int defer_ms;
+
+/* One read of x; *when is the kernel's receive time of the last packet read (ms), when it gave one. */
+static ssize_t read_stamped(int fd, unsigned char *buf, size_t size, double *when) {
+  if (!defer_ms) {
+    ssize_t r = read(fd, buf, size);
+    *when = wall_ms(); /* one clock read per read(): frames that arrived together share it */
+    return r;
+  }
+  union { char space[CMSG_SPACE(sizeof(struct timespec))]; struct cmsghdr align; } control;
+  struct iovec io = { .iov_base = buf, .iov_len = size };
+  struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = control.space, .msg_controllen = sizeof control.space };
+  ssize_t r = recvmsg(fd, &m, 0);
+  *when = -1;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); r > 0 && c; c = CMSG_NXTHDR(&m, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      struct timespec t;
+      memcpy(&t, CMSG_DATA(c), sizeof t);
+      *when = t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+    }
+  return r;
+}
+
+/* --defer-ms: reads everything x has (its fd is -1 once the server closed it). */
+static void drain(int k, struct conn *x, unsigned char *buf, size_t size) {
+  double when;
+  ssize_t r;
+  while (x->fd >= 0 && (r = read_stamped(x->fd, buf, size, &when)) != 0) {
+    if (r < 0) {
+      if (errno == EAGAIN) return;
+      break;
+    }
+    if (when < 0) when = wall_ms(), S->cl[k].unstamped++; /* no kernel timestamp: reported */
+    take(k, x, buf, (size_t)r, when);
+  }
+  if (x->fd >= 0) close(x->fd), x->fd = -1, S->cl[k].bad++;
+}
+
 /* --pause-us: after a pass that found fewer than 256 readable sockets, sleep this long, so that
  * deliveries pile up and one wake-up reads many (at most that much latency added). */
 static int pause_us;
 
 static void client(int k, int n, const struct sockaddr_in *sa, const char *host, const char *key, const char *channel) {
+  /* A parent killed before it sets S->stop (the runner may not wait) must not leave clients behind. */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() == 1) _exit(2);
   struct conn *c = calloc(n, sizeof *c);
   int ep = epoll_create1(0), one = 1;
   for (int i = 0; i < n; i++) {
     open_subscription(&c[i], sa, host, key, channel);
     setsockopt(c[i].fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (defer_ms && setsockopt(c[i].fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one)) die("SO_TIMESTAMPNS");
     fcntl(c[i].fd, F_SETFL, O_NONBLOCK);
     struct epoll_event e = { .events = EPOLLIN, .data.u32 = i };
-    if (epoll_ctl(ep, EPOLL_CTL_ADD, c[i].fd, &e)) die("epoll_ctl");
+    /* --defer-ms watches one socket, the others are read when it fires: a socket in an epoll set
+     * costs the sender a callback under that set's lock per delivery (two workers contend on it). */
+    if ((!defer_ms || i == 0) && epoll_ctl(ep, EPOLL_CTL_ADD, c[i].fd, &e)) die("epoll_ctl");
   }
   __atomic_add_fetch(&S->ready, n, __ATOMIC_ACQ_REL);
   static unsigned char buf[1 << 16];
@@ -188,15 +241,20 @@ static void client(int k, int n, const struct sockaddr_in *sa, const char *host,
     int m = epoll_wait(ep, ev, 256, 100);
     if (m < 0 && errno == EINTR) continue;
     if (m < 0) die("epoll_wait");
+    if (defer_ms && m > 0) {
+      usleep(defer_ms * 1000);
+      for (int i = 0; i < n; i++) drain(k, &c[i], buf, sizeof buf);
+      continue;
+    }
     for (int j = 0; j < m; j++) {
       struct conn *x = &c[ev[j].data.u32];
-      ssize_t r = read(x->fd, buf, sizeof buf);
+      double when;
+      ssize_t r = read_stamped(x->fd, buf, sizeof buf, &when);
       if (r <= 0) { /* closed by the server: stop watching it */
         if (r == 0 || errno != EAGAIN) epoll_ctl(ep, EPOLL_CTL_DEL, x->fd, NULL), S->cl[k].bad++;
         continue;
       }
-      /* One clock read per read(): frames that arrived together share their receive time. */
-      take(k, x, buf, (size_t)r, wall_ms());
+      take(k, x, buf, (size_t)r, when);
     }
     if (pause_us && m < 256) usleep(pause_us);
   }
@@ -220,9 +278,9 @@ static double percentile(int K, long total, double q) {
 }
 
 static void report(int K, long expected) {
-  long frames = frames_total(K), order = 0, bad = 0, minb = -1, maxb = 0;
+  long frames = frames_total(K), order = 0, bad = 0, unstamped = 0, minb = -1, maxb = 0;
   double sum = 0;
-  for (int k = 0; k < K; k++) order += S->cl[k].order, bad += S->cl[k].bad;
+  for (int k = 0; k < K; k++) order += S->cl[k].order, bad += S->cl[k].bad, unstamped += S->cl[k].unstamped;
   for (int b = 0; b < HB; b++)
     for (int k = 0; k < K; k++)
       if (S->hist[k][b]) {
@@ -230,10 +288,10 @@ static void report(int K, long expected) {
         maxb = b, sum += S->hist[k][b] * (b + 0.5) / 100.0;
       }
   printf("{\"frames\":%ld,\"expected\":%ld,\"min\":%.2f,\"mean\":%.2f,\"p50\":%.2f,\"p90\":%.2f,"
-         "\"p99\":%.2f,\"p999\":%.2f,\"max\":%.2f,\"order\":%ld,\"bad\":%ld}\n",
+         "\"p99\":%.2f,\"p999\":%.2f,\"max\":%.2f,\"order\":%ld,\"bad\":%ld,\"unstamped\":%ld}\n",
          frames, expected, minb < 0 ? 0 : minb / 100.0, frames ? sum / frames : 0, percentile(K, frames, 0.5),
          percentile(K, frames, 0.9), percentile(K, frames, 0.99), percentile(K, frames, 0.999), (maxb + 1) / 100.0,
-         order, bad);
+         order, bad, unstamped);
   fflush(stdout);
 }
 
@@ -249,6 +307,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(o, "--subs")) N = atoi(v);
     else if (!strcmp(o, "--clients")) K = atoi(v);
     else if (!strcmp(o, "--pause-us")) pause_us = atoi(v);
+    else if (!strcmp(o, "--defer-ms")) defer_ms = atoi(v);
     else { fprintf(stderr, "unknown option %s\n", o); return 2; }
   }
   if (!port || !key || !channel || N < 1 || K < 1 || K > MAXCL || strlen(channel) > 150) {

@@ -6,10 +6,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileCSubscribers } from '../../bench/lib/scenarios/c-subscribers.js';
 import { BENCH_EVENT, encodePayload } from '../../bench/lib/payload.js';
 import { startTestHerald } from '../helpers/herald.js';
+import { eventually } from '../helpers/wait.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const binary = compileCSubscribers(ROOT);
@@ -36,6 +38,53 @@ test('c-subscribers: every measured delivery counted once, the warm-up ignored, 
     assert.ok(outcome.p50! > 0 && outcome.p50! <= outcome.p99! && outcome.p99! <= outcome.max!, JSON.stringify(outcome));
     await once(child, 'exit');
     assert.equal(child.exitCode, 0);
+  } finally {
+    child.kill();
+    await h.stop();
+  }
+});
+
+test('c-subscribers --defer-ms: deliveries timed by the kernel\'s receive timestamp, each counted once', { skip: binary ? false : 'no C compiler', timeout: 60_000 }, async () => {
+  const h = await startTestHerald();
+  const child = spawn(binary!, ['--port', String(h.port), '--key', h.app.key, '--channel', 'gk-test', '--subs', '20', '--clients', '2', '--defer-ms', '50']);
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  try {
+    assert.match((await lines.next()).value as string, /^ready \d+,\d+$/);
+    child.stdin.write('phase 2\n');
+    assert.equal((await lines.next()).value, 'phase 2');
+    const sdk = h.pusherServer();
+    for (const seq of [1, 2]) await sdk.trigger('gk-test', BENCH_EVENT, encodePayload(seq, 2, 'x'));
+    child.stdin.write('end 40\n');
+    const outcome = JSON.parse((await lines.next()).value as string) as Record<string, number>;
+    assert.equal(outcome.frames, 40, '2 events × 20 subscribers, read after the deferral');
+    assert.equal(outcome.unstamped, 0, 'every read carried the kernel\'s receive timestamp');
+    assert.equal(outcome.order, 0);
+    assert.equal(outcome.bad, 0);
+    await once(child, 'exit');
+    assert.equal(child.exitCode, 0);
+  } finally {
+    child.kill();
+    await h.stop();
+  }
+});
+
+test('c-subscribers: its client processes go when it is killed before it stops them', { skip: binary ? false : 'no C compiler', timeout: 60_000 }, async () => {
+  const h = await startTestHerald();
+  const child = spawn(binary!, ['--port', String(h.port), '--key', h.app.key, '--channel', 'gc-kill', '--subs', '4', '--clients', '2']);
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  try {
+    const pids = ((await lines.next()).value as string).slice('ready '.length).split(',').map(Number);
+    // Running or sleeping; a zombie waiting for whoever adopted it to reap it has exited.
+    const alive = (pid: number) => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    assert.ok(pids.every(alive));
+    child.kill('SIGKILL');
+    await eventually(() => !pids.some(alive), 10_000, 'the client processes to exit');
   } finally {
     child.kill();
     await h.stop();

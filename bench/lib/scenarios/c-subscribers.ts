@@ -6,6 +6,11 @@
  * Node clients on the same machine would see; gc shows what the server's design allows with 1 and
  * N workers (docs/benchmarks.md, "g with C subscribers").
  *
+ * gk) the same C subscribers, reading late: each sleeps DEFER_MS after its first frame of an event
+ * and then drains, and a delivery's time is the kernel's receive timestamp of its packet. Nothing
+ * but the server runs while it fans out, as with subscribers on other machines; what the receivers
+ * cost is reported beside it, spent after the fan-out.
+ *
  * Needs a C compiler (CC, else cc, gcc or clang); without one the scenario reports that and skips.
  * The generator pool is not used: the CPU columns' "generator" is the runner plus the C processes.
  */
@@ -25,9 +30,21 @@ const CHANNEL = 'bench-gc-0';
 /** Receiving processes: one per core, as the Node generators. */
 const PROCESSES = 2;
 const READY_TIMEOUT_MS = 180_000;
+/**
+ * gk's wait before reading: longer than a fan-out to 18,000 lasts here (p99 ~150–230 ms, one
+ * worker), shorter than the 500 ms between events less the ~30 ms the drain takes.
+ */
+const DEFER_MS = 300;
+
+interface Variant {
+  id: 'gc' | 'gk';
+  title: string;
+  /** 0: read at once, receive time from the clock; else c-subscribers' --defer-ms. */
+  deferMs: number;
+}
 
 /** What c-subscribers.c prints after "end": latency figures in ms over the measured phase. */
-type Outcome = Omit<LatencySummary, 'count'> & { frames: number; expected: number; order: number; bad: number };
+type Outcome = Omit<LatencySummary, 'count'> & { frames: number; expected: number; order: number; bad: number; unstamped: number };
 
 /** Compiles c-subscribers.c into node_modules/.cache (again only when the source is newer). */
 export function compileCSubscribers(root: string): string | undefined {
@@ -73,10 +90,11 @@ async function publish(ctx: BenchContext, phase: number, seconds: number) {
   }
 }
 
-async function runWithC(ctx: BenchContext, binary: string, durationS: number): Promise<ScenarioResult> {
-  const result = emptyResult('gc', scenarioGc.title, SUBSCRIBERS);
+async function runWithC(ctx: BenchContext, binary: string, durationS: number, variant: Variant): Promise<ScenarioResult> {
+  const result = emptyResult(variant.id, variant.title, SUBSCRIBERS);
   const { host, port, app } = ctx.publishTarget;
   const args = ['--host', host, '--port', String(port), '--key', app.key, '--channel', CHANNEL, '--subs', String(SUBSCRIBERS), '--clients', String(PROCESSES)];
+  if (variant.deferMs > 0) args.push('--defer-ms', String(variant.deferMs));
   const child = spawn(binary, args);
   child.stderr.on('data', (chunk: Buffer) => ctx.log(`[c-subscribers] ${chunk.toString().trim()}`));
   const nextLine = lineReader(child);
@@ -104,9 +122,11 @@ async function runWithC(ctx: BenchContext, binary: string, durationS: number): P
     result.durationS = seconds;
     result.deliveriesPerSec = outcome.frames / seconds;
     result.publishesPerSec = published.published / seconds;
-    const { frames, expected, order, bad, ...latency } = outcome;
+    const { frames, expected, order, bad, unstamped, ...latency } = outcome;
     result.latency = { count: frames, ...latency };
     if (bad > 0) result.notes.push(`${bad} connections closed or frames unreadable`);
+    if (unstamped > 0) result.notes.push(`${unstamped} reads without a kernel timestamp (timed by the clock instead)`);
+    if (variant.deferMs > 0) result.notes.push(`latency to the kernel's receive timestamp; receivers read ${variant.deferMs} ms after an event's first frame`);
     result.latencyKind = 'delivery';
     result.lost = expected - frames;
     result.reordered = order;
@@ -120,23 +140,41 @@ async function runWithC(ctx: BenchContext, binary: string, durationS: number): P
     result.targets = [noLoss(result)];
     return result;
   } finally {
-    child.stdin.end();
-    if (child.exitCode === null) child.kill();
+    await stopChild(child);
   }
 }
 
-export const scenarioGc: ScenarioDefinition = {
-  id: 'gc',
-  title: '18,000 C subscribers, 1 channel, 2 events/s',
-  defaultDurationS: 15,
-  standard: true,
-  perWorkerCount: true,
-  usesGeneratorPool: false,
-  async run(ctx, durationS) {
-    const binary = compileCSubscribers(ctx.options.root);
-    if (binary) return runWithC(ctx, binary, durationS);
-    const result = emptyResult('gc', scenarioGc.title, 0);
-    result.notes.push('skipped: no C compiler (set CC, or install gcc) to build bench/reference/c-subscribers.c');
-    return result;
-  },
-};
+/** Lets c-subscribers stop its clients (it does after its report, or when stdin ends); kills it after 5 s. */
+async function stopChild(child: ChildProcessWithoutNullStreams): Promise<void> {
+  child.stdin.end();
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const timer = setTimeout(() => child.kill(), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function cScenario(variant: Variant): ScenarioDefinition {
+  return {
+    id: variant.id,
+    title: variant.title,
+    defaultDurationS: 15,
+    standard: true,
+    perWorkerCount: true,
+    usesGeneratorPool: false,
+    async run(ctx, durationS) {
+      const binary = compileCSubscribers(ctx.options.root);
+      if (binary) return runWithC(ctx, binary, durationS, variant);
+      const result = emptyResult(variant.id, variant.title, 0);
+      result.notes.push('skipped: no C compiler (set CC, or install gcc) to build bench/reference/c-subscribers.c');
+      return result;
+    },
+  };
+}
+
+export const scenarioGc = cScenario({ id: 'gc', title: '18,000 C subscribers, 1 channel, 2 events/s', deferMs: 0 });
+export const scenarioGk = cScenario({
+  id: 'gk',
+  title: '18,000 C subscribers reading late, 1 channel, 2 events/s (kernel receive time)',
+  deferMs: DEFER_MS,
+});
