@@ -101,20 +101,35 @@ function setUp(maxBufferedBytes = 1024 * 1024) {
   return { gateway, refused, transportOf, clock: h.clock };
 }
 
-/** An accepted socket whose client has stopped reading (writes wait in Node), with `maxBufferedBytes` = limit. */
-async function withHeldSocket(
-  limit: number,
-  body: (held: { socket: WireSocket; transport: ConnectionTransport & { readyState: number } }) => Promise<void>,
-): Promise<void> {
-  const { gateway, transportOf } = setUp(limit);
+interface Accepted {
+  gateway: WebSocketGateway;
+  /** The server end: push() is what the client sends, framesOf() what it has read. */
+  socket: WireSocket;
+  transport: ConnectionTransport & { readyState: number };
+  clock: ReturnType<typeof setUp>['clock'];
+}
+
+/** A socket whose handshake at `url` was accepted (connection_established written); the gateway is torn down after `body`. */
+async function withAccepted(body: (accepted: Accepted) => Promise<void>, options: { url?: string; maxBufferedBytes?: number } = {}): Promise<void> {
+  const { gateway, transportOf, clock } = setUp(options.maxBufferedBytes);
   try {
-    const socket = upgrade(gateway, '/app/k?protocol=7');
+    const socket = upgrade(gateway, options.url ?? '/app/k?protocol=7');
     await nextPass();
-    socket.hold = true;
-    await body({ socket, transport: transportOf() });
+    await body({ gateway, socket, transport: transportOf(), clock });
   } finally {
     gateway.terminateAll();
   }
+}
+
+/** An accepted socket whose client has stopped reading (writes wait in Node), with `maxBufferedBytes` = limit. */
+function withHeldSocket(limit: number, body: (held: Accepted) => Promise<void>): Promise<void> {
+  return withAccepted(
+    (accepted) => {
+      accepted.socket.hold = true;
+      return body(accepted);
+    },
+    { maxBufferedBytes: limit },
+  );
 }
 
 /** A client frame as RFC 6455 §5.3 requires it: masked (a zero mask keeps the payload readable). */
@@ -169,28 +184,18 @@ test('a refusal whose reason would echo a long key or protocol still closes with
   }
 });
 
-test('an accepted handshake gets connection_established, then what it is sent, one pass at a time', async () => {
-  const { gateway, transportOf } = setUp();
-  try {
-    const socket = upgrade(gateway, '/app/k?protocol=7&client=js&version=8.6.0');
-    await nextPass();
+test('an accepted handshake gets connection_established, then what it is sent, one pass at a time', () =>
+  withAccepted(async ({ socket, transport }) => {
     const [established] = texts(framesOf(socket));
     assert.equal(JSON.parse(established!).event, 'pusher:connection_established');
-    const transport = transportOf();
     transport.deliver(new OutboundMessage('{"event":"a"}'));
     transport.deliver(new OutboundMessage('{"event":"b"}'));
     await nextPass();
     assert.deepEqual(texts(framesOf(socket)).slice(1), ['{"event":"a"}', '{"event":"b"}']);
-  } finally {
-    gateway.terminateAll();
-  }
-});
+  }, { url: '/app/k?protocol=7&client=js&version=8.6.0' }));
 
-test('a binary frame is refused with pusher:error but still counts as client activity (spec A.4: any frame does)', async () => {
-  const { gateway, clock } = setUp();
-  try {
-    const socket = upgrade(gateway, '/app/k?protocol=7');
-    await nextPass();
+test('a binary frame is refused with pusher:error but still counts as client activity (spec A.4: any frame does)', () =>
+  withAccepted(async ({ gateway, socket, clock }) => {
     const ws = [...gateway.connections][0] as unknown as { connection: { lastActivity: number } };
     clock.advance(60_000);
     socket.push(clientFrame(2, '{"event":"pusher:ping"}'));
@@ -198,19 +203,13 @@ test('a binary frame is refused with pusher:error but still counts as client act
     const [, refusal] = texts(framesOf(socket));
     assert.equal(JSON.parse(refusal!).event, 'pusher:error');
     assert.equal(ws.connection.lastActivity, clock.now(), 'the activity timer restarted');
-  } finally {
-    gateway.terminateAll();
-  }
-});
+  }));
 
-test('a ping is answered with a pong carrying its payload, behind the frames already queued, and counts as activity', async () => {
-  const { gateway, transportOf, clock } = setUp();
-  try {
-    const socket = upgrade(gateway, '/app/k?protocol=7');
-    await nextPass();
+test('a ping is answered with a pong carrying its payload, behind the frames already queued, and counts as activity', () =>
+  withAccepted(async ({ gateway, socket, transport, clock }) => {
     const ws = [...gateway.connections][0] as unknown as { connection: { lastActivity: number } };
     clock.advance(60_000);
-    transportOf().deliver(new OutboundMessage('{"event":"queued first"}'));
+    transport.deliver(new OutboundMessage('{"event":"queued first"}'));
     socket.push(clientFrame(9, 'are you there?'));
     await nextPass();
     const frames = framesOf(socket).slice(1);
@@ -226,10 +225,7 @@ test('a ping is answered with a pong carrying its payload, behind the frames alr
     socket.push(clientFrame(10, 'unsolicited pong'));
     await nextPass();
     assert.equal(ws.connection.lastActivity, clock.now(), 'a pong is activity too');
-  } finally {
-    gateway.terminateAll();
-  }
-});
+  }));
 
 test('a client that pings without reading the pongs is cut off with 4100 like any client that stops reading', async () => {
   const ping = clientFrame(9, 'p'.repeat(125));
@@ -246,11 +242,8 @@ test('a client that pings without reading the pongs is cut off with 4100 like an
   });
 });
 
-test('frames that arrive together or split across reads are all handled; a drained receive queue is a fresh array; the listener table is compact', async () => {
-  const { gateway } = setUp();
-  try {
-    const socket = upgrade(gateway, '/app/k?protocol=7');
-    await nextPass();
+test('frames that arrive together or split across reads are all handled; a drained receive queue is a fresh array; the listener table is compact', () =>
+  withAccepted(async ({ gateway, socket }) => {
     const receiver = () => ([...gateway.connections][0] as unknown as { _receiver: { _buffers: Buffer[] } })._receiver;
     const queueBefore = receiver()._buffers;
     const ping = (n: number) => clientFrame(1, `{"event":"pusher:ping","data":{"n":${n}}}`);
@@ -270,34 +263,20 @@ test('frames that arrive together or split across reads are all handled; a drain
     const events = (receiver() as unknown as { _events: object })._events;
     assert.deepEqual(Object.keys(events), ['conclude', 'drain', 'error', 'message', 'ping', 'pong']);
     assert.equal((events as { toString?: unknown }).toString, undefined, 'nothing inherited, as with Node\'s table');
-  } finally {
-    gateway.terminateAll();
-  }
-});
+  }));
 
-test('a socket closes once: the engine hears of it, and other listeners of its close still do', async () => {
-  const { gateway, transportOf } = setUp();
-  try {
-    const socket = upgrade(gateway, '/app/k?protocol=7');
-    await nextPass();
-    const transport = transportOf() as ConnectionTransport & { readyState: number; once(event: 'close', listener: () => void): void };
+test('a socket closes once: the engine hears of it, and other listeners of its close still do', () =>
+  withAccepted(async ({ gateway, socket, transport }) => {
     let heard = 0;
-    transport.once('close', () => heard++);
+    (transport as unknown as { once(event: 'close', listener: () => void): void }).once('close', () => heard++);
     socket.destroy();
     for (let pass = 0; pass < 100 && gateway.connections.size > 0; pass++) await nextPass();
     assert.equal(gateway.connections.size, 0, 'released');
     assert.equal(heard, 1);
-  } finally {
-    gateway.terminateAll();
-  }
-});
+  }));
 
-test('flush-before-close: frames sent in the pass of a close precede the close frame', async () => {
-  const { gateway, transportOf } = setUp();
-  try {
-    const socket = upgrade(gateway, '/app/k?protocol=7');
-    await nextPass();
-    const transport = transportOf();
+test('flush-before-close: frames sent in the pass of a close precede the close frame', () =>
+  withAccepted(async ({ socket, transport }) => {
     transport.deliver(new OutboundMessage('{"event":"pusher:error","data":{"code":4009}}'));
     transport.deliver(new OutboundMessage('{"event":"last"}'));
     transport.closeWith(4009, 'Connection is unauthorized');
@@ -306,10 +285,7 @@ test('flush-before-close: frames sent in the pass of a close precede the close f
     const frames = framesOf(socket);
     assert.deepEqual(texts(frames).slice(1), ['{"event":"pusher:error","data":{"code":4009}}', '{"event":"last"}']);
     assert.deepEqual(closeOf(frames.at(-1)), { code: 4009, reason: 'Connection is unauthorized' }, 'the close frame is last');
-  } finally {
-    gateway.terminateAll();
-  }
-});
+  }));
 
 test('backpressure: a client that stops reading is closed with 4100; its backlog is dropped, not written', async () => {
   const limit = 64 * 1024;
