@@ -46,8 +46,8 @@ export class SocketBytes {
 
   /**
    * The caller answers for `socket` from now on (it must call `closed` when it goes and list it
-   * through its `addOwner` visitor while open). False when the ledger did not track it (a TLS
-   * socket: the ledger counts the TCP socket under it); the caller then leaves it alone.
+   * through its `addOwner` visitor while open). False, and nothing changes here, when the ledger
+   * does not track it. A TLS socket is never adopted: the ledger counts the TCP socket under it.
    */
   adopt(socket: object): boolean {
     const tracked = socket as Socket;

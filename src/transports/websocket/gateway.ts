@@ -237,7 +237,6 @@ class HeraldWebSocket extends WebSocket implements ConnectionTransport {
   closed(code: number): void {
     this.writer?.discard();
     const gateway = this.gateway!;
-    gateway.countClosed(this);
     gateway.released(this);
     if (this.connection) gateway.engine.disconnect(this.connection, code);
   }
@@ -289,12 +288,6 @@ export class WebSocketGateway {
     options.socketBytes?.addOwner((visit) => {
       for (const ws of this.connections) if (ws.writer && ownsBytesOf(ws.writer.socket)) visit(ws.writer.socket as unknown as CountedSocket);
     });
-  }
-
-  /** A socket with a writer is gone: its bytes go to the ledger's closed totals (it adopted the socket). */
-  countClosed(ws: HeraldWebSocket): void {
-    const socket = ws.writer?.socket;
-    if (socket && ownsBytesOf(socket)) this.options.socketBytes?.closed(socket as unknown as CountedSocket);
   }
 
   /** True when the path is a Pusher WebSocket path this gateway serves. */
@@ -357,9 +350,11 @@ export class WebSocketGateway {
     return added;
   }
 
-  /** Bookkeeping when a socket is gone (its per-address count and the open set). */
+  /** Bookkeeping when a socket that got its writer is gone: the open set, its bytes (adopted from the ledger), its per-address count. */
   released(ws: HeraldWebSocket): void {
     this.connections.delete(ws);
+    const socket = ws.writer!.socket;
+    if (ownsBytesOf(socket)) this.options.socketBytes?.closed(socket as unknown as CountedSocket);
     const peer = ws.peer!;
     if (--peer.count <= 0) this.perIp.delete(peer.ip);
   }
