@@ -1,8 +1,9 @@
 // herald_send: the optional native send path of Herald's WebSocket fan-out (docs/operations.md,
-// "Native send path"). One call per event-loop pass sends every socket's queued frames:
+// "Native send path"). One call sends the queued frames of up to 1024 sockets of an event-loop pass
+// (the JavaScript side calls once per 1024, so the first sockets do not wait for the last ones):
 //
 //   io_uring: one SEND/SENDMSG entry per socket, all submitted (and reaped) with one
-//             io_uring_enter() per ring-full, i.e. one syscall for the whole pass;
+//             io_uring_enter() per ring-full, i.e. one syscall for the call;
 //   send:     one send()/sendmsg() per socket, but one JS->C call for the pass (no stream code).
 //
 // Every send is non-blocking (MSG_DONTWAIT): it takes what the kernel's socket buffer accepts

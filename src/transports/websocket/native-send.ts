@@ -1,8 +1,9 @@
 /**
  * The optional native send path of the WebSocket fan-out (native/herald_send.cc; docs/operations.md,
  * "Native send path"). At the end of an event-loop pass the gateway collects every socket that has
- * frames queued and nothing pending in Node, and sends them all with one call into the addon: with
- * io_uring that is one syscall for the whole pass instead of one write() per socket. Whatever the
+ * frames queued and nothing pending in Node, and sends them with one call into the addon per 1024
+ * sockets (frame-writer.ts, SEND_CHUNK_SOCKETS): with io_uring that is one syscall per 1024 sockets
+ * instead of one write() per socket. Whatever the
  * kernel does not take (a partial write, EAGAIN, EPIPE, ECONNRESET) is handed back to its owner,
  * which gives it to Node: from then on Node owns that socket's byte stream as before.
  *
@@ -78,7 +79,7 @@ export function processSendPath(): { path: SendPath; batch: NativeBatch | undefi
 }
 
 /**
- * One pass's native sends. Sockets are added with their frames; send() makes the one native call
+ * A pass's native sends, a chunk at a time. Sockets are added with their frames; send() makes one native call
  * and hands back what was not written. Buffers shared by many sockets (a broadcast's frame) are
  * passed to C once. Arrays are reused from pass to pass: nothing is allocated per recipient.
  */
@@ -101,6 +102,11 @@ export class NativeBatch {
   readonly stats = { passes: 0, sockets: 0, handedBack: 0, bytes: 0 };
 
   constructor(private readonly addon: Addon) {}
+
+  /** Sockets added since the last send(). */
+  get pending(): number {
+    return this.count;
+  }
 
   /** Queues `frames` (`bytes` long in all) for the non-blocking socket `fd`. */
   add(owner: SendOwner, fd: number, frames: Buffer | Buffer[], bytes: number): void {

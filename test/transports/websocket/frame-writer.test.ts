@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FrameWriter, SLOW_CHUNK_BYTES } from '../../../src/transports/websocket/frame-writer.js';
+import { FrameWriter, SLOW_CHUNK_BYTES, flushWriters } from '../../../src/transports/websocket/frame-writer.js';
 import { NativeBatch } from '../../../src/transports/websocket/native-send.js';
 import { FakeSocket, frame, nextPass } from './fake-socket.js';
 
@@ -158,8 +158,11 @@ test('a destroyed socket is not written, and discard() forgets what was queued',
   assert.deepEqual(other.syscalls, []);
 });
 
-/** A stand-in for the native addon: records each call and takes `take(i)` bytes of socket i. */
-function fakeNative(take: (socket: number, bytes: number) => number) {
+/**
+ * A stand-in for the native addon: records each call and takes `take(i)` bytes of socket i; call
+ * number `failOnCall` (if any) writes nothing and throws, as a failed ring does.
+ */
+function fakeNative(take: (socket: number, bytes: number) => number, failOnCall = 0) {
   const calls: Array<{ fds: number[]; buffers: Buffer[] }> = [];
   const addon = {
     maxFramesPerSocket: 64,
@@ -173,9 +176,10 @@ function fakeNative(take: (socket: number, bytes: number) => number) {
         let bytes = 0;
         for (let k = 0; k < n; k++) bytes += buffers[slots[at++]!]!.length;
         fds.push(fd);
-        results[i] = take(i, bytes);
+        results[i] = failOnCall === calls.length + 1 ? 0 : take(i, bytes);
       }
       calls.push({ fds, buffers: [...buffers] });
+      if (failOnCall === calls.length) throw new Error('io_uring_enter: ring gone');
     },
   };
   return { batch: new NativeBatch(addon), calls };
@@ -211,4 +215,41 @@ test('native batch: what the kernel did not take goes to Node in order, and late
   assert.deepEqual(socket.chunks(), [b.subarray(50)], 'c waits: Node still holds the rest of b');
   socket.release();
   assert.deepEqual(socket.chunks(), [b.subarray(50), c]);
+});
+
+test('native batch: a pass is sent every `chunk` sockets, each socket once with all its frames of the pass', () => {
+  const { batch, calls } = fakeNative((_i, bytes) => bytes);
+  const sockets = Array.from({ length: 5 }, () => new FakeSocket());
+  const writers = sockets.map((s, i) => new FrameWriter(s, 10 + i));
+  const [first, second] = [frame(100, 1), frame(100, 2)];
+  for (const w of writers) w.queue(first, LIMIT);
+  for (const w of writers) w.queue(second, LIMIT);
+  flushWriters(writers, batch, 2);
+  assert.deepEqual(
+    calls.map((c) => c.fds),
+    [[10, 11], [12, 13], [14]],
+    'a call per two sockets as they are flushed, and the rest at the end',
+  );
+  for (const call of calls) assert.deepEqual(call.buffers, [first, second]);
+  for (const s of sockets) assert.deepEqual(s.syscalls, []);
+  assert.equal(batch.pending, 0);
+});
+
+test('native batch: when a call fails as a whole, its sockets and the pass\'s remaining ones are written by Node', () => {
+  const { batch, calls } = fakeNative((_i, bytes) => bytes, 2);
+  const sockets = Array.from({ length: 5 }, () => new FakeSocket());
+  const writers = sockets.map((s, i) => new FrameWriter(s, 10 + i));
+  const broadcast = frame(100, 1);
+  for (const w of writers) w.queue(broadcast, LIMIT);
+  flushWriters(writers, batch, 2);
+  assert.deepEqual(
+    calls.map((c) => c.fds),
+    [[10, 11], [12, 13]],
+    'no native call after the one that failed',
+  );
+  assert.deepEqual(
+    sockets.map((s) => s.chunks().length),
+    [0, 0, 1, 1, 1],
+    'the failed call\'s sockets were handed back to Node, the last one written by Node',
+  );
 });
