@@ -17,7 +17,7 @@ import { renderHotFunctions, topSelfTime, type HotFunction } from './lib/cpu-pro
 import { InspectorSession } from './lib/inspector.js';
 import { primeServer } from './lib/measure.js';
 import { WorkerPool } from './lib/pool.js';
-import { renderDetails, renderTable } from './lib/report.js';
+import { renderDetails, renderTable, renderWorkerComparison } from './lib/report.js';
 import { emptyResult, type BenchContext, type RunOptions, type ScenarioResult } from './lib/results.js';
 import { buildCompiled, externalServer, launchHerald, stopAllServers, type ServerKind, type ServerUnderTest } from './lib/server.js';
 import { effectiveOpenFilesLimit } from './lib/spawn.js';
@@ -206,7 +206,8 @@ async function main(): Promise<number> {
       log(`── ${id} FAILED: ${(error as Error).message}`);
     }
   }
-  console.log(`\n${serverLine(serverKind)}\n\n${renderTable(results)}\n\n${renderDetails(results)}\n`);
+  const comparison = renderWorkerComparison(results);
+  console.log(`\n${serverLine(serverKind)}\n\n${renderTable(results)}\n\n${renderDetails(results)}\n${comparison ? `\n${comparison}\n` : ''}`);
   if (options.jsonPath) {
     writeFileSync(options.jsonPath, JSON.stringify({ server: serverKind, compiled: options.compiled, node: process.version, date: new Date().toISOString(), options, results }, null, 2));
     log(`results written to ${options.jsonPath}`);

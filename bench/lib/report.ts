@@ -81,3 +81,27 @@ export function renderDetails(results: ScenarioResult[]): string {
   }
   return out.join('\n');
 }
+
+/** Issue 18, item 5(i): the big-channel fan-outs whose 2-worker p50 should be at most this share of 1 worker's. */
+const WORKER_P50_TARGET = { scenarios: new Set(['g', 'gc', 'gk']), workers: 2, maxRatio: 0.6 };
+
+/**
+ * The fan-outs of one channel run with 1 and N workers in the same run, compared: N workers'
+ * p50 and p99 over 1 worker's, with issue 18's target marked (reported, never asserted). Empty
+ * when no such pair ran. Other scenarios are left out: e's latency is queueing (closed loop).
+ */
+export function renderWorkerComparison(results: ScenarioResult[]): string {
+  const lines: string[] = [];
+  for (const multi of results) {
+    const match = /^(.+)×(\d+)w$/.exec(multi.id);
+    if (!match || !WORKER_P50_TARGET.scenarios.has(match[1]!)) continue;
+    const single = results.find((r) => r.id === match[1]);
+    if (!single?.latency || !multi.latency || single.latency.p50 <= 0 || single.latency.p99 <= 0) continue;
+    const p50 = multi.latency.p50 / single.latency.p50;
+    const p99 = multi.latency.p99 / single.latency.p99;
+    const target =
+      Number(match[2]) === WORKER_P50_TARGET.workers ? ` (target ≤ ${WORKER_P50_TARGET.maxRatio}: ${p50 <= WORKER_P50_TARGET.maxRatio ? '✓' : '✗'})` : '';
+    lines.push(`  ${multi.id} ÷ ${single.id}: p50 ${p50.toFixed(3)}${target}, p99 ${p99.toFixed(3)}`);
+  }
+  return lines.length === 0 ? '' : ['Workers, same run (issue 18 item 5(i); compared, not asserted):', ...lines].join('\n');
+}

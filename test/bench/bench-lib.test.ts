@@ -6,6 +6,8 @@ import { Histogram, MAX_TRACKABLE_MICROS } from '../../bench/lib/histogram.js';
 import { channelAuth, signedQuery } from '../../bench/lib/signing.js';
 import { SequenceWindow } from '../../bench/lib/sequence.js';
 import { decodeBenchFrame, encodePayload, frameEventName, makePadding } from '../../bench/lib/payload.js';
+import { renderWorkerComparison } from '../../bench/lib/report.js';
+import { emptyResult, type ScenarioResult } from '../../bench/lib/results.js';
 
 test('histogram: exact percentiles for small values', () => {
   const h = new Histogram();
@@ -142,4 +144,29 @@ test('sequence window: in order, reordered, duplicates and gaps', () => {
   v.reset();
   assert.equal(v.received, 0);
   assert.equal(v.record(1), 'new');
+});
+
+/** A result with only the latency figures the worker comparison reads. */
+function withLatency(id: string, p50: number, p99: number): ScenarioResult {
+  const result = emptyResult(id, id, 18_000);
+  result.latency = { count: 1, min: 1, mean: p50, p50, p90: p99, p99, p999: p99, max: p99 };
+  return result;
+}
+
+test('report: 2 workers\' p50 and p99 over 1 worker\'s, for the big-channel fan-outs only, with the 0.6 target marked', () => {
+  const text = renderWorkerComparison([
+    withLatency('e', 20, 60),
+    withLatency('e×2w', 30, 80),
+    withLatency('g', 80, 150),
+    withLatency('g×2w', 100, 180),
+    withLatency('gk', 50, 100),
+    withLatency('gk×2w', 27.5, 50),
+    withLatency('gc×2w', 40, 90), // its 1-worker run is missing: no line
+  ]);
+  assert.deepEqual(text.split('\n'), [
+    'Workers, same run (issue 18 item 5(i); compared, not asserted):',
+    '  g×2w ÷ g: p50 1.250 (target ≤ 0.6: ✗), p99 1.200',
+    '  gk×2w ÷ gk: p50 0.550 (target ≤ 0.6: ✓), p99 0.500',
+  ]);
+  assert.equal(renderWorkerComparison([withLatency('g', 80, 150)]), '', 'nothing to compare, nothing printed');
 });
