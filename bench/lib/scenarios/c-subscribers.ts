@@ -22,6 +22,7 @@ import type { LatencySummary } from '../histogram.js';
 import { CpuWindow, primeRequestPath } from '../measure.js';
 import { Publisher, type PublishPlan } from '../publisher.js';
 import { emptyResult, type BenchContext, type ScenarioResult } from '../results.js';
+import { exited } from '../spawn.js';
 import { applyCpu, MB, noLoss, round, warmupSeconds, type ScenarioDefinition } from './common.js';
 
 const SUBSCRIBERS = 18_000;
@@ -147,10 +148,8 @@ async function runWithC(ctx: BenchContext, binary: string, durationS: number, va
 /** Lets c-subscribers stop its clients (it does after its report, or when stdin ends); kills it after 5 s. */
 async function stopChild(child: ChildProcessWithoutNullStreams): Promise<void> {
   child.stdin.end();
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const timer = setTimeout(() => child.kill(), 5_000);
-  await exited;
+  await exited(child);
   clearTimeout(timer);
 }
 
