@@ -4,7 +4,8 @@
 //
 //   io_uring: one SEND/SENDMSG entry per socket, all submitted (and reaped) with one
 //             io_uring_enter() per ring-full, i.e. one syscall for the call;
-//   send:     one send()/sendmsg() per socket, but one JS->C call for the pass (no stream code).
+//   send:     one send()/sendmsg() per socket, but one JS->C call for up to 1024 of them (no
+//             stream code).
 //
 // Every send is non-blocking (MSG_DONTWAIT): it takes what the kernel's socket buffer accepts
 // right now and completes inside the call, so when send() returns nothing refers to the caller's

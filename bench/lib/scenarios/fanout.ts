@@ -137,7 +137,8 @@ export const scenarioG: ScenarioDefinition = {
         subscribers: 18_000,
         channels: 1,
         rate: 2,
-        // Issue 18: with 2 workers, p50 at most 0.6× one worker's (compared in docs/benchmarks.md).
+        // Issue 18: with 2 workers, p50 at most 0.6× one worker's (printed after the table by
+        // renderWorkerComparison, bench/lib/report.ts, when both ran).
         targets: () => [],
       },
       durationS,

@@ -3,9 +3,9 @@
  * "Native send path"). At the end of an event-loop pass the gateway collects every socket that has
  * frames queued and nothing pending in Node, and sends them with one call into the addon per 1024
  * sockets (frame-writer.ts, SEND_CHUNK_SOCKETS): with io_uring that is one syscall per 1024 sockets
- * instead of one write() per socket. Whatever the
- * kernel does not take (a partial write, EAGAIN, EPIPE, ECONNRESET) is handed back to its owner,
- * which gives it to Node: from then on Node owns that socket's byte stream as before.
+ * instead of one write() per socket. Whatever the kernel does not take (a partial write, EAGAIN,
+ * EPIPE, ECONNRESET) is handed back to its owner, which gives it to Node: from then on Node owns
+ * that socket's byte stream as before.
  *
  * Chosen once per process from HERALD_NATIVE_SEND: `auto` (default: io_uring, else one send() per
  * socket from C, else JavaScript), `io_uring`, `send`, or `off` (JavaScript only).
@@ -79,9 +79,10 @@ export function processSendPath(): { path: SendPath; batch: NativeBatch | undefi
 }
 
 /**
- * A pass's native sends, a chunk at a time. Sockets are added with their frames; send() makes one native call
- * and hands back what was not written. Buffers shared by many sockets (a broadcast's frame) are
- * passed to C once. Arrays are reused from pass to pass: nothing is allocated per recipient.
+ * A pass's native sends, a chunk at a time. Sockets are added with their frames; send() makes one
+ * native call and hands back what was not written. Buffers shared by many sockets (a broadcast's
+ * frame) are passed to C once. Arrays are reused from pass to pass: nothing is allocated per
+ * recipient.
  */
 export class NativeBatch {
   private slots: Int32Array = new Int32Array(4096);
