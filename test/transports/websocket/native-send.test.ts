@@ -252,3 +252,53 @@ test('a Herald says which send path it uses in /metrics, and broadcasts go throu
     await h.stop();
   }
 });
+
+test('a broadcast to more sockets than one native call takes reaches every pusher-js subscriber, each event once and in order', async () => {
+  const { startTestHerald } = await import('../../helpers/herald.js');
+  const { connected, subscribed } = await import('../../helpers/pusher-js.js');
+  const { withTimeout } = await import('../../helpers/wait.js');
+  const { SEND_CHUNK_SOCKETS } = await import('../../../src/transports/websocket/frame-writer.js');
+  const { processSendPath } = await import('../../../src/transports/websocket/native-send.js');
+  const h = await startTestHerald();
+  const { batch } = processSendPath();
+  const send = batch?.send;
+  try {
+    const subscribers = SEND_CHUNK_SOCKETS + 76;
+    const received: string[][] = [];
+    const bothArrived: Array<Promise<void>> = [];
+    for (let first = 0; first < subscribers; first += 100) {
+      await Promise.all(
+        Array.from({ length: Math.min(100, subscribers - first) }, async () => {
+          const client = h.pusherClient();
+          await connected(client);
+          const seen: string[] = [];
+          received.push(seen);
+          const channel = await subscribed(client, 'big-channel');
+          bothArrived.push(
+            new Promise((resolve) =>
+              channel.bind_global((event: string, data: { n?: number }) => {
+                if (event.startsWith('pusher')) return;
+                seen.push(`${event}:${data.n}`);
+                if (seen.length === 2) resolve();
+              }),
+            ),
+          );
+        }),
+      );
+    }
+    // Sockets per native call while the events go out (the process's batch, when the native path is on).
+    const perCall: number[] = [];
+    if (batch && send) batch.send = () => (perCall.push(batch.pending), send.call(batch));
+    // One request, two events: one pass, both frames queued on every socket before the flush.
+    await h.pusherServer().triggerBatch([
+      { channel: 'big-channel', name: 'first', data: { n: 1 } },
+      { channel: 'big-channel', name: 'second', data: { n: 2 } },
+    ]);
+    await withTimeout(Promise.all(bothArrived), 15_000, 'both events at every subscriber');
+    for (const seen of received) assert.deepEqual(seen, ['first:1', 'second:2']);
+    if (batch) assert.ok(perCall.length > 0 && Math.max(...perCall) <= SEND_CHUNK_SOCKETS, `no native call took more than ${SEND_CHUNK_SOCKETS} sockets (${perCall.join(', ')})`);
+  } finally {
+    if (batch && send) batch.send = send;
+    await h.stop();
+  }
+});
